@@ -1,0 +1,374 @@
+/**
+ * The processor: translated-block cache and the run loop.
+ *
+ * Code is decoded once per block (see decoded.ts) and kept per guest-physical address; a write
+ * to a page holding code drops that page's blocks (mmu.ts keeps such pages out of the write
+ * TLB), so self-modifying code is exact. Blocks are chained to their successors so the common
+ * path from one block to the next needs no map lookup.
+ *
+ * Faults are thrown by ops as CpuException and caught once per block: RIP goes back to the
+ * faulting instruction and the instruction count stays exact.
+ */
+import { Decoder, DecoderOptions, Instruction } from 'iced-x86';
+import type { Block } from './block';
+import { MAX_BLOCK_INSNS } from './block';
+import type { DecodedInsn } from './decoded';
+import { describe, disassemble } from './decoded';
+import { CpuException, Vector, gp0, ud } from './exceptions';
+import { HANDLERS } from './insn';
+import { lockAllowed } from './insn/lock';
+import { Access, Mmu } from './mmu';
+import type { Op } from './operands';
+import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
+import { Seg } from './registers';
+import type { Bitness } from './state';
+import { CpuidModel, DEFAULT_CPUID } from './cpuid';
+
+const TWO32 = 4294967296;
+
+export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown';
+
+export interface ExceptionReport {
+  vector: number;
+  errorCode: number | undefined;
+  name: string;
+  detail: string;
+  rip: bigint;
+  bytes: Uint8Array;
+  text: string;
+}
+
+export interface RunResult {
+  reason: StopReason;
+  exception?: ExceptionReport;
+}
+
+export interface CpuOptions {
+  cpuid?: CpuidModel;
+}
+
+function bitnessIndex(b: Bitness): number {
+  return b === 64 ? 2 : b === 32 ? 1 : 0;
+}
+
+export class Cpu extends Mmu {
+  readonly cpuid: CpuidModel;
+  private readonly blocks = new Map<number, Block>();
+  private readonly codePages = new Map<number, Block[]>();
+  private codeEpoch = 0;
+  private prevBlock: Block | null = null;
+  private readonly icedInsn = new Instruction();
+  /** The last unhandled exception, for reports. */
+  lastException: ExceptionReport | null = null;
+  /** Number of blocks translated (statistics, tests). */
+  blocksTranslated = 0;
+
+  constructor(mem: PhysicalMemory, options: CpuOptions = {}) {
+    super(mem);
+    this.cpuid = options.cpuid ?? DEFAULT_CPUID;
+  }
+
+  // ---- code cache --------------------------------------------------------------------------
+  protected isCodePage(ppn: number): boolean {
+    return this.codePages.has(ppn);
+  }
+
+  protected invalidateCodePage(ppn: number): void {
+    const list = this.codePages.get(ppn);
+    if (list === undefined) return;
+    this.codePages.delete(ppn);
+    for (const b of list) {
+      if (!b.valid) continue;
+      b.valid = false;
+      if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+    }
+    this.codeEpoch++;
+  }
+
+  /** Drop every translated block (mode changes that affect decoding, tests). */
+  flushCode(): void {
+    for (const b of this.blocks.values()) b.valid = false;
+    this.blocks.clear();
+    this.codePages.clear();
+    this.codeEpoch++;
+    this.prevBlock = null;
+  }
+
+  /** Something that block chaining depends on changed (CS, paging): re-look-up successors. */
+  codeChanged(): void {
+    this.codeEpoch++;
+  }
+
+  override flushTlb(): void {
+    super.flushTlb();
+    this.codeEpoch++;
+  }
+
+  /** Linear address of RIP (CS base added outside 64-bit mode), checked against CS. */
+  private codeLinear(): number {
+    if (this.bitness === 64) {
+      const hi = this.ripHi;
+      if (((hi << 16) >> 16) !== hi) throw gp0('RIP is not canonical');
+      this.linHi = hi;
+      return this.ripLo;
+    }
+    const eip = this.ripLo >>> 0;
+    if (eip > this.segLimit[Seg.CS]) throw gp0('EIP outside the code segment limit');
+    this.linHi = 0;
+    return (eip + this.segBaseLo[Seg.CS]) | 0;
+  }
+
+  private lookupBlock(): Block {
+    const prev = this.prevBlock;
+    const ripLo = this.ripLo, ripHi = this.ripHi, bitness = this.bitness;
+    if (prev !== null && prev.epoch === this.codeEpoch) {
+      const s1 = prev.succ1;
+      if (s1 !== null && s1.ripLo === ripLo && s1.ripHi === ripHi && s1.bitness === bitness && s1.valid) return s1;
+      const s2 = prev.succ2;
+      if (s2 !== null && s2.ripLo === ripLo && s2.ripHi === ripHi && s2.bitness === bitness && s2.valid) return s2;
+    }
+    const lin = this.codeLinear();
+    const phys = this.translate(lin, this.linHi, Access.Execute);
+    const key = phys * 4 + bitnessIndex(bitness);
+    let b = this.blocks.get(key);
+    if (b === undefined || b.ripLo !== ripLo || b.ripHi !== ripHi) b = this.translateBlock(phys, key, lin);
+    if (prev !== null) {
+      if (prev.epoch !== this.codeEpoch) {
+        prev.succ1 = prev.succ2 = null;
+        prev.epoch = this.codeEpoch;
+      }
+      if (prev.succ1 === null) prev.succ1 = b;
+      else if (prev.succ1 !== b) prev.succ2 = b;
+    }
+    return b;
+  }
+
+  /** Bytes from physical `phys` to the end of its page plus up to 15 bytes of the next linear page. */
+  private codeBytes(phys: number, lin: number, linHi: number): { bytes: Uint8Array; nextPpn: number } {
+    const ppn = Math.floor(phys / PAGE_SIZE);
+    const off = phys % PAGE_SIZE;
+    const rest = PAGE_SIZE - off;
+    const bytes = new Uint8Array(rest + 15);
+    const page = this.mem.page(ppn);
+    if (page !== null) bytes.set(page.subarray(off), 0);
+    else bytes.fill(0xff, 0, rest);
+    let nextPpn = -1;
+    // The next linear page, for an instruction that crosses the boundary.
+    let nlo = ((lin >>> 0) + rest);
+    let nhi = linHi;
+    if (nlo >= TWO32) {
+      nlo -= TWO32;
+      nhi = this.bitness === 64 ? (linHi + 1) | 0 : 0;
+    }
+    try {
+      const nphys = this.translate(nlo | 0, nhi, Access.Execute);
+      nextPpn = Math.floor(nphys / PAGE_SIZE);
+      for (let i = 0; i < 15; i++) bytes[rest + i] = this.mem.read8(nphys + i);
+    } catch {
+      // Not fetchable: an instruction that needs these bytes faults when it is reached.
+      bytes.fill(0, rest);
+      nextPpn = -2;
+    }
+    return { bytes, nextPpn };
+  }
+
+  private translateBlock(phys: number, key: number, lin: number): Block {
+    const bitness = this.bitness;
+    const linHi = this.linHi;
+    const { bytes, nextPpn } = this.codeBytes(phys, lin, linHi);
+    const rest = PAGE_SIZE - (phys % PAGE_SIZE);
+    const ppn = Math.floor(phys / PAGE_SIZE);
+    const dec = new Decoder(bitness, bytes, DecoderOptions.None);
+    const ins = this.icedInsn;
+    const ops: Op[] = [];
+    const insns: DecodedInsn[] = [];
+    const ipLo: number[] = [];
+    const ipHi: number[] = [];
+    const pages = [ppn];
+    let lastSetsRip = false;
+    try {
+      dec.ip = (BigInt(this.ripHi >>> 0) << 32n) | BigInt(this.ripLo >>> 0);
+      let pos = 0;
+      while (ops.length < MAX_BLOCK_INSNS && pos < rest) {
+        dec.decodeOut(ins);
+        const len = ins.length;
+        const d = describe(ins, bitness, bytes.slice(pos, pos + len));
+        if (bitness !== 64) {
+          // Outside 64-bit mode the instruction pointer is EIP/IP; iced already wraps it.
+          d.ipHi = 0;
+          d.nextHi = 0;
+        }
+        (d as { blockIndex?: number }).blockIndex = ops.length;
+        ipLo.push(d.ipLo);
+        ipHi.push(d.ipHi);
+        const crosses = pos + len > rest;
+        if (crosses && nextPpn === -2) {
+          // The rest of the instruction is not fetchable: fault when it is reached.
+          ops.push(() => { throw new CpuException(Vector.GP, 0, 'instruction fetch beyond accessible memory'); });
+          d.endsBlock = true;
+          d.setsRip = false;
+        } else {
+          ops.push(this.translateInsn(d));
+        }
+        insns.push(d);
+        pos += len;
+        if (crosses && nextPpn >= 0 && !pages.includes(nextPpn)) pages.push(nextPpn);
+        if (d.endsBlock || crosses) {
+          lastSetsRip = d.setsRip;
+          break;
+        }
+      }
+      const last = insns[insns.length - 1];
+      ipLo.push(last.nextLo);
+      ipHi.push(last.nextHi);
+    } finally {
+      dec.free();
+    }
+    const b: Block = {
+      key, phys, ripLo: this.ripLo, ripHi: this.ripHi, bitness, ops, insns,
+      ipLo: Int32Array.from(ipLo), ipHi: Int32Array.from(ipHi), n: ops.length, lastSetsRip,
+      valid: true, pages, succ1: null, succ2: null, epoch: this.codeEpoch,
+    };
+    this.blocks.set(key, b);
+    for (const p of pages) {
+      let list = this.codePages.get(p);
+      if (list === undefined) {
+        list = [];
+        this.codePages.set(p, list);
+        this.dropWriteTlbFor(p);
+      }
+      list.push(b);
+    }
+    this.blocksTranslated++;
+    return b;
+  }
+
+  /** Turn one decoded instruction into its op (a #UD-raising op for what is not an instruction). */
+  translateInsn(d: DecodedInsn): Op {
+    if (d.invalid) {
+      d.endsBlock = true;
+      d.setsRip = false;
+      return () => { throw ud('undefined opcode'); };
+    }
+    if (d.lock && !lockAllowed(d)) {
+      d.endsBlock = true;
+      d.setsRip = false;
+      return () => { throw ud('LOCK prefix not allowed on this instruction'); };
+    }
+    const t = HANDLERS[d.mnemonic];
+    const op = t === undefined ? null : t(d);
+    if (op === null) {
+      d.endsBlock = true;
+      d.setsRip = false;
+      const what = t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode';
+      return () => { throw ud(what); };
+    }
+    return op;
+  }
+
+  // ---- running -----------------------------------------------------------------------------
+  /**
+   * Deliver an exception to the guest. Returns false when it cannot be delivered (no IDT
+   * delivery yet): the run stops and reports it.
+   */
+  protected deliverException(_e: CpuException): boolean {
+    return false;
+  }
+
+  private report(e: CpuException): ExceptionReport {
+    const rip = this.getRip();
+    let bytes = new Uint8Array(0);
+    let text = '';
+    try {
+      const lin = this.codeLinear();
+      const raw = new Uint8Array(15);
+      for (let i = 0; i < 15; i++) {
+        const a = this.translate(((lin >>> 0) + i) | 0, this.linHi, Access.Execute);
+        raw[i] = this.mem.read8(a);
+      }
+      const d = describe(this.decodeAt(raw), this.bitness, raw);
+      bytes = raw.slice(0, d.length);
+      text = disassemble(bytes, this.bitness, rip);
+    } catch {
+      // RIP itself is not fetchable; report without bytes.
+    }
+    return {
+      vector: e.vector, errorCode: e.errorCode, name: e.name, detail: e.detail, rip, bytes, text,
+    };
+  }
+
+  private decodeAt(raw: Uint8Array): Instruction {
+    const dec = new Decoder(this.bitness, raw, DecoderOptions.None);
+    try {
+      dec.decodeOut(this.icedInsn);
+      return this.icedInsn;
+    } finally {
+      dec.free();
+    }
+  }
+
+  /** Run one block (or its first `max` instructions). Returns a CpuException if one was raised. */
+  private exec(b: Block, max: number): CpuException | null {
+    const ops = b.ops;
+    const n = b.n < max ? b.n : max;
+    let i = 0;
+    try {
+      while (i < n) {
+        ops[i](this);
+        i++;
+        if (!b.valid) break;
+      }
+    } catch (e) {
+      this.icount += i;
+      this.ripLo = b.ipLo[i];
+      this.ripHi = b.ipHi[i];
+      if (e instanceof CpuException) return e;
+      const d = b.insns[i];
+      const where = `RIP=0x${this.getRip().toString(16)} (${disassemble(d.bytes, d.bitness, this.getRip())})`;
+      const err = new Error(`processor model error at ${where}: ${(e as Error).message ?? e}`);
+      (err as Error & { cause?: unknown }).cause = e;
+      throw err;
+    }
+    this.icount += i;
+    if (i !== b.n || !b.lastSetsRip) {
+      this.ripLo = b.ipLo[i];
+      this.ripHi = b.ipHi[i];
+    }
+    return null;
+  }
+
+  /**
+   * Run until HLT, an exception that cannot be delivered, or `maxInstructions` retired in total
+   * (counted from the start of this Cpu's life, as `icount`).
+   */
+  run(maxInstructions: number): RunResult {
+    this.lastException = null;
+    for (;;) {
+      if (this.halted) return { reason: 'hlt' };
+      const left = maxInstructions - this.icount;
+      if (left <= 0) return { reason: 'limit' };
+      let exc: CpuException | null;
+      try {
+        const b = this.lookupBlock();
+        exc = this.exec(b, left);
+        this.prevBlock = b;
+      } catch (e) {
+        if (!(e instanceof CpuException)) throw e;
+        exc = e;
+        this.prevBlock = null;
+      }
+      if (exc !== null) {
+        this.prevBlock = null;
+        if (!this.deliverException(exc)) {
+          this.lastException = this.report(exc);
+          return { reason: 'exception', exception: this.lastException };
+        }
+      }
+    }
+  }
+
+  /** Execute exactly one instruction (stepping). */
+  step(): RunResult {
+    return this.run(this.icount + 1);
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * Linear-address memory access with a software TLB (SDM vol. 3A §4.10 for the real TLB's rules).
+ * A hit is an index, two compares and typed-array loads. Misses translate through `translate()`
+ * (identity until paging arrives with the system-architecture layer) and fill the TLB.
+ *
+ * Self-modifying code: pages holding translated code are never entered into the write TLB, so
+ * every write to them takes the slow path, which drops the translated code first.
+ *
+ * Values: 8/16-bit reads return zero-extended numbers, 32-bit reads an int32, 64-bit reads the
+ * low half as int32 with the high half in `vHi`.
+ */
+import { CpuState } from './state';
+import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
+
+export const TLB_BITS = 8;
+export const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const TWO32 = 4294967296;
+
+/** Kind of access, for translation and fault reporting. */
+export const enum Access {
+  Read = 0,
+  Write = 1,
+  Execute = 2,
+}
+
+export abstract class Mmu extends CpuState {
+  readonly tlbRLo = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tlbRHi = new Int32Array(TLB_SIZE);
+  readonly tlbRPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(TLB_SIZE).fill(null);
+  readonly tlbWLo = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tlbWHi = new Int32Array(TLB_SIZE);
+  readonly tlbWPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(TLB_SIZE).fill(null);
+  readonly tlbWPpn = new Float64Array(TLB_SIZE).fill(-1);
+
+  // Location prepared by rmwBegin for the write-back of a read-modify-write instruction.
+  private rmwPage: Uint8Array | null = null;
+  private rmwOff = 0;
+  private rmwLo = 0;
+  private rmwHi = 0;
+
+  constructor(readonly mem: PhysicalMemory) {
+    super();
+  }
+
+  /**
+   * Translate a linear address to a physical one for `access`, raising the architectural fault
+   * when the access is not allowed. Identity for now; paging overrides this.
+   */
+  translate(lo: number, hi: number, _access: Access): number {
+    return (hi >>> 0) * TWO32 + (lo >>> 0);
+  }
+
+  /** True when physical page `ppn` holds translated code. */
+  protected abstract isCodePage(ppn: number): boolean;
+  /** Drop translated code on physical page `ppn` (a write hit it). */
+  protected abstract invalidateCodePage(ppn: number): void;
+
+  flushTlb(): void {
+    this.tlbRLo.fill(-1);
+    this.tlbWLo.fill(-1);
+    this.tlbWPpn.fill(-1);
+    this.tlbRPage.fill(null);
+    this.tlbWPage.fill(null);
+  }
+
+  /** Remove write-TLB entries that map physical page `ppn` (it now holds code). */
+  protected dropWriteTlbFor(ppn: number): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      if (this.tlbWPpn[i] === ppn) {
+        this.tlbWLo[i] = -1;
+        this.tlbWPage[i] = null;
+        this.tlbWPpn[i] = -1;
+      }
+    }
+  }
+
+  private fillRead(lo: number, hi: number): Uint8Array | null {
+    const phys = this.translate(lo, hi, Access.Read);
+    const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
+    if (page !== null) {
+      const i = (lo >>> 12) & TLB_MASK;
+      this.tlbRLo[i] = lo & ~0xfff;
+      this.tlbRHi[i] = hi;
+      this.tlbRPage[i] = page;
+    }
+    return page;
+  }
+
+  private fillWrite(lo: number, hi: number): Uint8Array | null {
+    const phys = this.translate(lo, hi, Access.Write);
+    const ppn = Math.floor(phys / PAGE_SIZE);
+    const page = this.mem.page(ppn);
+    if (page !== null && !this.isCodePage(ppn)) {
+      const i = (lo >>> 12) & TLB_MASK;
+      this.tlbWLo[i] = lo & ~0xfff;
+      this.tlbWHi[i] = hi;
+      this.tlbWPage[i] = page;
+      this.tlbWPpn[i] = ppn;
+      return page;
+    }
+    return null;
+  }
+
+  /** Linear address + n, as (lo, this.vHi-free) halves: returns lo, carries into `nextHi`. */
+  private nextHi = 0;
+  private addLin(lo: number, hi: number, n: number): number {
+    const s = (lo >>> 0) + n;
+    // Outside 64-bit mode linear addresses wrap at 4 GiB.
+    this.nextHi = s >= TWO32 && this.bitness === 64 ? (hi + 1) | 0 : hi;
+    return s | 0;
+  }
+
+  // ---- slow paths: byte at a time, each byte translated (page-crossing and MMIO) -----------
+  private readSlow(lo: number, hi: number, n: number): number {
+    // Translate every page touched first, so a fault leaves nothing half-done.
+    let v = 0;
+    for (let k = 0; k < n; k++) {
+      const l = this.addLin(lo, hi, k);
+      const h = this.nextHi;
+      const page = this.fillRead(l, h);
+      const b = page !== null ? page[l & 0xfff] : this.mem.read8(this.translate(l, h, Access.Read));
+      v |= b << (8 * k);
+    }
+    return n === 4 ? v | 0 : v >>> 0;
+  }
+
+  /** Translate all pages a write of n bytes touches; returns nothing, faults before any byte is written. */
+  private checkWrite(lo: number, hi: number, n: number): void {
+    this.translate(lo, hi, Access.Write);
+    const l = this.addLin(lo, hi, n - 1);
+    if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l, this.nextHi, Access.Write);
+  }
+
+  private writeByteSlow(lo: number, hi: number, b: number): void {
+    const phys = this.translate(lo, hi, Access.Write);
+    const ppn = Math.floor(phys / PAGE_SIZE);
+    if (this.isCodePage(ppn)) this.invalidateCodePage(ppn);
+    this.mem.write8(phys, b & 0xff);
+  }
+
+  private writeSlow(lo: number, hi: number, n: number, v: number): void {
+    this.checkWrite(lo, hi, n);
+    for (let k = 0; k < n; k++) {
+      const l = this.addLin(lo, hi, k);
+      this.writeByteSlow(l, this.nextHi, v >>> (8 * k));
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+  read8(lo: number, hi: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi) return this.tlbRPage[i]![lo & 0xfff];
+    return this.readSlow(lo, hi, 1);
+  }
+
+  read16(lo: number, hi: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi && o < 0xfff) {
+      const p = this.tlbRPage[i]!;
+      return p[o] | (p[o + 1] << 8);
+    }
+    return this.readSlow(lo, hi, 2);
+  }
+
+  read32(lo: number, hi: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi && o <= 0xffc) {
+      const p = this.tlbRPage[i]!;
+      return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+    }
+    return this.readSlow(lo, hi, 4);
+  }
+
+  /** Returns the low half; the high half is left in `vHi`. */
+  read64(lo: number, hi: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi && o <= 0xff8) {
+      const p = this.tlbRPage[i]!;
+      this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
+      return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+    }
+    // Check the whole range before reading so a fault on the second page happens first-to-last.
+    const l = this.readSlow(lo, hi, 4);
+    const lo2 = this.addLin(lo, hi, 4);
+    this.vHi = this.readSlow(lo2, this.nextHi, 4);
+    return l;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+  write8(lo: number, hi: number, v: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi) {
+      this.tlbWPage[i]![lo & 0xfff] = v;
+      return;
+    }
+    const page = this.fillWrite(lo, hi);
+    if (page !== null) page[lo & 0xfff] = v;
+    else this.writeSlow(lo, hi, 1, v);
+  }
+
+  write16(lo: number, hi: number, v: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi && o < 0xfff) {
+      const p = this.tlbWPage[i]!;
+      p[o] = v;
+      p[o + 1] = v >>> 8;
+      return;
+    }
+    if (o < 0xfff) {
+      const page = this.fillWrite(lo, hi);
+      if (page !== null) {
+        page[o] = v;
+        page[o + 1] = v >>> 8;
+        return;
+      }
+    }
+    this.writeSlow(lo, hi, 2, v);
+  }
+
+  write32(lo: number, hi: number, v: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi && o <= 0xffc) {
+      const p = this.tlbWPage[i]!;
+      p[o] = v;
+      p[o + 1] = v >>> 8;
+      p[o + 2] = v >>> 16;
+      p[o + 3] = v >>> 24;
+      return;
+    }
+    if (o <= 0xffc) {
+      const page = this.fillWrite(lo, hi);
+      if (page !== null) {
+        page[o] = v;
+        page[o + 1] = v >>> 8;
+        page[o + 2] = v >>> 16;
+        page[o + 3] = v >>> 24;
+        return;
+      }
+    }
+    this.writeSlow(lo, hi, 4, v);
+  }
+
+  write64(lo: number, hi: number, vlo: number, vhi: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const o = lo & 0xfff;
+    if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi && o <= 0xff8) {
+      const p = this.tlbWPage[i]!;
+      p[o] = vlo;
+      p[o + 1] = vlo >>> 8;
+      p[o + 2] = vlo >>> 16;
+      p[o + 3] = vlo >>> 24;
+      p[o + 4] = vhi;
+      p[o + 5] = vhi >>> 8;
+      p[o + 6] = vhi >>> 16;
+      p[o + 7] = vhi >>> 24;
+      return;
+    }
+    this.checkWrite(lo, hi, 8);
+    this.writeSlow(lo, hi, 4, vlo);
+    const lo2 = this.addLin(lo, hi, 4);
+    this.writeSlow(lo2, this.nextHi, 4, vhi);
+  }
+
+  /** Write a sized value (1, 2 or 4 bytes). */
+  writeN(lo: number, hi: number, size: number, v: number): void {
+    if (size === 4) this.write32(lo, hi, v);
+    else if (size === 2) this.write16(lo, hi, v);
+    else this.write8(lo, hi, v);
+  }
+
+  /** Read a sized value (1, 2 or 4 bytes). */
+  readN(lo: number, hi: number, size: number): number {
+    return size === 4 ? this.read32(lo, hi) : size === 2 ? this.read16(lo, hi) : this.read8(lo, hi);
+  }
+
+  // ---- read-modify-write: check the write first, read, then write back without re-checking ---
+  /**
+   * Begin a read-modify-write of `size` bytes at a linear address: raises any write fault now
+   * (before the instruction changes anything), then returns the current value (64-bit: low
+   * half, high half in `vHi`). Finish with `rmwEnd*`.
+   */
+  rmwBegin(lo: number, hi: number, size: number): number {
+    const o = lo & 0xfff;
+    this.rmwLo = lo;
+    this.rmwHi = hi;
+    if (o <= 0x1000 - size) {
+      const i = (lo >>> 12) & TLB_MASK;
+      let p: Uint8Array | null = null;
+      if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi) p = this.tlbWPage[i];
+      else p = this.fillWrite(lo, hi);
+      if (p !== null) {
+        this.rmwPage = p;
+        this.rmwOff = o;
+        if (size === 4) return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+        if (size === 1) return p[o];
+        if (size === 2) return p[o] | (p[o + 1] << 8);
+        this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
+        return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+      }
+    }
+    this.checkWrite(lo, hi, size);
+    this.rmwPage = null;
+    if (size === 8) return this.read64(lo, hi);
+    return this.readN(lo, hi, size);
+  }
+
+  /** Write back 1, 2 or 4 bytes at the location of the last `rmwBegin`. */
+  rmwEnd(size: number, v: number): void {
+    const p = this.rmwPage;
+    if (p !== null) {
+      const o = this.rmwOff;
+      p[o] = v;
+      if (size > 1) {
+        p[o + 1] = v >>> 8;
+        if (size > 2) {
+          p[o + 2] = v >>> 16;
+          p[o + 3] = v >>> 24;
+        }
+      }
+      return;
+    }
+    this.writeSlow(this.rmwLo, this.rmwHi, size, v);
+  }
+
+  /** Write back 8 bytes at the location of the last `rmwBegin`. */
+  rmwEnd64(vlo: number, vhi: number): void {
+    const p = this.rmwPage;
+    if (p !== null) {
+      const o = this.rmwOff;
+      p[o] = vlo;
+      p[o + 1] = vlo >>> 8;
+      p[o + 2] = vlo >>> 16;
+      p[o + 3] = vlo >>> 24;
+      p[o + 4] = vhi;
+      p[o + 5] = vhi >>> 8;
+      p[o + 6] = vhi >>> 16;
+      p[o + 7] = vhi >>> 24;
+      return;
+    }
+    this.write64(this.rmwLo, this.rmwHi, vlo, vhi);
+  }
+}

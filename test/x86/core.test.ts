@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCode } from './run';
+import { Cpu } from '../../src/x86/cpu';
+import { PhysicalMemory } from '../../src/x86/physicalMemory';
+import { enterMode } from '../../src/x86/modes';
+
+test('a 64-bit counting loop runs to HLT with an exact instruction count', () => {
+  // mov rcx,10 / l: add rax,rcx / dec rcx / jnz l / hlt
+  const r = runCode([0x48, 0xc7, 0xc1, 0x0a, 0, 0, 0, 0x48, 0x01, 0xc8, 0x48, 0xff, 0xc9, 0x75, 0xf8, 0xf4]);
+  assert.equal(r.result.reason, 'hlt');
+  assert.equal(r.reg('rax'), 55n);
+  assert.equal(r.cpu.icount, 32);
+  assert.equal(r.cpu.getRip(), 0x1010n);
+});
+
+test('the instruction limit stops mid-block at an exact count and RIP', () => {
+  const r = runCode([0x48, 0xc7, 0xc1, 0x0a, 0, 0, 0, 0x48, 0x01, 0xc8, 0x48, 0xff, 0xc9, 0x75, 0xf8, 0xf4], {
+    maxInstructions: 5,
+  });
+  assert.equal(r.result.reason, 'limit');
+  assert.equal(r.cpu.icount, 5);
+  // 1 mov + (add, dec, jnz) + add: next is the dec at 0x100a
+  assert.equal(r.cpu.getRip(), 0x100an);
+  assert.equal(r.reg('rax'), 19n);
+});
+
+test('an undefined opcode stops with #UD at the faulting instruction, state intact', () => {
+  const r = runCode([0x48, 0xff, 0xc0, 0x0f, 0x0b]); // inc rax / ud2
+  assert.equal(r.result.reason, 'exception');
+  assert.equal(r.result.exception?.vector, 6);
+  assert.equal(r.result.exception?.rip, 0x1003n);
+  assert.deepEqual([...r.result.exception!.bytes], [0x0f, 0x0b]);
+  assert.equal(r.reg('rax'), 1n);
+  assert.equal(r.cpu.icount, 1);
+});
+
+test('self-modifying code: a write to translated code is seen by the next execution', () => {
+  // l: mov al, 1 ; (patched to mov al, 2) / mov byte [rip - 7], 2 ... simpler: run twice.
+  const mem = new PhysicalMemory(0x10000);
+  // 0x1000: b0 01 (mov al,1) / f4 (hlt)
+  mem.load(0x1000, Uint8Array.from([0xb0, 0x01, 0xf4]));
+  const cpu = new Cpu(mem);
+  enterMode(cpu, 'long');
+  cpu.setRip(0x1000);
+  assert.equal(cpu.run(10).reason, 'hlt');
+  assert.equal(cpu.lo[0] & 0xff, 1);
+  // The guest itself patches the immediate: mov byte [0x1001], 7 at 0x2000, then jumps to 0x1000.
+  mem.load(0x2000, Uint8Array.from([0xc6, 0x04, 0x25, 0x01, 0x10, 0, 0, 0x07, 0xe9, 0xf3, 0xef, 0xff, 0xff]));
+  cpu.halted = false;
+  cpu.setRip(0x2000);
+  assert.equal(cpu.run(100).reason, 'hlt');
+  assert.equal(cpu.lo[0] & 0xff, 7);
+});
+
+test('a 4 GiB guest only costs the pages it touches', () => {
+  const mem = new PhysicalMemory(4 * 1024 * 1024 * 1024);
+  mem.write8(0xfffff000, 1);
+  mem.write8(0x1000, 2);
+  assert.equal(mem.touchedPages, 2);
+});
