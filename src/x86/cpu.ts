@@ -198,7 +198,7 @@ export class Cpu extends Mmu {
           d.ipHi = 0;
           d.nextHi = 0;
         }
-        (d as { blockIndex?: number }).blockIndex = ops.length;
+        d.blockIndex = ops.length;
         ipLo.push(d.ipLo);
         ipHi.push(d.ipHi);
         const crosses = pos + len > rest;

@@ -80,6 +80,8 @@ export interface DecodedInsn {
   /** RFLAGS bits the SDM leaves undefined after this instruction (iced's instruction info). */
   rflagsUndefined: number;
   invalid: boolean;
+  /** Position within its translated block (the block's first instruction is 0). */
+  blockIndex: number;
 }
 
 const GPR: (GprRef | null)[] = [];
@@ -246,6 +248,7 @@ export function describe(ins: Instruction, bitness: Bitness, bytes: Uint8Array):
     setsRip: fc !== FlowControl.Next && fc !== FlowControl.Exception && fc !== FlowControl.Interrupt,
     rflagsUndefined: ins.rflagsUndefined,
     invalid: ins.code === Code.INVALID,
+    blockIndex: 0,
   };
   return d;
 }
