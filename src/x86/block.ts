@@ -22,8 +22,8 @@ export interface Block {
   /** The last op sets RIP itself. */
   lastSetsRip: boolean;
   valid: boolean;
-  /** Physical pages the block's bytes come from. */
-  pages: number[];
+  /** Where the block's bytes come from: (physical page, start offset, end offset) triples. */
+  ranges: number[];
   /** Cached successors (block chaining), checked against RIP, validity and the code epoch. */
   succ1: Block | null;
   succ2: Block | null;

@@ -47,6 +47,13 @@ export interface CpuOptions {
   cpuid?: CpuidModel;
 }
 
+/** Translated code on one physical page: its blocks and which 16-byte granules they cover. */
+interface CodePage {
+  blocks: Block[];
+  granules: Uint8Array;
+}
+const GRANULE_SHIFT = 4;
+
 function bitnessIndex(b: Bitness): number {
   return b === 64 ? 2 : b === 32 ? 1 : 0;
 }
@@ -54,7 +61,7 @@ function bitnessIndex(b: Bitness): number {
 export class Cpu extends Mmu {
   readonly cpuid: CpuidModel;
   private readonly blocks = new Map<number, Block>();
-  private readonly codePages = new Map<number, Block[]>();
+  private readonly codePages = new Map<number, CodePage>();
   private codeEpoch = 0;
   private prevBlock: Block | null = null;
   private readonly icedInsn = new Instruction();
@@ -73,16 +80,43 @@ export class Cpu extends Mmu {
     return this.codePages.has(ppn);
   }
 
-  protected invalidateCodePage(ppn: number): void {
-    const list = this.codePages.get(ppn);
-    if (list === undefined) return;
-    this.codePages.delete(ppn);
-    for (const b of list) {
+  /**
+   * A write reached a page holding code. Only blocks whose bytes cover the written byte are
+   * dropped, so data next to code on the same page does not force retranslation; the 16-byte
+   * granule map makes the common "data, not code" case one array load.
+   */
+  protected codeWritten(ppn: number, off: number): void {
+    const cp = this.codePages.get(ppn);
+    if (cp === undefined || cp.granules[off >> GRANULE_SHIFT] === 0) return;
+    const keep: Block[] = [];
+    for (const b of cp.blocks) {
       if (!b.valid) continue;
-      b.valid = false;
-      if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+      let hit = false;
+      for (let k = 0; k < b.ranges.length; k += 3) {
+        if (b.ranges[k] === ppn && off >= b.ranges[k + 1] && off < b.ranges[k + 2]) hit = true;
+      }
+      if (hit) {
+        b.valid = false;
+        if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
+      } else {
+        keep.push(b);
+      }
     }
     this.codeEpoch++;
+    if (keep.length === 0) {
+      this.codePages.delete(ppn);
+      return;
+    }
+    cp.blocks = keep;
+    cp.granules.fill(0);
+    for (const b of keep) this.markGranules(cp, b, ppn);
+  }
+
+  private markGranules(cp: CodePage, b: Block, ppn: number): void {
+    for (let k = 0; k < b.ranges.length; k += 3) {
+      if (b.ranges[k] !== ppn) continue;
+      for (let g = b.ranges[k + 1] >> GRANULE_SHIFT; g <= (b.ranges[k + 2] - 1) >> GRANULE_SHIFT; g++) cp.granules[g] = 1;
+    }
   }
 
   /** Drop every translated block (mode changes that affect decoding, tests). */
@@ -184,7 +218,7 @@ export class Cpu extends Mmu {
     const insns: DecodedInsn[] = [];
     const ipLo: number[] = [];
     const ipHi: number[] = [];
-    const pages = [ppn];
+    const ranges: number[] = [];
     let lastSetsRip = false;
     try {
       dec.ip = (BigInt(this.ripHi >>> 0) << 32n) | BigInt(this.ripLo >>> 0);
@@ -212,13 +246,15 @@ export class Cpu extends Mmu {
         }
         insns.push(d);
         pos += len;
-        if (crosses && nextPpn >= 0 && !pages.includes(nextPpn)) pages.push(nextPpn);
         if (d.endsBlock || crosses) {
           lastSetsRip = d.setsRip;
           break;
         }
       }
       const last = insns[insns.length - 1];
+      const off = phys % PAGE_SIZE;
+      ranges.push(ppn, off, Math.min(off + pos, PAGE_SIZE));
+      if (pos > rest && nextPpn >= 0) ranges.push(nextPpn, 0, pos - rest);
       ipLo.push(last.nextLo);
       ipHi.push(last.nextHi);
     } finally {
@@ -227,17 +263,19 @@ export class Cpu extends Mmu {
     const b: Block = {
       key, phys, ripLo: this.ripLo, ripHi: this.ripHi, bitness, ops, insns,
       ipLo: Int32Array.from(ipLo), ipHi: Int32Array.from(ipHi), n: ops.length, lastSetsRip,
-      valid: true, pages, succ1: null, succ2: null, epoch: this.codeEpoch,
+      valid: true, ranges, succ1: null, succ2: null, epoch: this.codeEpoch,
     };
     this.blocks.set(key, b);
-    for (const p of pages) {
-      let list = this.codePages.get(p);
-      if (list === undefined) {
-        list = [];
-        this.codePages.set(p, list);
+    for (let k = 0; k < ranges.length; k += 3) {
+      const p = ranges[k];
+      let cp = this.codePages.get(p);
+      if (cp === undefined) {
+        cp = { blocks: [], granules: new Uint8Array(PAGE_SIZE >> GRANULE_SHIFT) };
+        this.codePages.set(p, cp);
         this.dropWriteTlbFor(p);
       }
-      list.push(b);
+      cp.blocks.push(b);
+      this.markGranules(cp, b, p);
     }
     this.blocksTranslated++;
     return b;

@@ -53,8 +53,8 @@ export abstract class Mmu extends CpuState {
 
   /** True when physical page `ppn` holds translated code. */
   protected abstract isCodePage(ppn: number): boolean;
-  /** Drop translated code on physical page `ppn` (a write hit it). */
-  protected abstract invalidateCodePage(ppn: number): void;
+  /** A byte at offset `off` of code page `ppn` is being written: drop code that covers it. */
+  protected abstract codeWritten(ppn: number, off: number): void;
 
   flushTlb(): void {
     this.tlbRLo.fill(-1);
@@ -135,7 +135,7 @@ export abstract class Mmu extends CpuState {
   private writeByteSlow(lo: number, hi: number, b: number): void {
     const phys = this.translate(lo, hi, Access.Write);
     const ppn = Math.floor(phys / PAGE_SIZE);
-    if (this.isCodePage(ppn)) this.invalidateCodePage(ppn);
+    if (this.isCodePage(ppn)) this.codeWritten(ppn, phys % PAGE_SIZE);
     this.mem.write8(phys, b & 0xff);
   }
 
@@ -260,6 +260,20 @@ export abstract class Mmu extends CpuState {
       p[o + 6] = vhi >>> 16;
       p[o + 7] = vhi >>> 24;
       return;
+    }
+    if (o <= 0xff8) {
+      const p = this.fillWrite(lo, hi);
+      if (p !== null) {
+        p[o] = vlo;
+        p[o + 1] = vlo >>> 8;
+        p[o + 2] = vlo >>> 16;
+        p[o + 3] = vlo >>> 24;
+        p[o + 4] = vhi;
+        p[o + 5] = vhi >>> 8;
+        p[o + 6] = vhi >>> 16;
+        p[o + 7] = vhi >>> 24;
+        return;
+      }
     }
     this.checkWrite(lo, hi, 8);
     this.writeSlow(lo, hi, 4, vlo);

@@ -59,3 +59,22 @@ test('a 4 GiB guest only costs the pages it touches', () => {
   mem.write8(0x1000, 2);
   assert.equal(mem.touchedPages, 2);
 });
+
+test('self-modifying code inside the running block takes effect at the next instruction', () => {
+  // 0x1000: mov byte [0x100a], 0x05   (c6 04 25 0a 10 00 00 05)  -> patches the imm of the next insn
+  // 0x1008: mov al, 0x01 ... wait: next insn starts at 0x1008: b0 01 => imm at 0x1009
+  const code = [0xc6, 0x04, 0x25, 0x09, 0x10, 0, 0, 0x05, 0xb0, 0x01, 0xf4];
+  const r = runCode(code);
+  assert.equal(r.result.reason, 'hlt');
+  assert.equal(r.reg('rax') & 0xffn, 5n);
+});
+
+test('writing data that shares a page with code does not retranslate the code', () => {
+  // l: mov [0x1100], ecx (89 0c 25 00 11 00 00) / dec ecx (ff c9) / jnz l (75 f5) / hlt
+  const code = [0x89, 0x0c, 0x25, 0x00, 0x11, 0, 0, 0xff, 0xc9, 0x75, 0xf5, 0xf4];
+  const r = runCode(code, { regs: { rcx: 1000 } });
+  assert.equal(r.result.reason, 'hlt');
+  assert.equal(r.cpu.icount, 3001);
+  assert.ok(r.cpu.blocksTranslated <= 3, `translated ${r.cpu.blocksTranslated} blocks`);
+  assert.equal(r.cpu.read32(0x1100, 0), 1);
+});
