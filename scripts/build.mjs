@@ -1,23 +1,36 @@
-// Bundles the command line (and later the extension, adapter, language server, webviews) with esbuild.
+// Bundles the command line and the VS Code extension with esbuild (later also the debug adapter,
+// language server and webviews). iced-x86 loads its WebAssembly from the bundle's directory, so
+// the .wasm file is copied next to the bundles; dist/ is then self-contained.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-mkdirSync(`${root}dist`, { recursive: true });
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
 const entries = [
-  { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node', external: [] },
+  { in: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
 ];
 for (const e of entries) {
-  if (!existsSync(`${root}${e.in}`)) continue;
+  if (!existsSync(join(root, e.in))) continue;
   await build({
-    entryPoints: [`${root}${e.in}`],
-    outfile: `${root}${e.out}`,
+    entryPoints: [join(root, e.in)],
+    outfile: join(root, e.out),
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     sourcemap: true,
+    external: e.external,
     banner: { js: e.banner ?? '' },
     logLevel: 'warning',
   });
+  if (e.banner) chmodSync(join(root, e.out), 0o755);
 }
+
+const require = createRequire(import.meta.url);
+const iced = dirname(require.resolve('iced-x86/package.json'));
+copyFileSync(join(iced, 'iced_x86_bg.wasm'), join(dist, 'iced_x86_bg.wasm'));

@@ -1,0 +1,136 @@
+/**
+ * `vtx bench`: guest instructions per second on a CPU-bound 64-bit integer guest (benchGuest.ts).
+ * Warm up (so V8 has optimised the processor's hot paths), then run the full guest on a fresh
+ * processor again and again until at least `--seconds` have passed. Every run must end in HLT
+ * with the checksum and instruction count the TypeScript model predicts, or the benchmark fails.
+ */
+import { Mnemonic } from 'iced-x86';
+import { Cpu } from '../x86/cpu';
+import { HANDLERS } from '../x86/insn';
+import { enterMode } from '../x86/modes';
+import { PhysicalMemory } from '../x86/physicalMemory';
+import { Gpr } from '../x86/registers';
+import { parseArgs, parseNumber, UsageError } from './args';
+import {
+  BENCH_ARRAY_AT, BENCH_CODE_AT, BENCH_MEMORY, BENCH_STACK, BenchGuest, buildBenchGuest, DEFAULT_PASSES,
+} from './benchGuest';
+import type { CliIo } from './io';
+import { formatSummary, summarize } from './summary';
+import { BENCH_USAGE } from './usage';
+
+const BENCH_OPTIONS = {
+  seconds: { type: 'string' },
+  passes: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface BenchResult {
+  mips: number;
+  instructions: number;
+  seconds: number;
+  mode: 'long';
+  runs: number;
+  instructionsPerRun: number;
+  checksum: string;
+  /** Mnemonics the guest executes. */
+  mnemonics: string[];
+}
+
+export class BenchFailure extends Error {
+  override readonly name = 'BenchFailure';
+}
+
+/** Mnemonics the guest uses that the processor does not implement yet (lower case). */
+export function missingInstructions(g: BenchGuest): string[] {
+  return g.mnemonicIds.filter((m) => HANDLERS[m] === undefined).map((m) => Mnemonic[m].toLowerCase());
+}
+
+/** Run the guest once on a fresh processor and check it. Returns the wall time in seconds. */
+export function runBenchGuestOnce(g: BenchGuest): { seconds: number; cpu: Cpu } {
+  const mem = new PhysicalMemory(BENCH_MEMORY);
+  mem.load(BENCH_CODE_AT, g.code);
+  mem.load(BENCH_ARRAY_AT, g.data);
+  const cpu = new Cpu(mem);
+  enterMode(cpu, 'long');
+  cpu.setRip(BENCH_CODE_AT);
+  cpu.setReg64(Gpr.RSP, BENCH_STACK);
+  const limit = g.expectedInstructions + 1000;
+  const t0 = performance.now();
+  const result = cpu.run(limit);
+  const seconds = (performance.now() - t0) / 1000;
+  const rax = cpu.getReg64(Gpr.RAX);
+  if (result.reason !== 'hlt' || rax !== g.expectedRax || cpu.icount !== g.expectedInstructions) {
+    const report = formatSummary(summarize({
+      cpu, memory: mem, result, imageSize: g.code.length, seconds,
+      options: { mode: 'long', loadAddress: BENCH_CODE_AT, entry: BENCH_CODE_AT, stack: BENCH_STACK, memorySize: BENCH_MEMORY, maxInstructions: limit },
+    }));
+    throw new BenchFailure(
+      `the benchmark guest did not compute the expected result (wanted HLT with RAX=0x${g.expectedRax.toString(16)} ` +
+      `after ${g.expectedInstructions} instructions):\n${report}`,
+    );
+  }
+  return { seconds, cpu };
+}
+
+/** Warm up, then measure for at least `minSeconds`. */
+export function bench(passes = DEFAULT_PASSES, minSeconds = 3): BenchResult {
+  const warm = buildBenchGuest(Math.max(1, Math.ceil(passes / 20)));
+  const missing = missingInstructions(warm);
+  if (missing.length > 0) {
+    throw new BenchFailure(`the processor does not implement these instructions of the benchmark guest yet: ${missing.join(' ')}`);
+  }
+  for (let i = 0; i < 3; i++) runBenchGuestOnce(warm);
+  const g = buildBenchGuest(passes);
+  let seconds = 0;
+  let runs = 0;
+  do {
+    seconds += runBenchGuestOnce(g).seconds;
+    runs++;
+  } while (seconds < minSeconds);
+  const instructions = g.expectedInstructions * runs;
+  return {
+    mips: Math.round((instructions / seconds / 1e6) * 100) / 100,
+    instructions,
+    seconds: Math.round(seconds * 1000) / 1000,
+    mode: 'long',
+    runs,
+    instructionsPerRun: g.expectedInstructions,
+    checksum: `0x${g.expectedRax.toString(16)}`,
+    mnemonics: g.mnemonics,
+  };
+}
+
+export function benchCommand(argv: readonly string[], io: CliIo): number {
+  const { values, positionals } = parseArgs(argv, BENCH_OPTIONS);
+  if (values.help === true) {
+    io.out(BENCH_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`bench: unexpected argument '${positionals[0]}'`);
+  const passes = values.passes === undefined ? DEFAULT_PASSES : parseNumber('--passes', values.passes as string);
+  if (passes < 1 || passes > 0xffffffff) throw new UsageError('--passes: must be between 1 and 4294967295');
+  const secondsText = values.seconds as string | undefined;
+  let minSeconds = 3;
+  if (secondsText !== undefined) {
+    minSeconds = Number(secondsText);
+    if (!/^\d+(\.\d+)?$/.test(secondsText.trim()) || !Number.isFinite(minSeconds)) {
+      throw new UsageError(`--seconds: '${secondsText}' is not a number`);
+    }
+  }
+  let r: BenchResult;
+  try {
+    r = bench(passes, minSeconds);
+  } catch (e) {
+    if (!(e instanceof BenchFailure)) throw e;
+    io.err(`vtx bench: ${e.message}`);
+    return 1;
+  }
+  if (values.json === true) {
+    io.out(JSON.stringify(r));
+  } else {
+    io.out(`vtx bench: ${r.mips} MIPS (${r.instructions} guest instructions in ${r.seconds} s, ${r.runs} run(s), 64-bit mode)`);
+    io.out(`  checksum ${r.checksum} verified; guest uses ${r.mnemonics.join(' ')}`);
+  }
+  return 0;
+}

@@ -1,0 +1,65 @@
+/**
+ * The VS Code extension entry (bundled to dist/extension.js, `vscode` external). For now one
+ * command, `vtx.runFlatBinary`: run a flat binary on the bare processor with the same engine as
+ * `vtx run` and write the summary to the "vtx" output channel. The debug adapter, panels and
+ * language support come later (docs/ARCHITECTURE.md).
+ */
+import * as vscode from 'vscode';
+import { UsageError } from '../cli/args';
+import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
+import { formatSummary, summarize } from '../cli/summary';
+
+let channel: vscode.OutputChannel | undefined;
+
+/** The file to run: the explorer's selection, else the active editor's file, else ask. */
+async function pickFile(arg: unknown): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri) return arg;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom) {
+    if (input.uri.scheme === 'file' && !/\.(asm|s|nasm|inc|md|txt)$/i.test(input.uri.path)) return input.uri;
+  }
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Run on the bare processor',
+    filters: { 'Flat binaries': ['bin', 'img', 'com', 'raw'], 'All files': ['*'] },
+  });
+  return picked?.[0];
+}
+
+async function runFlatBinary(arg: unknown): Promise<void> {
+  const uri = await pickFile(arg);
+  if (uri === undefined) return;
+  const mode = await vscode.window.showQuickPick(
+    GUEST_MODES.slice().reverse().map((m) => ({ label: m, description: m === 'real' ? 'loaded at 0x7c00' : 'loaded at 0x1000' })),
+    { placeHolder: 'Processor mode' },
+  );
+  if (mode === undefined) return;
+  const out = (channel ??= vscode.window.createOutputChannel('vtx'));
+  out.show(true);
+  out.appendLine(`vtx run ${uri.fsPath} --mode ${mode.label}`);
+  try {
+    let image: Uint8Array;
+    try {
+      image = await vscode.workspace.fs.readFile(uri);
+    } catch (e) {
+      throw new UsageError(`cannot read '${uri.fsPath}': ${(e as Error).message}`);
+    }
+    if (image.length === 0) throw new UsageError(`'${uri.fsPath}' is empty`);
+    const run = runGuest(image, { mode: mode.label as GuestMode });
+    out.appendLine(formatSummary(summarize(run)));
+    out.appendLine('');
+  } catch (e) {
+    const message = e instanceof UsageError ? e.message : `internal error: ${(e as Error).stack ?? String(e)}`;
+    out.appendLine(`vtx: ${message}`);
+    void vscode.window.showErrorMessage(`vtx: ${message.split('\n')[0]}`);
+  }
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
+  context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
+}
+
+export function deactivate(): void {
+  // Nothing to release beyond the subscriptions.
+}
