@@ -168,8 +168,15 @@ export function describe(ins: Instruction, bitness: Bitness, bytes: Uint8Array):
       const ripRel = baseReg === Register.RIP || baseReg === Register.EIP;
       const disp = ins.memoryDisplacementU64;
       const idxReg = ins.memoryIndex;
+      let seg = segOf(ins.memorySegment) as Seg;
+      if (bitness === 64 && seg !== Seg.FS && seg !== Seg.GS) {
+        // 64-bit mode ignores ES/CS/SS/DS overrides (SDM vol. 1 §3.3.7.1): the default segment
+        // stays, SS for an RSP/RBP base (which decides #SS versus #GP), DS otherwise.
+        seg = baseReg === Register.RSP || baseReg === Register.RBP || baseReg === Register.ESP || baseReg === Register.EBP
+          ? Seg.SS : Seg.DS;
+      }
       mem = {
-        seg: segOf(ins.memorySegment) as Seg,
+        seg,
         base: ripRel || baseReg === Register.None ? -1 : gprOf(baseReg)!.index,
         index: idxReg === Register.None ? -1 : gprOf(idxReg)!.index,
         scale: ins.memoryIndexScale,

@@ -129,7 +129,8 @@ export abstract class Mmu extends CpuState {
   private checkWrite(lo: number, hi: number, n: number): void {
     this.translate(lo, hi, Access.Write);
     const l = this.addLin(lo, hi, n - 1);
-    if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l, this.nextHi, Access.Write);
+    // A fault on the second page reports that page's first byte (CR2), as the processor does.
+    if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l & ~0xfff, this.nextHi, Access.Write);
   }
 
   private writeByteSlow(lo: number, hi: number, b: number): void {

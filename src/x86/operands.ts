@@ -88,9 +88,10 @@ export function effectiveAddress(m: MemOperand): AddrFn {
 /**
  * Segmentation of an offset closure: returns the linear address of an access of `size` bytes.
  * 64-bit mode: only FS/GS add a base; the address must be canonical (#GP(0), #SS(0) for SS).
- * Otherwise: base + offset modulo 2^32 after the expand-up limit check.
+ * Otherwise: base + offset modulo 2^32, after the checks of SDM vol. 3A §5.3-5.4 in protected
+ * mode (see segmentCheck). `write` selects the write-permission check.
  */
-export function segmented(bitness: number, seg: number, size: number, off: AddrFn): AddrFn {
+export function segmented(bitness: number, seg: number, size: number, off: AddrFn, write = false): AddrFn {
   if (bitness === 64) {
     if (seg === Seg.FS || seg === Seg.GS) {
       return (c) => {
@@ -110,17 +111,41 @@ export function segmented(bitness: number, seg: number, size: number, off: AddrF
     };
   }
   const last = size > 0 ? size - 1 : 0;
+  // Fast case: a usable, expand-up, writable data segment (type 2/3) within its limit.
   return (c) => {
     const o = off(c) >>> 0;
-    if (o + last > c.segLimit[seg]) throw segFault(seg);
+    if ((c.segAttr[seg] & 0x1000e) !== 2 || o + last > c.segLimit[seg]) segmentCheck(c, seg, o, last, write);
     c.linHi = 0;
     return (o + c.segBaseLo[seg]) | 0;
   };
 }
 
+/**
+ * The full segment checks outside 64-bit mode (SDM vol. 3A §5.3 limit checking, §5.4 type
+ * checking, §3.4.5.1 expand-down segments): in real mode only the limit applies; in protected
+ * mode a null/unusable segment, a write to a code or read-only data segment, or a read of an
+ * execute-only code segment fault too. #SS(0) for SS, #GP(0) otherwise.
+ */
+export function segmentCheck(c: Cpu, seg: number, o: number, last: number, write: boolean): void {
+  const a = c.segAttr[seg];
+  const limit = c.segLimit[seg];
+  if (c.protectedMode) {
+    if (a & 0x10000) throw segFault(seg);
+    const code = (a & 8) !== 0;
+    if (write ? code || (a & 2) === 0 : code && (a & 2) === 0) throw segFault(seg);
+    if (!code && (a & 4) !== 0) {
+      // Expand-down: valid offsets are limit+1 .. 0xffff or 0xffffffff (by the B flag).
+      const top = a & 0x4000 ? 0xffffffff : 0xffff;
+      if (o <= limit || o + last > top) throw segFault(seg);
+      return;
+    }
+  }
+  if (o + last > limit) throw segFault(seg);
+}
+
 /** Linear address of memory operand `m` for an access of `size` bytes (default: its own size). */
-export function linearAddress(d: DecodedInsn, m: MemOperand, size = m.size): AddrFn {
-  return segmented(d.bitness, m.seg, size, effectiveAddress(m));
+export function linearAddress(d: DecodedInsn, m: MemOperand, size = m.size, write = false): AddrFn {
+  return segmented(d.bitness, m.seg, size, effectiveAddress(m), write);
 }
 
 function memOf(d: DecodedInsn): MemOperand {
@@ -201,7 +226,7 @@ export function operandWriter(d: DecodedInsn, i: number, size = d.opSizes[i]): W
     const g = gprOf(d.opRegs[i])!;
     return regWriter(g.index, size, g.high8);
   }
-  if (k === OpKind.Memory) return writeMem(linearAddress(d, memOf(d), size), size);
+  if (k === OpKind.Memory) return writeMem(linearAddress(d, memOf(d), size, true), size);
   throw new Error(`internal: cannot write operand kind ${k} of ${d.mnemonic}`);
 }
 
@@ -212,7 +237,7 @@ export function operandWriter64(d: DecodedInsn, i: number): Write64Fn {
     return (c, lo, hi) => { c.lo[r] = lo; c.hi[r] = hi; };
   }
   if (k === OpKind.Memory) {
-    const a = linearAddress(d, memOf(d), 8);
+    const a = linearAddress(d, memOf(d), 8, true);
     return (c, lo, hi) => c.write64(a(c), c.linHi, lo, hi);
   }
   throw new Error(`internal: cannot write operand kind ${k} of ${d.mnemonic}`);
@@ -242,7 +267,7 @@ export function operandRmw(d: DecodedInsn, i: number, size = d.opSizes[i]): Rmw 
     };
   }
   if (k === OpKind.Memory) {
-    const a = linearAddress(d, memOf(d), size);
+    const a = linearAddress(d, memOf(d), size, true);
     return {
       begin: (c) => c.rmwBegin(a(c), c.linHi, size),
       end: (c, v) => c.rmwEnd(size, v),

@@ -6,6 +6,7 @@
 import type { Cpu } from './cpu';
 import { CpuException, Vector } from './exceptions';
 import { Gpr, Seg } from './registers';
+import { segmentCheck } from './operands';
 
 const TWO32 = 4294967296;
 
@@ -23,7 +24,7 @@ function slot(c: Cpu, delta: number, n: number): number {
     return s | 0;
   }
   const sp = c.stackBits === 32 ? (c.lo[Gpr.RSP] + delta) >>> 0 : (c.lo[Gpr.RSP] + delta) & 0xffff;
-  if (sp + n - 1 > c.segLimit[Seg.SS]) throw ssFault();
+  if ((c.segAttr[Seg.SS] & 0x1000e) !== 2 || sp + n - 1 > c.segLimit[Seg.SS]) segmentCheck(c, Seg.SS, sp, n - 1, delta < 0);
   c.linHi = 0;
   return (sp + c.segBaseLo[Seg.SS]) | 0;
 }
