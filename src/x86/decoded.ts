@@ -178,7 +178,8 @@ export function describe(ins: Instruction, bitness: Bitness, bytes: Uint8Array):
       mem = {
         seg,
         base: ripRel || baseReg === Register.None ? -1 : gprOf(baseReg)!.index,
-        index: idxReg === Register.None ? -1 : gprOf(idxReg)!.index,
+        // XLAT's "index" is AL, which its translator adds itself.
+        index: idxReg === Register.None || ins.code === Code.Xlat_m8 ? -1 : gprOf(idxReg)!.index,
         scale: ins.memoryIndexScale,
         dispLo: lo32(disp),
         dispHi: addrSize === 8 ? hi32(disp) : 0,
