@@ -1,18 +1,58 @@
-/** MOV between general registers, memory and immediates (SDM vol. 2B, MOV). */
+/**
+ * MOV between general registers, memory and immediates, including the moffs forms A0-A3 (a
+ * memory operand with only a displacement), and to/from segment registers (SDM vol. 2B, MOV).
+ */
 import { Mnemonic, OpKind } from 'iced-x86';
 import type { DecodedInsn } from '../decoded';
-import { gprOf } from '../decoded';
+import { gprOf, segOf } from '../decoded';
 import type { Op } from '../operands';
-import { operandReader, operandReader64, operandWriter, operandWriter64 } from '../operands';
+import { linearAddress, operandReader, operandReader64, operandWriter, operandWriter64 } from '../operands';
+import { Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { loadSegmentReal } from './stackops';
+
+/**
+ * MOV r/m, Sreg: a memory destination receives 16 bits; a 32/64-bit register destination is
+ * zero-extended (SDM MOV: P6 and later fill the upper bytes with zeros; measured for EAX and
+ * RAX), a 16-bit one keeps the rest of the register.
+ */
+function movFromSreg(d: DecodedInsn, s: number): Op | null {
+  if (d.opKinds[0] === OpKind.Memory) {
+    const a = linearAddress(d, d.mem!, 2, true);
+    return (c) => c.write16(a(c), c.linHi, c.segSel[s]);
+  }
+  const g = gprOf(d.opRegs[0]);
+  if (g === null) return null;
+  const r = g.index;
+  if (d.opSizes[0] === 2) return (c) => { c.lo[r] = (c.lo[r] & ~0xffff) | c.segSel[s]; };
+  return (c) => { c.lo[r] = c.segSel[s]; c.hi[r] = 0; };
+}
+
+/**
+ * MOV Sreg, r/m16 (the low 16 bits of a register, or a word of memory). MOV to CS is #UD. In
+ * real-address and virtual-8086 mode the base becomes selector << 4; protected-mode loads (all
+ * 32/64-bit code) belong to the segmentation layer. MOV SS inhibits interrupts for one
+ * instruction, so the block ends after it.
+ */
+function movToSreg(d: DecodedInsn, s: number): Op | null {
+  if (s === Seg.CS || d.bitness !== 16) return null;
+  if (s === Seg.SS) {
+    d.endsBlock = true;
+    d.setsRip = false;
+  }
+  const rd = operandReader(d, 1, 2);
+  return (c) => loadSegmentReal(c, s, rd(c));
+}
 
 function mov(d: DecodedInsn): Op | null {
   const size = d.opSizes[0];
   const k0 = d.opKinds[0], k1 = d.opKinds[1];
   const g0 = k0 === OpKind.Register ? gprOf(d.opRegs[0]) : null;
   const g1 = k1 === OpKind.Register ? gprOf(d.opRegs[1]) : null;
+  if (k1 === OpKind.Register && g1 === null && segOf(d.opRegs[1]) >= 0) return movFromSreg(d, segOf(d.opRegs[1]));
+  if (k0 === OpKind.Register && g0 === null && segOf(d.opRegs[0]) >= 0) return movToSreg(d, segOf(d.opRegs[0]));
   if ((k0 === OpKind.Register && g0 === null) || (k1 === OpKind.Register && g1 === null)) {
-    return null; // segment, control and debug register moves belong to the system layer
+    return null; // control and debug register moves belong to the system layer
   }
   if (size === 8) {
     if (g0 !== null && g1 !== null) {
