@@ -10,23 +10,49 @@ import { segmentCheck } from './operands';
 
 const TWO32 = 4294967296;
 
-function ssFault(): CpuException {
+export function ssFault(): CpuException {
   return new CpuException(Vector.SS, 0, 'stack access outside the stack segment or not canonical');
 }
 
-/** Linear address of the stack slot at offset `off` (negative for pushes) from RSP, size n. */
+/** Linear address of the stack slot at `delta` bytes from RSP (negative for pushes), size n. */
 function slot(c: Cpu, delta: number, n: number): number {
-  if (c.stackBits === 64) {
+  const sb = c.stackBits;
+  if (sb === 64) {
     const s = (c.lo[Gpr.RSP] >>> 0) + delta;
-    const hi = (c.hi[Gpr.RSP] + Math.floor(s / TWO32)) | 0;
+    return stackLinear(c, 64, s | 0, (c.hi[Gpr.RSP] + Math.floor(s / TWO32)) | 0, n, delta < 0);
+  }
+  return stackLinear(c, sb, (c.lo[Gpr.RSP] + delta) | 0, 0, n, delta < 0);
+}
+
+/**
+ * Linear address of an n-byte stack access at stack pointer (lo, hi): canonical check in 64-bit
+ * mode; otherwise the SS checks of operands.ts (limit, expand-down, writability) and SS base.
+ * Sets c.linHi.
+ */
+export function stackLinear(c: Cpu, sb: number, lo: number, hi: number, n: number, write: boolean): number {
+  if (sb === 64) {
     if (((hi << 16) >> 16) !== hi) throw ssFault();
     c.linHi = hi;
-    return s | 0;
+    return lo;
   }
-  const sp = c.stackBits === 32 ? (c.lo[Gpr.RSP] + delta) >>> 0 : (c.lo[Gpr.RSP] + delta) & 0xffff;
-  if ((c.segAttr[Seg.SS] & 0x1000e) !== 2 || sp + n - 1 > c.segLimit[Seg.SS]) segmentCheck(c, Seg.SS, sp, n - 1, delta < 0);
+  const sp = sb === 32 ? lo >>> 0 : lo & 0xffff;
+  if ((c.segAttr[Seg.SS] & 0x1000e) !== 2 || sp + n - 1 > c.segLimit[Seg.SS]) segmentCheck(c, Seg.SS, sp, n - 1, write);
   c.linHi = 0;
   return (sp + c.segBaseLo[Seg.SS]) | 0;
+}
+
+export function stackWrite(c: Cpu, sb: number, lo: number, hi: number, n: number, vlo: number, vhi: number): void {
+  const a = stackLinear(c, sb, lo, hi, n, true);
+  if (n === 8) c.write64(a, c.linHi, vlo, vhi);
+  else if (n === 4) c.write32(a, c.linHi, vlo);
+  else c.write16(a, c.linHi, vlo);
+}
+
+/** Read n bytes at stack pointer (lo, hi); 8 bytes: low half returned, high half in c.vHi. */
+export function stackRead(c: Cpu, sb: number, lo: number, hi: number, n: number): number {
+  const a = stackLinear(c, sb, lo, hi, n, false);
+  if (n === 8) return c.read64(a, c.linHi);
+  return n === 4 ? c.read32(a, c.linHi) : c.read16(a, c.linHi);
 }
 
 /** Add `delta` to the stack pointer with the stack-address size. */

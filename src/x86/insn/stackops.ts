@@ -11,22 +11,19 @@ import { Code, Mnemonic, OpKind } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { gprOf, segOf } from '../decoded';
-import { CpuException, Vector, gp0, ud } from '../exceptions';
+import { gp0, ud } from '../exceptions';
 import type { Op } from '../operands';
 import {
   effectiveAddress, linearAddress, operandReader, operandReader64, segmentCheck, segmented,
 } from '../operands';
 import { Flag, Gpr, Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { ssFault, stackLinear, stackRead, stackWrite } from '../stack';
 
 const TWO32 = 4294967296;
 const RSP = Gpr.RSP;
 const RBP = Gpr.RBP;
 const CR4_VME = 1;
-
-function ssFault(): CpuException {
-  return new CpuException(Vector.SS, 0, 'stack access outside the stack segment or not canonical');
-}
 
 // ---- stack-pointer arithmetic and stack accesses at an explicit stack pointer ----------------
 /** High half of the last `spAdd` result. */
@@ -47,36 +44,6 @@ function spAdd(sb: number, lo: number, hi: number, delta: number): number {
   return (lo & ~0xffff) | ((lo + delta) & 0xffff);
 }
 
-/**
- * Linear address of an n-byte stack access at stack pointer (lo, hi): canonical check in 64-bit
- * mode; otherwise the SS checks of operands.ts (limit, expand-down, writability) and SS base.
- * Sets c.linHi.
- */
-function stackLinear(c: Cpu, sb: number, lo: number, hi: number, n: number, write: boolean): number {
-  if (sb === 64) {
-    if (((hi << 16) >> 16) !== hi) throw ssFault();
-    c.linHi = hi;
-    return lo;
-  }
-  const sp = sb === 32 ? lo >>> 0 : lo & 0xffff;
-  if ((c.segAttr[Seg.SS] & 0x1000e) !== 2 || sp + n - 1 > c.segLimit[Seg.SS]) segmentCheck(c, Seg.SS, sp, n - 1, write);
-  c.linHi = 0;
-  return (sp + c.segBaseLo[Seg.SS]) | 0;
-}
-
-function stackWrite(c: Cpu, sb: number, lo: number, hi: number, n: number, vlo: number, vhi: number): void {
-  const a = stackLinear(c, sb, lo, hi, n, true);
-  if (n === 8) c.write64(a, c.linHi, vlo, vhi);
-  else if (n === 4) c.write32(a, c.linHi, vlo);
-  else c.write16(a, c.linHi, vlo);
-}
-
-/** Read n bytes at stack pointer (lo, hi); 8 bytes: low half returned, high half in c.vHi. */
-function stackRead(c: Cpu, sb: number, lo: number, hi: number, n: number): number {
-  const a = stackLinear(c, sb, lo, hi, n, false);
-  if (n === 8) return c.read64(a, c.linHi);
-  return n === 4 ? c.read32(a, c.linHi) : c.read16(a, c.linHi);
-}
 
 /** Push n bytes (vhi only for n = 8) with the current stack-address size. */
 function pushAny(c: Cpu, n: number, vlo: number, vhi: number): void {
