@@ -9,7 +9,7 @@
  * Faults are thrown by ops as CpuException and caught once per block: RIP goes back to the
  * faulting instruction and the instruction count stays exact.
  */
-import { Decoder, DecoderOptions, Instruction } from 'iced-x86';
+import { Decoder, DecoderOptions, EncodingKind, Instruction } from 'iced-x86';
 import type { Block } from './block';
 import { MAX_BLOCK_INSNS } from './block';
 import type { DecodedInsn } from './decoded';
@@ -300,6 +300,14 @@ export class Cpu extends Mmu {
       d.setsRip = false;
       const what = t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode';
       return () => { throw ud(what); };
+    }
+    if (d.encoding !== EncodingKind.Legacy && d.encoding !== EncodingKind.D3NOW && d.bitness !== 64) {
+      // VEX/EVEX/XOP encodings are #UD in real and virtual-8086 mode (SDM vol. 2A §2.3.12); the
+      // same bytes can run in 16-bit protected mode, so the check is made when the op runs.
+      return (c) => {
+        if (!c.protectedMode || (c.flagsRest & 0x20000) !== 0) throw ud('VEX encoding in real or virtual-8086 mode');
+        op(c);
+      };
     }
     return op;
   }

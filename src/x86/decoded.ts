@@ -4,7 +4,7 @@
  */
 import {
   Decoder, DecoderOptions, Instruction, Register, OpKind, MemorySizeExt, Code, Mnemonic,
-  FlowControl, Formatter, FormatterSyntax,
+  FlowControl, Formatter, FormatterSyntax, EncodingKind,
 } from 'iced-x86';
 import { Seg } from './registers';
 import type { Bitness } from './state';
@@ -80,6 +80,8 @@ export interface DecodedInsn {
   /** RFLAGS bits the SDM leaves undefined after this instruction (iced's instruction info). */
   rflagsUndefined: number;
   invalid: boolean;
+  /** Legacy, VEX, EVEX, XOP... (iced EncodingKind). */
+  encoding: EncodingKind;
   /** Position within its translated block (the block's first instruction is 0). */
   blockIndex: number;
 }
@@ -256,6 +258,7 @@ export function describe(ins: Instruction, bitness: Bitness, bytes: Uint8Array):
     setsRip: fc !== FlowControl.Next && fc !== FlowControl.Exception && fc !== FlowControl.Interrupt,
     rflagsUndefined: ins.rflagsUndefined,
     invalid: ins.code === Code.INVALID,
+    encoding: ins.encoding,
     blockIndex: 0,
   };
   return d;

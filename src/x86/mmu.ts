@@ -10,6 +10,7 @@
  * low half as int32 with the high half in `vHi`.
  */
 import { CpuState } from './state';
+import { gp0 } from './exceptions';
 import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
 
 export const TLB_BITS = 8;
@@ -107,7 +108,14 @@ export abstract class Mmu extends CpuState {
   private addLin(lo: number, hi: number, n: number): number {
     const s = (lo >>> 0) + n;
     // Outside 64-bit mode linear addresses wrap at 4 GiB.
-    this.nextHi = s >= TWO32 && this.bitness === 64 ? (hi + 1) | 0 : hi;
+    if (s >= TWO32 && this.bitness === 64) {
+      const nh = (hi + 1) | 0;
+      // An access that starts canonical but runs past the canonical boundary faults (SDM vol. 1 §3.3.7.1).
+      if (((nh << 16) >> 16) !== nh) throw gp0('access crosses out of the canonical address range');
+      this.nextHi = nh;
+    } else {
+      this.nextHi = hi;
+    }
     return s | 0;
   }
 
