@@ -51,9 +51,39 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'BMI1': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 3 },
   'BMI2': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 8 },
   'ADX': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 19 },
+  'ERMS': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 9 },
+  'FSRM': { leaf: 7, subleaf: 0, reg: 'edx', bit: 4 },
   'LAHF_LM': { leaf: 0x80000001, reg: 'ecx', bit: 0 },
   'ABM_LZCNT': { leaf: 0x80000001, reg: 'ecx', bit: 5 },
+  'PREFETCHW': { leaf: 0x80000001, reg: 'ecx', bit: 8 },
+  'RDTSCP': { leaf: 0x80000001, reg: 'edx', bit: 27 },
   'LM': { leaf: 0x80000001, reg: 'edx', bit: 29 },
+};
+
+/**
+ * The instructions (iced-x86 mnemonic names) each reportable feature stands for: the processor
+ * must implement every one of them when the model reports the feature (tests check this).
+ * Performance hints (ERMS, FSRM) and mode features (LM) name the instructions they describe.
+ */
+export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> = {
+  'SSE3': ['Addsubpd', 'Addsubps', 'Haddpd', 'Haddps', 'Hsubpd', 'Hsubps', 'Lddqu', 'Movddup', 'Movshdup', 'Movsldup', 'Fisttp'],
+  'CX16': ['Cmpxchg16b'],
+  'MOVBE': ['Movbe'],
+  'POPCNT': ['Popcnt'],
+  'HYPERVISOR': [],
+  'TSC': ['Rdtsc'],
+  'CX8': ['Cmpxchg8b'],
+  'CMOV': ['Cmovo', 'Cmovno', 'Cmovb', 'Cmovae', 'Cmove', 'Cmovne', 'Cmovbe', 'Cmova', 'Cmovs', 'Cmovns', 'Cmovp', 'Cmovnp', 'Cmovl', 'Cmovge', 'Cmovle', 'Cmovg'],
+  'BMI1': ['Andn', 'Bextr', 'Blsi', 'Blsmsk', 'Blsr', 'Tzcnt'],
+  'BMI2': ['Bzhi', 'Mulx', 'Pdep', 'Pext', 'Rorx', 'Sarx', 'Shlx', 'Shrx'],
+  'ADX': ['Adcx', 'Adox'],
+  'ERMS': ['Movsb', 'Stosb'],
+  'FSRM': ['Movsb'],
+  'LAHF_LM': ['Lahf', 'Sahf'],
+  'ABM_LZCNT': ['Lzcnt'],
+  'PREFETCHW': ['Prefetchw'],
+  'RDTSCP': ['Rdtscp'],
+  'LM': [],
 };
 
 function featureLeaf(leaf: number, subleaf: number | undefined, names: string[], base: Omit<CpuidLeaf, 'features'>): CpuidLeaf {
@@ -72,6 +102,14 @@ function featureLeaf(leaf: number, subleaf: number | undefined, names: string[],
 /** Family 6, model 0x55-like signature, stepping 0: a modern Intel core. */
 const SIGNATURE = (6 << 8) | (5 << 4) | (5 << 16);
 
+function zeroLeaf(leaf: number, description: string): CpuidLeaf {
+  return { leaf, eax: 0, ebx: 0, ecx: 0, edx: 0, description };
+}
+
+/**
+ * The model. A leaf within the reported ranges that is not listed reads as all zeros: the
+ * feature or information it would describe is absent (leaves 2-6 and 8-0xD for now).
+ */
 export const DEFAULT_CPUID: CpuidModel = {
   leaves: [
     {
@@ -79,18 +117,23 @@ export const DEFAULT_CPUID: CpuidModel = {
       description: 'highest basic leaf and vendor string',
     },
     featureLeaf(1, undefined, ['CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV'], {
-      leaf: 1, eax: SIGNATURE, ebx: 0, ecx: 0, edx: 0, description: 'version and feature information',
+      // EBX: CLFLUSH line size 8 (x 8 bytes) in bits 15:8, one logical processor (bits 23:16),
+      // initial APIC ID 0 (bits 31:24).
+      leaf: 1, eax: SIGNATURE, ebx: (1 << 16) | (8 << 8), ecx: 0, edx: 0, description: 'version and feature information',
     }),
-    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX'], {
-      leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features',
+    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM'], {
+      leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features (highest subleaf 0)',
     }),
     {
       leaf: 0x80000000, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0, description: 'highest extended leaf',
     },
-    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'LM'], {
+    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'PREFETCHW', 'LM', 'RDTSCP'], {
       leaf: 0x80000001, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'extended feature information',
     }),
     brandLeaf(0), brandLeaf(1), brandLeaf(2),
+    zeroLeaf(0x80000005, 'reserved (zero on Intel processors)'),
+    zeroLeaf(0x80000006, 'L2 cache information: not reported'),
+    zeroLeaf(0x80000007, 'invariant TSC not reported: the TSC counts retired instructions'),
     {
       leaf: 0x80000008, eax: 0x3027, ebx: 0, ecx: 0, edx: 0,
       description: 'address sizes: 39-bit physical, 48-bit linear',
@@ -98,18 +141,73 @@ export const DEFAULT_CPUID: CpuidModel = {
   ],
 };
 
+interface CompiledModel {
+  maxBasic: number;
+  maxExt: number;
+  byLeaf: Map<number, CpuidLeaf[]>;
+}
+
+const compiled = new WeakMap<CpuidModel, CompiledModel>();
+
+function compile(model: CpuidModel): CompiledModel {
+  let m = compiled.get(model);
+  if (m === undefined) {
+    const byLeaf = new Map<number, CpuidLeaf[]>();
+    for (const l of model.leaves) {
+      const k = l.leaf >>> 0;
+      let list = byLeaf.get(k);
+      if (list === undefined) byLeaf.set(k, (list = []));
+      list.push(l);
+    }
+    m = {
+      maxBasic: byLeaf.get(0)?.[0].eax ?? 0,
+      maxExt: (byLeaf.get(0x80000000)?.[0].eax ?? 0) >>> 0,
+      byLeaf,
+    };
+    compiled.set(model, m);
+  }
+  return m;
+}
+
 /**
- * CPUID lookup (SDM vol. 2A CPUID: a leaf above the highest basic leaf returns the data of the
- * highest basic leaf; subleaf-indexed leaves use ECX). Returns [eax, ebx, ecx, edx].
+ * CPUID lookup into `out` (EAX, EBX, ECX, EDX as int32), without allocating (SDM vol. 2A CPUID:
+ * an input above the highest basic or extended leaf returns the data of the highest basic leaf;
+ * subleaf-indexed leaves use ECX).
  */
-export function cpuidLookup(model: CpuidModel, eax: number, ecx: number): [number, number, number, number] {
+export function cpuidInto(model: CpuidModel, eax: number, ecx: number, out: Int32Array): void {
+  const m = compile(model);
   const leaf = eax >>> 0;
-  const maxBasic = model.leaves.find((l) => l.leaf === 0)?.eax ?? 0;
-  const maxExt = model.leaves.find((l) => l.leaf === 0x80000000)?.eax ?? 0;
-  let effective = leaf;
-  if (leaf < 0x80000000 ? leaf > maxBasic : leaf > maxExt >>> 0) effective = maxBasic;
-  const hits = model.leaves.filter((l) => l.leaf === effective);
-  const hit = hits.find((l) => l.subleaf === undefined || l.subleaf === ecx >>> 0);
-  if (hit === undefined) return [0, 0, 0, 0];
-  return [hit.eax | 0, hit.ebx | 0, hit.ecx | 0, hit.edx | 0];
+  const effective = (leaf < 0x80000000 ? leaf > m.maxBasic : leaf > m.maxExt) ? m.maxBasic : leaf;
+  const list = m.byLeaf.get(effective);
+  const sub = ecx >>> 0;
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) {
+      const l = list[i];
+      if (l.subleaf === undefined || l.subleaf === sub) {
+        out[0] = l.eax; out[1] = l.ebx; out[2] = l.ecx; out[3] = l.edx;
+        return;
+      }
+    }
+  }
+  out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0;
+}
+
+/** CPUID lookup returning [eax, ebx, ecx, edx] (edges and tests; ops use cpuidInto). */
+export function cpuidLookup(model: CpuidModel, eax: number, ecx: number): [number, number, number, number] {
+  const out = new Int32Array(4);
+  cpuidInto(model, eax, ecx, out);
+  return [out[0], out[1], out[2], out[3]];
+}
+
+/** True when the model reports feature `name` (a key of FEATURE_BITS). */
+export function hasFeature(model: CpuidModel, name: string): boolean {
+  const f = FEATURE_BITS[name];
+  if (f === undefined) throw new Error(`unknown CPUID feature ${name}`);
+  const m = compile(model);
+  const leaf = f.leaf >>> 0;
+  if (leaf < 0x80000000 ? leaf > m.maxBasic : leaf > m.maxExt) return false;
+  const out = new Int32Array(4);
+  cpuidInto(model, f.leaf, f.subleaf ?? 0, out);
+  const v = out[f.reg === 'eax' ? 0 : f.reg === 'ebx' ? 1 : f.reg === 'ecx' ? 2 : 3];
+  return ((v >>> f.bit) & 1) === 1;
 }

@@ -1,10 +1,14 @@
 /** Near jumps and conditional jumps (SDM vol. 2A, Jcc and JMP). */
-import { Mnemonic, ConditionCode } from 'iced-x86';
+import { Code, Mnemonic, ConditionCode } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
+import { gp0 } from '../exceptions';
 import type { Op } from '../operands';
+import { Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
 import { condition } from './arith';
+import { PARITY } from '../state';
+import { canonicalHi, farJmp, jumpIndirect, jumpToConstant } from './control';
 
 /** Map iced's ConditionCode to the opcode's low nibble (o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g). */
 export function ccNibble(cc: ConditionCode): number {
@@ -40,32 +44,64 @@ export function conditionTest(cc: number): (c: Cpu) => boolean {
     case 7: return (c) => c.fCO >= 0 && c.fRes !== 0;
     case 8: return (c) => c.fSgn < 0;
     case 9: return (c) => c.fSgn >= 0;
+    // OF = fCO bit 31 ^ bit 30, so (fCO ^ fCO << 1) < 0 is OF; SF ^ OF is the sign of fSgn ^ that.
+    case 0: return (c) => (c.fCO ^ (c.fCO << 1)) < 0;
+    case 1: return (c) => (c.fCO ^ (c.fCO << 1)) >= 0;
+    case 10: return (c) => PARITY[c.fPar & 0xff] === 1;
+    case 11: return (c) => PARITY[c.fPar & 0xff] === 0;
+    case 12: return (c) => (c.fSgn ^ c.fCO ^ (c.fCO << 1)) < 0;
+    case 13: return (c) => (c.fSgn ^ c.fCO ^ (c.fCO << 1)) >= 0;
+    case 14: return (c) => c.fRes === 0 || (c.fSgn ^ c.fCO ^ (c.fCO << 1)) < 0;
+    case 15: return (c) => c.fRes !== 0 && (c.fSgn ^ c.fCO ^ (c.fCO << 1)) >= 0;
     default: return (c) => condition(c, cc);
   }
 }
 
 /**
- * Set RIP to the branch target, truncated to the operand size outside 64-bit mode (iced gives
- * the already-truncated target), and check it against CS's limit outside 64-bit mode.
+ * Jcc (SDM vol. 2A Jcc): RIP becomes the target (iced gives it already truncated to the operand
+ * size) when the condition holds. A taken branch to a target beyond CS.limit (outside 64-bit
+ * mode) or to a non-canonical target (64-bit mode) raises #GP(0) with RIP at the Jcc.
  */
 function jcc(d: DecodedInsn): Op {
   const test = conditionTest(ccNibble(conditionCodeOf(d)));
-  const tLo = d.targetLo, tHi = d.bitness === 64 ? d.targetHi : 0;
+  const tLo = d.targetLo;
   const nLo = d.nextLo, nHi = d.nextHi;
+  if (d.bitness === 64) {
+    const tHi = d.targetHi;
+    if (!canonicalHi(tHi)) {
+      return (c) => {
+        if (test(c)) throw gp0('branch target not canonical');
+        c.ripLo = nLo; c.ripHi = nHi;
+      };
+    }
+    return (c) => {
+      if (test(c)) { c.ripLo = tLo; c.ripHi = tHi; } else { c.ripLo = nLo; c.ripHi = nHi; }
+    };
+  }
+  const t = tLo >>> 0;
   return (c) => {
-    if (test(c)) { c.ripLo = tLo; c.ripHi = tHi; } else { c.ripLo = nLo; c.ripHi = nHi; }
+    if (test(c)) {
+      if (t > c.segLimit[Seg.CS]) throw gp0('branch target outside the code segment limit');
+      c.ripLo = tLo; c.ripHi = 0;
+    } else {
+      c.ripLo = nLo; c.ripHi = nHi;
+    }
   };
 }
 
+/** JMP (SDM vol. 2A JMP): near relative, near indirect, and the real-mode far forms. */
 function jmp(d: DecodedInsn): Op | null {
-  if (d.targetLo === 0 && d.targetHi === 0 && !isNearRel(d)) return null;
-  const tLo = d.targetLo, tHi = d.bitness === 64 ? d.targetHi : 0;
-  return (c) => { c.ripLo = tLo; c.ripHi = tHi; };
-}
-
-function isNearRel(d: DecodedInsn): boolean {
-  const k = d.opKinds[0];
-  return k === 1 || k === 2 || k === 3; // NearBranch16/32/64
+  switch (d.code) {
+    case Code.Jmp_rel8_16: case Code.Jmp_rel8_32: case Code.Jmp_rel8_64:
+    case Code.Jmp_rel16: case Code.Jmp_rel32_32: case Code.Jmp_rel32_64:
+      return jumpToConstant(d);
+    case Code.Jmp_rm16: case Code.Jmp_rm32: case Code.Jmp_rm64:
+      return jumpIndirect(d);
+    case Code.Jmp_ptr1616: case Code.Jmp_ptr1632: case Code.Jmp_m1616: case Code.Jmp_m1632:
+      return farJmp(d);
+    default:
+      return null; // JMP m16:64 exists only in IA-32e mode: the system layer's
+  }
 }
 
 const CC_BY_MNEMONIC = new Map<Mnemonic, ConditionCode>([

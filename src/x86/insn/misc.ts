@@ -1,6 +1,11 @@
 /** HLT and NOP forms (SDM vol. 2A/2B). */
 import { Mnemonic } from 'iced-x86';
+import type { Op } from '../operands';
 import type { TranslatorTable } from '../translator';
+
+/** Nothing happens: no register, flag or memory access (a memory operand is never touched). */
+const nothing: Op = () => {};
+const nop = (): Op => nothing;
 
 export const miscHandlers: TranslatorTable = {
   [Mnemonic.Hlt]: (d) => {
@@ -9,5 +14,27 @@ export const miscHandlers: TranslatorTable = {
     d.setsRip = false;
     return (c) => { c.halted = true; };
   },
-  [Mnemonic.Nop]: () => () => {},
+  // NOP (90, 66 90, 0F 1F /0 with a never-accessed memory operand; SDM vol. 2B NOP) and PAUSE
+  // (F3 90, a spin-loop hint that executes as NOP; SDM vol. 2B PAUSE).
+  [Mnemonic.Nop]: nop,
+  [Mnemonic.Pause]: nop,
+  // The hint space 0F 0D and 0F 18-0F 1F (SDM vol. 2B NOP, "reserved-NOP"; vol. 2B PREFETCHh,
+  // PREFETCHW, CLDEMOTE): prefetches and cache hints never fault, not even on a non-canonical
+  // or unmapped address (measured on silicon). CET's ENDBR32/ENDBR64 and RDSSPD/RDSSPQ execute
+  // as NOPs while CET is not enabled — the model does not implement CET.
+  [Mnemonic.Reservednop]: nop,
+  [Mnemonic.Prefetch]: nop,
+  [Mnemonic.Prefetchw]: nop,
+  [Mnemonic.Prefetchwt1]: nop,
+  [Mnemonic.Prefetchnta]: nop,
+  [Mnemonic.Prefetcht0]: nop,
+  [Mnemonic.Prefetcht1]: nop,
+  [Mnemonic.Prefetcht2]: nop,
+  [Mnemonic.Prefetchit0]: nop,
+  [Mnemonic.Prefetchit1]: nop,
+  [Mnemonic.Cldemote]: nop,
+  [Mnemonic.Endbr32]: nop,
+  [Mnemonic.Endbr64]: nop,
+  [Mnemonic.Rdsspd]: nop,
+  [Mnemonic.Rdsspq]: nop,
 };
