@@ -178,7 +178,9 @@ export class Cpu extends Mmu {
   }
 
   /** Bytes from physical `phys` to the end of its page plus up to 15 bytes of the next linear page. */
-  private codeBytes(phys: number, lin: number, linHi: number): { bytes: Uint8Array; nextPpn: number } {
+  private codeBytes(
+    phys: number, lin: number, linHi: number,
+  ): { bytes: Uint8Array; nextPpn: number; fault: CpuException | null } {
     const ppn = Math.floor(phys / PAGE_SIZE);
     const off = phys % PAGE_SIZE;
     const rest = PAGE_SIZE - off;
@@ -194,22 +196,27 @@ export class Cpu extends Mmu {
       nlo -= TWO32;
       nhi = this.bitness === 64 ? (linHi + 1) | 0 : 0;
     }
+    let fault: CpuException | null = null;
     try {
+      if (this.bitness === 64 && ((nhi << 16) >> 16) !== nhi) throw gp0('instruction fetch crosses out of the canonical address range');
       const nphys = this.translate(nlo | 0, nhi, Access.Execute);
       nextPpn = Math.floor(nphys / PAGE_SIZE);
       for (let i = 0; i < 15; i++) bytes[rest + i] = this.mem.read8(nphys + i);
-    } catch {
-      // Not fetchable: an instruction that needs these bytes faults when it is reached.
+    } catch (e) {
+      if (!(e instanceof CpuException)) throw e;
+      // Not fetchable: an instruction that needs these bytes raises this fault (a #PF with CR2
+      // at the page's first byte, or #GP) when it is reached, not before.
       bytes.fill(0, rest);
       nextPpn = -2;
+      fault = e;
     }
-    return { bytes, nextPpn };
+    return { bytes, nextPpn, fault };
   }
 
   private translateBlock(phys: number, key: number, lin: number): Block {
     const bitness = this.bitness;
     const linHi = this.linHi;
-    const { bytes, nextPpn } = this.codeBytes(phys, lin, linHi);
+    const { bytes, nextPpn, fault } = this.codeBytes(phys, lin, linHi);
     const rest = PAGE_SIZE - (phys % PAGE_SIZE);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const dec = new Decoder(bitness, bytes, DecoderOptions.None);
@@ -238,7 +245,8 @@ export class Cpu extends Mmu {
         const crosses = pos + len > rest;
         if (crosses && nextPpn === -2) {
           // The rest of the instruction is not fetchable: fault when it is reached.
-          ops.push(() => { throw new CpuException(Vector.GP, 0, 'instruction fetch beyond accessible memory'); });
+          const f = fault!;
+          ops.push(() => { throw f; });
           d.endsBlock = true;
           d.setsRip = false;
         } else {

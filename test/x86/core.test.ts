@@ -78,3 +78,23 @@ test('writing data that shares a page with code does not retranslate the code', 
   assert.ok(r.cpu.blocksTranslated <= 3, `translated ${r.cpu.blocksTranslated} blocks`);
   assert.equal(r.cpu.read32(0x1100, 0), 1);
 });
+
+test('an instruction running onto an unfetchable page raises that page fault at its start', async () => {
+  const { CpuException } = await import('../../src/x86/exceptions');
+  class PagedCpu extends Cpu {
+    override translate(lo: number, hi: number, a: Parameters<Cpu['translate']>[2]): number {
+      if ((lo >>> 0) >= 0x2000 || hi !== 0) throw new CpuException(14, 0x14, 'not present');
+      return super.translate(lo, hi, a);
+    }
+  }
+  const mem = new PhysicalMemory(0x10000);
+  mem.load(0x1ffe, Uint8Array.from([0x48, 0x01])); // add rax, rax: its ModRM byte is on the next page
+  const cpu = new PagedCpu(mem);
+  enterMode(cpu, 'long');
+  cpu.setRip(0x1ffe);
+  const r = cpu.run(1);
+  assert.equal(r.reason, 'exception');
+  assert.equal(r.exception?.vector, 14);
+  assert.equal(cpu.getRip(), 0x1ffen);
+  assert.equal(cpu.icount, 0);
+});

@@ -1,0 +1,195 @@
+/**
+ * Comparing the host's result with ours, and describing a mismatch well enough to replay it.
+ *
+ * What is compared (see README.md):
+ *   - the outcome: completed (and where RIP went), or the exception vector (plus CR2 for #PF);
+ *   - 64-bit mode: all 16 GPRs, 64 bits each; compatibility mode: the low 32 bits of the 8
+ *     legacy GPRs (the upper halves and R8-R15 are undefined there, SDM vol. 1 §3.4.1.1);
+ *   - RFLAGS except TF and RF (and the flags the SDM leaves undefined for the instruction);
+ *   - every byte of the data, stack and code regions.
+ */
+import { disassemble } from '../../src/x86/decoded';
+import { GPR_NAMES, formatFlags } from '../../src/x86/registers';
+import { VECTOR_NAMES } from '../../src/x86/exceptions';
+import type { Case } from './generator';
+import type { HostResult } from './host';
+import { HOST_FLAG_TIMEOUT, HOST_FLAG_TRUNCATED } from './host';
+import type { OurResult } from './ours';
+
+export interface Outcome {
+  kind: 'completed' | 'exception' | 'timeout' | 'error';
+  vector: number;
+  detail: string;
+  regs: Uint32Array;
+  rip: bigint;
+  rflags: number;
+  cr2: bigint | null;
+  diff: Array<[number, number]>;
+  truncated: boolean;
+}
+
+const SIGTRAP = 5;
+
+/** RFLAGS bits compared: all architectural bits but TF (8) and RF (16). */
+export const FLAGS_COMPARED = 0x3f7fd7 & ~((1 << 8) | (1 << 16));
+
+export function hostOutcome(c: Case, h: HostResult): Outcome {
+  const base = { regs: h.regs, rflags: h.rflags, diff: h.diff, truncated: (h.flags & HOST_FLAG_TRUNCATED) !== 0 };
+  if ((h.flags & HOST_FLAG_TIMEOUT) !== 0) {
+    return { ...base, kind: 'timeout', vector: -1, detail: 'the host did not reach a breakpoint within 5 s', rip: h.rip, cr2: null };
+  }
+  if (h.signo === SIGTRAP && h.trapno === 3) {
+    return { ...base, kind: 'completed', vector: -1, detail: '', rip: h.rip - 1n, cr2: null };
+  }
+  const start = BigInt(c.insnAddr), end = start + BigInt(c.bytes.length);
+  if (h.trapno === 14 && h.cr2 === h.rip && (h.rip < start || h.rip >= end)) {
+    // The instruction completed and control went to an address that cannot be fetched.
+    return { ...base, kind: 'completed', vector: -1, detail: 'next fetch faults', rip: h.rip, cr2: null };
+  }
+  return {
+    ...base, kind: 'exception', vector: h.trapno, detail: `signal ${h.signo}, error code 0x${h.err.toString(16)}`,
+    rip: h.rip, cr2: h.trapno === 14 ? h.cr2 : null,
+  };
+}
+
+export function ourOutcome(o: OurResult): Outcome {
+  return { ...o, truncated: false };
+}
+
+function hex(v: bigint | number, width = 0): string {
+  const s = (typeof v === 'bigint' ? v : BigInt(v >>> 0)).toString(16);
+  return `0x${width ? s.padStart(width, '0') : s}`;
+}
+
+function reg64(r: Uint32Array, i: number): bigint {
+  return (BigInt(r[2 * i + 1]) << 32n) | BigInt(r[2 * i]);
+}
+
+export function describeOutcome(c: Case, o: Outcome): string {
+  switch (o.kind) {
+    case 'completed': {
+      const off = o.rip - BigInt(c.insnAddr);
+      const rel = off >= 0n && off <= 16n ? `insn+${off}` : hex(o.rip);
+      return `completed, RIP=${rel}${o.detail ? ` (${o.detail})` : ''}`;
+    }
+    case 'exception': {
+      const name = (VECTOR_NAMES[o.vector] ?? `vector ${o.vector}`).split(' ')[0];
+      const where = o.rip === BigInt(c.insnAddr) ? '' : ` at ${hex(o.rip)}`;
+      const cr2 = o.cr2 !== null ? ` CR2=${hex(o.cr2)}` : '';
+      return `${name}${o.detail ? ` (${o.detail})` : ''}${where}${cr2}`;
+    }
+    case 'timeout': return 'timeout';
+    case 'error': return `internal error: ${o.detail}`;
+  }
+}
+
+/** The differences between the two outcomes (empty when they agree). */
+export function compareOutcomes(c: Case, host: Outcome, ours: Outcome, strict: boolean): string[] {
+  const out: string[] = [];
+  if (host.kind === 'timeout' || host.kind === 'error' || ours.kind === 'error' || host.kind !== ours.kind ||
+      (host.kind === 'exception' && host.vector !== ours.vector)) {
+    out.push(`outcome: host ${describeOutcome(c, host)}; ours ${describeOutcome(c, ours)}`);
+    return out;
+  }
+  const completed = host.kind === 'completed';
+  const mask32 = c.mode === 32;
+  const ripMask = mask32 ? 0xffffffffn : (1n << 64n) - 1n;
+  if ((host.rip & ripMask) !== (ours.rip & ripMask)) {
+    out.push(`RIP: host ${hex(host.rip)}, ours ${hex(ours.rip)} (instruction at ${hex(c.insnAddr)})`);
+  }
+  if (host.kind === 'exception' && host.vector === 14 && host.cr2 !== ours.cr2) {
+    out.push(`CR2: host ${hex(host.cr2 ?? 0n)}, ours ${ours.cr2 === null ? '-' : hex(ours.cr2)}`);
+  }
+  const undefRegs = strict || !completed ? 0 : c.undefRegs;
+  const nregs = mask32 ? 8 : 16;
+  for (let i = 0; i < nregs; i++) {
+    if ((undefRegs >>> i) & 1) continue;
+    const hv = mask32 ? BigInt(host.regs[2 * i]) : reg64(host.regs, i);
+    const ov = mask32 ? BigInt(ours.regs[2 * i]) : reg64(ours.regs, i);
+    if (hv !== ov) {
+      const name = mask32 ? `e${GPR_NAMES[i].slice(1)}` : GPR_NAMES[i];
+      const inp = mask32 ? BigInt(c.regs[2 * i]) : reg64(c.regs, i);
+      out.push(`${name}: host ${hex(hv)}, ours ${hex(ov)} (input ${hex(inp)})`);
+    }
+  }
+  const undefFlags = strict || !completed ? 0 : c.undefFlags;
+  const fm = FLAGS_COMPARED & ~undefFlags;
+  const fd = (host.rflags ^ ours.rflags) & fm;
+  if (fd !== 0) {
+    out.push(`RFLAGS: host ${hex(host.rflags & fm)} [${formatFlags(host.rflags & fm)}], ours ${hex(ours.rflags & fm)} [${formatFlags(ours.rflags & fm)}], differ in ${formatFlags(fd)}` +
+      (undefFlags ? ` (undefined, not compared: ${formatFlags(undefFlags)})` : ''));
+  }
+  // Memory: both lists are bytes differing from the same initial image.
+  const skip = (a: number): boolean => !strict && completed && c.undefMem.some(([s, n]) => a >= s && a < s + n);
+  const hm = new Map(host.diff.filter(([a]) => !skip(a)));
+  const om = new Map(ours.diff.filter(([a]) => !skip(a)));
+  const addrs = new Set([...hm.keys(), ...om.keys()]);
+  const bad: string[] = [];
+  for (const a of [...addrs].sort((x, y) => x - y)) {
+    const h = hm.get(a), o = om.get(a);
+    if (h !== o) bad.push(`${hex(a)}: host ${h === undefined ? 'unchanged' : hex(h, 2)}, ours ${o === undefined ? 'unchanged' : hex(o, 2)}`);
+  }
+  if (bad.length > 0) {
+    out.push(`memory (${bad.length} byte${bad.length === 1 ? '' : 's'}): ${bad.slice(0, 8).join('; ')}${bad.length > 8 ? '; ...' : ''}`);
+  }
+  if (host.truncated) out.push('memory: the host reported more than 4096 changed bytes');
+  return out;
+}
+
+/** Classification of a mismatch for the summary. */
+export function mismatchClass(host: Outcome, ours: Outcome): string {
+  if (ours.kind === 'exception' && ours.vector === 6 && /not implemented/.test(ours.detail) && !(host.kind === 'exception' && host.vector === 6)) {
+    return 'not implemented';
+  }
+  if (host.kind !== ours.kind || host.vector !== ours.vector) return 'outcome';
+  return 'state';
+}
+
+/** A short signature of a mismatch, for grouping cases that fail the same way. */
+export function mismatchKind(host: Outcome, ours: Outcome, diffs: string[]): string {
+  const short = (o: Outcome, detail: boolean): string => {
+    if (o.kind === 'completed') return 'completed';
+    if (o.kind !== 'exception') return o.kind;
+    const name = (VECTOR_NAMES[o.vector] ?? `vector ${o.vector}`).split(' ')[0];
+    return detail && o.detail ? `${name} (${o.detail})` : name;
+  };
+  if (diffs.length === 1 && diffs[0].startsWith('outcome:')) return `host ${short(host, false)}, ours ${short(ours, true)}`;
+  const fields = new Set(diffs.map((d) => {
+    const f = d.slice(0, d.indexOf(':'));
+    return /^(r|e)[a-z0-9]+$/.test(f) ? 'registers' : f.replace(/ \(.*/, '');
+  }));
+  return `both ${short(host, false)}; differ in ${[...fields].join(', ')}`;
+}
+
+export interface ReplayInfo {
+  seed: number;
+  filterArgs: string;
+}
+
+/** A full description of one mismatch: replay command, bytes, disassembly, inputs, differences. */
+export function formatMismatch(c: Case, host: Outcome, ours: Outcome, diffs: string[], replay: ReplayInfo): string {
+  const lines: string[] = [];
+  const bytes = [...c.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = disassemble(c.bytes, c.mode, BigInt(c.insnAddr));
+  lines.push(`${c.mode}:${c.index} ${c.group} [${c.form.name}]  ${bytes}  ${text}`);
+  lines.push(`  replay: npm run conformance -- --seed ${replay.seed} --mode ${c.mode} --case ${c.index}${replay.filterArgs} --verbose`);
+  lines.push(`  host: ${describeOutcome(c, host)}`);
+  lines.push(`  ours: ${describeOutcome(c, ours)}`);
+  for (const d of diffs) lines.push(`  ≠ ${d}`);
+  const n = c.mode === 64 ? 16 : 8;
+  const regs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = c.mode === 64 ? reg64(c.regs, i) : BigInt(c.regs[2 * i]);
+    const name = c.mode === 64 ? GPR_NAMES[i] : `e${GPR_NAMES[i].slice(1)}`;
+    regs.push(`${name}=${hex(v)}`);
+  }
+  lines.push(`  input: ${regs.join(' ')}`);
+  lines.push(`         rflags=${hex(c.rflags)} [${formatFlags(c.rflags)}]` +
+    (c.undefFlags ? `  undefined: ${formatFlags(c.undefFlags)}` : '') +
+    (c.undefRegs ? `  undefined regs: ${[...Array(16).keys()].filter((i) => (c.undefRegs >>> i) & 1).map((i) => GPR_NAMES[i]).join(',')}` : ''));
+  if (c.patches.length > 0) {
+    const ps = c.patches.map((p) => `${hex(p.addr)}: ${[...p.data.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}${p.data.length > 16 ? ' ...' : ''}`);
+    lines.push(`  memory: ${ps.join('; ')}`);
+  }
+  return lines.join('\n');
+}

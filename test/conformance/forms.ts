@@ -1,0 +1,231 @@
+/**
+ * The instruction forms under test: every iced-x86 `Code` (one opcode + operand-size +
+ * operand-kind combination) whose mnemonic is in the issue's list, that an Intel processor
+ * decodes in 64-bit mode or in compatibility mode, and whose operands a user-mode test can
+ * supply. Segment-register loads, far transfers, control/debug registers, CPUID and RDTSC are
+ * left out (see README.md).
+ */
+import {
+  Code, CodeExt, CpuidFeature, EncodingKind, Instruction, MemorySizeExt, Mnemonic, OpCodeOperandKind as K,
+} from 'iced-x86';
+
+export type Mode = 64 | 32;
+
+/**
+ * The listed mnemonics (iced names). The per-mnemonic counts and the coverage check use these
+ * names upper-cased.
+ */
+export const LISTED_MNEMONICS: readonly string[] = [
+  'Mov', 'Movzx', 'Movsx', 'Movsxd', 'Xchg', 'Cmpxchg', 'Cmpxchg8b', 'Cmpxchg16b', 'Xadd', 'Bswap', 'Lea',
+  'Push', 'Pop', 'Enter', 'Leave', 'Xlatb', 'Cbw', 'Cwde', 'Cdqe', 'Cwd', 'Cdq', 'Cqo',
+  'Add', 'Adc', 'Sub', 'Sbb', 'Cmp', 'Inc', 'Dec', 'Neg', 'Mul', 'Imul', 'Div', 'Idiv',
+  'And', 'Or', 'Xor', 'Not', 'Test', 'Daa', 'Das', 'Aaa', 'Aas', 'Aam', 'Aad',
+  'Shl', 'Sal', 'Shr', 'Sar', 'Rol', 'Ror', 'Rcl', 'Rcr', 'Shld', 'Shrd',
+  'Bt', 'Bts', 'Btr', 'Btc', 'Bsf', 'Bsr', 'Lzcnt', 'Tzcnt', 'Popcnt',
+  'Andn', 'Bextr', 'Blsi', 'Blsmsk', 'Blsr', 'Bzhi', 'Pdep', 'Pext', 'Rorx', 'Sarx', 'Shlx', 'Shrx', 'Mulx',
+  'Adcx', 'Adox',
+  'Jo', 'Jno', 'Jb', 'Jae', 'Je', 'Jne', 'Jbe', 'Ja', 'Js', 'Jns', 'Jp', 'Jnp', 'Jl', 'Jge', 'Jle', 'Jg',
+  'Jmp', 'Call', 'Ret', 'Loop', 'Loope', 'Loopne', 'Jcxz', 'Jecxz', 'Jrcxz',
+  'Seto', 'Setno', 'Setb', 'Setae', 'Sete', 'Setne', 'Setbe', 'Seta', 'Sets', 'Setns', 'Setp', 'Setnp',
+  'Setl', 'Setge', 'Setle', 'Setg',
+  'Cmovo', 'Cmovno', 'Cmovb', 'Cmovae', 'Cmove', 'Cmovne', 'Cmovbe', 'Cmova', 'Cmovs', 'Cmovns', 'Cmovp',
+  'Cmovnp', 'Cmovl', 'Cmovge', 'Cmovle', 'Cmovg',
+  'Movsb', 'Movsw', 'Movsd', 'Movsq', 'Stosb', 'Stosw', 'Stosd', 'Stosq', 'Lodsb', 'Lodsw', 'Lodsd', 'Lodsq',
+  'Cmpsb', 'Cmpsw', 'Cmpsd', 'Cmpsq', 'Scasb', 'Scasw', 'Scasd', 'Scasq',
+  'Clc', 'Stc', 'Cmc', 'Cld', 'Std', 'Lahf', 'Sahf', 'Pushf', 'Pushfd', 'Pushfq', 'Popf', 'Popfd', 'Popfq',
+  'Nop', 'Reservednop', 'Pause', 'Ud0', 'Ud1', 'Ud2',
+];
+
+/** Names a --mnemonic filter may use for a family. */
+export const MNEMONIC_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  JCC: ['JO', 'JNO', 'JB', 'JAE', 'JE', 'JNE', 'JBE', 'JA', 'JS', 'JNS', 'JP', 'JNP', 'JL', 'JGE', 'JLE', 'JG'],
+  SETCC: ['SETO', 'SETNO', 'SETB', 'SETAE', 'SETE', 'SETNE', 'SETBE', 'SETA', 'SETS', 'SETNS', 'SETP', 'SETNP',
+    'SETL', 'SETGE', 'SETLE', 'SETG'],
+  CMOVCC: ['CMOVO', 'CMOVNO', 'CMOVB', 'CMOVAE', 'CMOVE', 'CMOVNE', 'CMOVBE', 'CMOVA', 'CMOVS', 'CMOVNS',
+    'CMOVP', 'CMOVNP', 'CMOVL', 'CMOVGE', 'CMOVLE', 'CMOVG'],
+  BCD: ['DAA', 'DAS', 'AAA', 'AAS', 'AAM', 'AAD'],
+  MOVS: ['MOVSB', 'MOVSW', 'MOVSD', 'MOVSQ'],
+  STOS: ['STOSB', 'STOSW', 'STOSD', 'STOSQ'],
+  LODS: ['LODSB', 'LODSW', 'LODSD', 'LODSQ'],
+  CMPS: ['CMPSB', 'CMPSW', 'CMPSD', 'CMPSQ'],
+  SCAS: ['SCASB', 'SCASW', 'SCASD', 'SCASQ'],
+  LOOPCC: ['LOOP', 'LOOPE', 'LOOPNE'],
+  JCXZ: ['JCXZ', 'JECXZ', 'JRCXZ'],
+  PUSHF: ['PUSHF', 'PUSHFD', 'PUSHFQ'],
+  POPF: ['POPF', 'POPFD', 'POPFQ'],
+  CBW: ['CBW', 'CWDE', 'CDQE', 'CWD', 'CDQ', 'CQO'],
+  SHIFT: ['SHL', 'SAL', 'SHR', 'SAR', 'ROL', 'ROR', 'RCL', 'RCR', 'SHLD', 'SHRD'],
+  BMI: ['ANDN', 'BEXTR', 'BLSI', 'BLSMSK', 'BLSR', 'BZHI', 'PDEP', 'PEXT', 'RORX', 'SARX', 'SHLX', 'SHRX', 'MULX'],
+};
+
+export type FormKind =
+  | 'generic'
+  /** String instructions: built as raw bytes (prefix mixes iced's encoder does not emit). */
+  | 'string'
+  | 'xlat'
+  /** A 32-bit-only instruction's bytes executed in 64-bit mode: #UD on both sides. */
+  | 'invalid64';
+
+export interface Form {
+  code: Code;
+  /** iced Code name, e.g. Add_rm32_imm8. */
+  name: string;
+  mnemonic: Mnemonic;
+  /** Upper-case mnemonic: the group the counts are reported under. */
+  group: string;
+  mode: Mode;
+  kind: FormKind;
+  ops: K[];
+  /** Size in bytes of the memory operand (0 when none or not accessed). */
+  memSize: number;
+  /** Operand size in bits from the opcode table (16/32/64, 0 when not applicable). */
+  opSize: number;
+  lockable: boolean;
+  vex: boolean;
+  features: CpuidFeature[];
+}
+
+const SUPPORTED = new Set<K>([
+  K.r8_or_mem, K.r16_or_mem, K.r32_or_mem, K.r64_or_mem,
+  K.r8_reg, K.r16_reg, K.r32_reg, K.r64_reg,
+  K.r8_opcode, K.r16_opcode, K.r32_opcode, K.r64_opcode,
+  K.r32_vvvv, K.r64_vvvv,
+  K.al, K.ax, K.eax, K.rax, K.cl,
+  K.imm8, K.imm8sex16, K.imm8sex32, K.imm8sex64, K.imm16, K.imm32, K.imm32sex64, K.imm64, K.imm8_const_1,
+  K.br16_1, K.br32_1, K.br64_1, K.br16_2, K.br32_4, K.br64_4,
+  K.mem, K.mem_offs, K.seg_reg,
+  K.seg_rSI, K.es_rDI, K.seg_rBX_al,
+]);
+
+function upper(m: Mnemonic): string {
+  return Mnemonic[m].toUpperCase();
+}
+
+let cache: Form[] | null = null;
+
+/** All forms of the listed mnemonics, both modes. */
+export function allForms(): Form[] {
+  if (cache !== null) return cache;
+  const wanted = new Map<number, string>();
+  for (const n of LISTED_MNEMONICS) {
+    const m = (Mnemonic as unknown as Record<string, number>)[n];
+    if (m === undefined) throw new Error(`iced-x86 has no mnemonic ${n}`);
+    wanted.set(m, n.toUpperCase());
+  }
+  const forms: Form[] = [];
+  for (let c = 0; Code[c] !== undefined; c++) {
+    const o = CodeExt.opCode(c);
+    try {
+      if (!wanted.has(o.mnemonic)) continue;
+      if (o.encoding !== EncodingKind.Legacy && o.encoding !== EncodingKind.VEX) continue;
+      if (o.decoderOption !== 0 || !o.isInstruction) continue;
+      const ops: K[] = [];
+      for (let i = 0; i < o.opCount; i++) ops.push(o.opKind(i));
+      if (!ops.every((k) => SUPPORTED.has(k))) continue;
+      // Segment-register loads are left to the system-layer tests; stores (MOV r/m, Sreg) stay.
+      if (ops.length > 0 && ops[0] === K.seg_reg) continue;
+      // A bare `mem` operand is only LEA's and CMPXCHG8B/16B's here (not far pointers).
+      if (ops.includes(K.mem) && ![Mnemonic.Lea, Mnemonic.Cmpxchg8b, Mnemonic.Cmpxchg16b].includes(o.mnemonic)) continue;
+      const features = featuresOf(c);
+      const name = Code[c];
+      let kind: FormKind = 'generic';
+      if (ops.includes(K.seg_rSI) || ops.includes(K.es_rDI)) kind = 'string';
+      if (ops.includes(K.seg_rBX_al)) kind = 'xlat';
+      const memSize = MemorySizeExt.size(o.memorySize);
+      for (const mode of [64, 32] as const) {
+        const ok = mode === 64
+          ? o.mode64 && o.intelDecoder64
+          : o.mode32 && o.compatibilityMode && o.intelDecoder32;
+        const base = {
+          code: c as Code, name, mnemonic: o.mnemonic, group: wanted.get(o.mnemonic)!, ops,
+          memSize: o.mnemonic === Mnemonic.Lea ? 0 : memSize, opSize: o.operandSize,
+          lockable: o.canUseLockPrefix, vex: o.encoding === EncodingKind.VEX, features,
+        };
+        if (ok) forms.push({ ...base, mode, kind });
+        else if (mode === 64 && o.mode32 && o.intelDecoder32 && isBcd(o.mnemonic)) {
+          forms.push({ ...base, mode, kind: 'invalid64', name: `${name}(64-bit: #UD)` });
+        }
+      }
+    } finally {
+      o.free();
+    }
+  }
+  cache = forms;
+  return forms;
+}
+
+function isBcd(m: Mnemonic): boolean {
+  return m === Mnemonic.Daa || m === Mnemonic.Das || m === Mnemonic.Aaa || m === Mnemonic.Aas ||
+    m === Mnemonic.Aam || m === Mnemonic.Aad;
+}
+
+function featuresOf(code: Code): CpuidFeature[] {
+  const ins = Instruction.create(code);
+  try {
+    return Array.from(ins.cpuidFeatures()) as CpuidFeature[];
+  } finally {
+    ins.free();
+  }
+}
+
+/** CPUID bits of the host, as reported by the helper. */
+export interface HostCpuid {
+  cpuid1Ecx: number;
+  cpuid1Edx: number;
+  cpuid7Ebx: number;
+  cpuid7Ecx: number;
+  cpuid7Edx: number;
+  cpuidX1Ecx: number;
+  cpuidX1Edx: number;
+}
+
+/** Whether the host CPU has a feature (features this harness does not know are assumed present). */
+export function hostHas(h: HostCpuid, f: CpuidFeature): boolean {
+  const bit = (v: number, b: number): boolean => ((v >>> b) & 1) === 1;
+  switch (f) {
+    case CpuidFeature.BMI1: return bit(h.cpuid7Ebx, 3);
+    case CpuidFeature.BMI2: return bit(h.cpuid7Ebx, 8);
+    case CpuidFeature.ADX: return bit(h.cpuid7Ebx, 19);
+    case CpuidFeature.LZCNT: return bit(h.cpuidX1Ecx, 5);
+    case CpuidFeature.POPCNT: return bit(h.cpuid1Ecx, 23);
+    case CpuidFeature.CMPXCHG16B: return bit(h.cpuid1Ecx, 13);
+    case CpuidFeature.CX8: return bit(h.cpuid1Edx, 8);
+    case CpuidFeature.CMOV: return bit(h.cpuid1Edx, 15);
+    default: return true;
+  }
+}
+
+export interface FormFilter {
+  modes: Mode[];
+  /** Upper-case mnemonic groups (after alias expansion); empty = all. */
+  mnemonics: string[];
+  /** Substrings of iced Code names; empty = all. */
+  forms: string[];
+}
+
+/** Expand --mnemonic values (names or aliases, any case) into upper-case groups. */
+export function expandMnemonics(values: string[]): string[] {
+  const known = new Set(LISTED_MNEMONICS.map((m) => m.toUpperCase()));
+  const out = new Set<string>();
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const p = part.trim().toUpperCase();
+      if (p === '') continue;
+      const alias = MNEMONIC_ALIASES[p];
+      if (alias !== undefined) for (const a of alias) out.add(a);
+      else if (known.has(p)) out.add(p);
+      else throw new Error(`unknown mnemonic '${part}' (known: ${[...known].join(' ')}; aliases: ${Object.keys(MNEMONIC_ALIASES).join(' ')})`);
+    }
+  }
+  return [...out];
+}
+
+/** Forms of one mode passing the filter and available on the host. */
+export function selectForms(mode: Mode, filter: FormFilter, host: HostCpuid | null): Form[] {
+  const mn = new Set(filter.mnemonics);
+  return allForms().filter((f) =>
+    f.mode === mode &&
+    (mn.size === 0 || mn.has(f.group)) &&
+    (filter.forms.length === 0 || filter.forms.some((s) => f.name.toLowerCase().includes(s.toLowerCase()))) &&
+    (host === null || f.features.every((x) => hostHas(host, x))));
+}
