@@ -14,7 +14,7 @@ import type { Block } from './block';
 import { MAX_BLOCK_INSNS } from './block';
 import type { DecodedInsn } from './decoded';
 import { describe, disassemble } from './decoded';
-import { CpuException, Vector, gp0, ud } from './exceptions';
+import { CpuException, gp0, ud } from './exceptions';
 import { HANDLERS } from './insn';
 import { lockAllowed } from './insn/lock';
 import { Access, Mmu } from './mmu';

@@ -97,10 +97,6 @@ const SUPPORTED = new Set<K>([
   K.seg_rSI, K.es_rDI, K.seg_rBX_al,
 ]);
 
-function upper(m: Mnemonic): string {
-  return Mnemonic[m].toUpperCase();
-}
-
 let cache: Form[] | null = null;
 
 /** All forms of the listed mnemonics, both modes. */
