@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Cpu } from '../../src/x86/cpu';
 import { PhysicalMemory } from '../../src/x86/physicalMemory';
 import { enterMode, StartMode } from '../../src/x86/modes';
-import { limbs } from '../../src/x86/insn/muldiv';
+import { limbs } from '../../src/x86/wideMath';
 import { runCode } from './run';
 
 const M64 = (1n << 64n) - 1n;

@@ -18,20 +18,28 @@
  *   time straight on the page's bytes once the first element of the chunk went through the
  *   normal access path (which raises any fault and leaves pages that hold translated code or are
  *   not RAM to the slow path), preserving the element-by-element result for overlapping source
- *   and destination.
+ *   and destination. Those fast paths are in stringBulk.ts; this file holds the addressing, the
+ *   element-by-element semantics and the translator. stringRegs.ts has the pointer and counter
+ *   bookkeeping both use.
  */
 import { Code, Mnemonic } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { CpuException, Vector } from '../exceptions';
-import { TLB_SIZE } from '../mmu';
 import type { AddrFn, Op } from '../operands';
-import { Flag, Gpr, Seg } from '../registers';
+import { Gpr, Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
 import * as A from './arith';
+import { cmpsForward, movsBulk, scasForward, stosBulk } from './stringBulk';
+import * as stringRegs from './stringRegs';
+import type { Read, Spec, Write } from './stringRegs';
+
+// Module-local bindings of the helpers the ops call. Under tsx (tests, conformance) each file is
+// CommonJS and every use of an imported name goes through a getter on the other module's exports
+// object, which made string-heavy code ~1.4x slower; in the esbuild bundle this costs nothing.
+const { advance, cmp, countIsZero, decCount, dfSet, lastEqual } = stringRegs;
 
 const TWO32 = 4294967296;
-const TLB_MASK = TLB_SIZE - 1;
 
 const enum Kind { Movs, Stos, Lods, Cmps, Scas }
 const enum Rep { None, Rep, Repe, Repne }
@@ -118,63 +126,7 @@ function stringAddress(bitness: number, seg: number, reg: number, asz: number, s
   };
 }
 
-/** Offset held in `reg` with address size `asz` (for room computations; 64-bit: low half). */
-function offsetOf(c: Cpu, reg: number, asz: number): number {
-  return asz === 2 ? c.lo[reg] & 0xffff : c.lo[reg] >>> 0;
-}
-
-/** Add `delta` to pointer register `reg` with address size `asz`. */
-function advance(c: Cpu, reg: number, asz: number, delta: number): void {
-  if (asz === 8) {
-    const s = (c.lo[reg] >>> 0) + delta;
-    c.lo[reg] = s | 0;
-    if (s >= TWO32) c.hi[reg] = (c.hi[reg] + 1) | 0;
-    else if (s < 0) c.hi[reg] = (c.hi[reg] - 1) | 0;
-  } else if (asz === 4) {
-    c.lo[reg] = (c.lo[reg] + delta) | 0;
-    c.hi[reg] = 0;
-  } else {
-    const v = c.lo[reg];
-    c.lo[reg] = (v & ~0xffff) | ((v + delta) & 0xffff);
-  }
-}
-
-function countIsZero(c: Cpu, asz: number): boolean {
-  if (asz === 8) return (c.lo[Gpr.RCX] | c.hi[Gpr.RCX]) === 0;
-  if (asz === 4) return c.lo[Gpr.RCX] === 0;
-  return (c.lo[Gpr.RCX] & 0xffff) === 0;
-}
-
-/** The remaining count, capped at 2^31 (larger 64-bit counts are done in pieces). */
-function countOf(c: Cpu, asz: number): number {
-  if (asz === 8) return c.hi[Gpr.RCX] !== 0 ? 0x80000000 : c.lo[Gpr.RCX] >>> 0;
-  if (asz === 4) return c.lo[Gpr.RCX] >>> 0;
-  return c.lo[Gpr.RCX] & 0xffff;
-}
-
-/** Subtract n (at most the current count) from the counter. */
-function decCount(c: Cpu, asz: number, n: number): void {
-  if (asz === 8) {
-    const s = (c.lo[Gpr.RCX] >>> 0) - n;
-    c.lo[Gpr.RCX] = s | 0;
-    if (s < 0) c.hi[Gpr.RCX] = (c.hi[Gpr.RCX] - 1) | 0;
-  } else if (asz === 4) {
-    c.lo[Gpr.RCX] = (c.lo[Gpr.RCX] - n) | 0;
-    c.hi[Gpr.RCX] = 0;
-  } else {
-    const v = c.lo[Gpr.RCX];
-    c.lo[Gpr.RCX] = (v & ~0xffff) | ((v - n) & 0xffff);
-  }
-}
-
-function dfSet(c: Cpu): boolean {
-  return (c.flagsRest & Flag.DF) !== 0;
-}
-
 // ---- sized memory access ------------------------------------------------------------------------
-
-type Read = (c: Cpu, lo: number, hi: number) => number;
-type Write = (c: Cpu, lo: number, hi: number, v: number, vhi: number) => void;
 
 const READ: Record<number, Read> = {
   1: (c, lo, hi) => c.read8(lo, hi),
@@ -190,15 +142,6 @@ const WRITE: Record<number, Write> = {
 };
 
 // ---- one iteration of each instruction ----------------------------------------------------------
-
-interface Spec {
-  size: number;
-  asz: number;
-  src: AddrFn;
-  dst: AddrFn;
-  read: Read;
-  write: Write;
-}
 
 /** One iteration; returns nothing, updates the pointer registers after the accesses. */
 type Once = (c: Cpu) => void;
@@ -278,13 +221,8 @@ function scasOnce(s: Spec): Once {
 // "When a fault occurs during the execution of a CMPS or SCAS instruction that is prefixed with
 // REPE or REPNE, the EFLAGS value is restored to the state prior to the execution of the
 // instruction" (SDM vol. 2B REP/REPE/REPZ/REPNE/REPNZ; measured on silicon). So the loop keeps
-// the operands of the last comparison here and sets the flags from them only when it ends.
-let cmpA = 0, cmpAHi = 0, cmpB = 0, cmpBHi = 0;
-
-function lastEqual(): boolean {
-  return cmpA === cmpB && cmpAHi === cmpBHi;
-}
-
+// the operands of the last comparison in `cmp` (stringRegs.ts) and sets the flags from them only
+// when it ends.
 function cmpsStep(s: Spec): Once {
   const { size, asz, src, dst, read } = s;
   const wide = size === 8;
@@ -294,7 +232,7 @@ function cmpsStep(s: Spec): Once {
     const yhi = wide ? c.vHi : 0;
     const a = src(c);
     const x = read(c, a, c.linHi);
-    cmpA = x; cmpAHi = wide ? c.vHi : 0; cmpB = y; cmpBHi = yhi;
+    cmp.a = x; cmp.aHi = wide ? c.vHi : 0; cmp.b = y; cmp.bHi = yhi;
     const delta = dfSet(c) ? -size : size;
     advance(c, Gpr.RSI, asz, delta);
     advance(c, Gpr.RDI, asz, delta);
@@ -308,271 +246,8 @@ function scasStep(s: Spec): Once {
   return (c) => {
     const b = dst(c);
     const y = read(c, b, c.linHi);
-    cmpA = c.lo[Gpr.RAX] & mask; cmpAHi = wide ? c.hi[Gpr.RAX] : 0; cmpB = y; cmpBHi = wide ? c.vHi : 0;
+    cmp.a = c.lo[Gpr.RAX] & mask; cmp.aHi = wide ? c.hi[Gpr.RAX] : 0; cmp.b = y; cmp.bHi = wide ? c.vHi : 0;
     advance(c, Gpr.RDI, asz, dfSet(c) ? -size : size);
-  };
-}
-
-// ---- bulk forward REP MOVS / REP STOS ----------------------------------------------------------
-
-/** Elements of `size` bytes that fit from pointer `reg` before the address-size wrap and, outside
- * 64-bit mode, before the end of segment `seg` (the first element is known to fit). */
-function room(c: Cpu, reg: number, asz: number, size: number, b64: boolean, seg: number): number {
-  const o = offsetOf(c, reg, asz);
-  let k = asz === 2 ? Math.floor((0x10000 - o) / size) : asz === 4 ? Math.floor((TWO32 - o) / size) : 0x7fffffff;
-  if (!b64) {
-    const l = Math.floor((c.segLimit[seg] - o + 1) / size);
-    if (l < k) k = l;
-  }
-  return k;
-}
-
-const scratch = new Uint8Array(8);
-
-/**
- * Copy `len` bytes forward from src[so..] to dst[do..] with the result of an element-by-element
- * forward copy of `size`-byte elements, also when the ranges overlap in one page.
- */
-function copyForward(sp: Uint8Array, so: number, dp: Uint8Array, d0: number, len: number, size: number): void {
-  if (sp !== dp || d0 <= so || d0 >= so + len) {
-    // No overlap that a forward copy could read back: memmove gives the same bytes.
-    if (sp === dp) dp.copyWithin(d0, so, so + len);
-    else if (len <= 64) for (let j = 0; j < len; j++) dp[d0 + j] = sp[so + j];
-    else dp.set(sp.subarray(so, so + len), d0);
-    return;
-  }
-  const dist = d0 - so;
-  if (dist >= size) {
-    // Each element reads only bytes written by earlier elements: the bytes from `so` on repeat
-    // with period `dist` (the memset-by-overlap idiom). Double the pattern with copyWithin.
-    const end = d0 + len;
-    let cur = d0;
-    while (cur < end) {
-      const m = Math.min(cur - so, end - cur);
-      dp.copyWithin(cur, so, so + m);
-      cur += m;
-    }
-    return;
-  }
-  // An element overlaps its own destination: copy element by element.
-  for (let j = 0; j < len; j += size) {
-    for (let b = 0; b < size; b++) scratch[b] = dp[so + j + b];
-    for (let b = 0; b < size; b++) dp[d0 + j + b] = scratch[b];
-  }
-}
-
-/**
- * Copy `len` bytes from src[so..] to dst[do..] with the result of an element-by-element copy
- * of `size`-byte elements that runs from the highest element down (DF=1).
- */
-function copyBackward(sp: Uint8Array, so: number, dp: Uint8Array, d0: number, len: number, size: number): void {
-  if (sp !== dp || d0 >= so || d0 + len <= so) {
-    // A descending copy never reads back what it wrote here: memmove gives the same bytes.
-    if (sp === dp) dp.copyWithin(d0, so, so + len);
-    else if (len <= 64) for (let j = 0; j < len; j++) dp[d0 + j] = sp[so + j];
-    else dp.set(sp.subarray(so, so + len), d0);
-    return;
-  }
-  const dist = so - d0;
-  if (dist >= size) {
-    for (let j = len - 1; j >= 0; j--) dp[d0 + j] = dp[so + j];
-    return;
-  }
-  for (let j = len - size; j >= 0; j -= size) {
-    for (let b = 0; b < size; b++) scratch[b] = dp[so + j + b];
-    for (let b = 0; b < size; b++) dp[d0 + j + b] = scratch[b];
-  }
-}
-
-/** Elements of `size` bytes at or below pointer `reg` (inclusive) before its offset wraps below 0. */
-function roomDown(c: Cpu, reg: number, asz: number, size: number): number {
-  if (asz === 8) return 0x7fffffff;
-  return Math.floor(offsetOf(c, reg, asz) / size) + 1;
-}
-
-/**
- * One or more iterations of REP MOVS (count at least 1): the first element goes through the
- * normal path (faults, MMIO, pages holding code, TLB fill, same order as one iteration); then the
- * elements that stay within the same source and destination pages, the address-size wrap and
- * the segment limits are copied on the page bytes directly, in either direction.
- */
-function movsBulk(s: Spec, b64: boolean, srcSeg: number): (c: Cpu) => boolean {
-  const { size, asz, src, dst, read, write } = s;
-  return (c) => {
-    const sa = src(c), sh = c.linHi;
-    const v = read(c, sa, sh);
-    const vhi = c.vHi;
-    const da = dst(c), dh = c.linHi;
-    write(c, da, dh, v, vhi);
-    const down = dfSet(c);
-    let k = countOf(c, asz);
-    if (k >= 2) {
-      const so = sa & 0xfff, d0 = da & 0xfff;
-      let ks: number, kd: number, rs: number, rd: number;
-      if (down) {
-        ks = Math.floor(so / size) + 1;
-        kd = Math.floor(d0 / size) + 1;
-        rs = roomDown(c, Gpr.RSI, asz, size);
-        rd = roomDown(c, Gpr.RDI, asz, size);
-      } else {
-        ks = Math.floor((0x1000 - so) / size);
-        kd = Math.floor((0x1000 - d0) / size);
-        rs = room(c, Gpr.RSI, asz, size, b64, srcSeg);
-        rd = room(c, Gpr.RDI, asz, size, b64, Seg.ES);
-      }
-      if (ks < k) k = ks;
-      if (kd < k) k = kd;
-      if (rs < k) k = rs;
-      if (rd < k) k = rd;
-      const ri = (sa >>> 12) & TLB_MASK, wi = (da >>> 12) & TLB_MASK;
-      if (k >= 2 && c.tlbRLo[ri] === (sa & ~0xfff) && c.tlbRHi[ri] === sh &&
-        c.tlbWLo[wi] === (da & ~0xfff) && c.tlbWHi[wi] === dh) {
-        const len = (k - 1) * size;
-        if (down) copyBackward(c.tlbRPage[ri]!, so - len, c.tlbWPage[wi]!, d0 - len, len, size);
-        else copyForward(c.tlbRPage[ri]!, so + size, c.tlbWPage[wi]!, d0 + size, len, size);
-      } else {
-        k = 1;
-      }
-    }
-    const delta = down ? -k * size : k * size;
-    advance(c, Gpr.RSI, asz, delta);
-    advance(c, Gpr.RDI, asz, delta);
-    decCount(c, asz, k);
-    return true;
-  };
-}
-
-/** One or more iterations of REP STOS (count at least 1), as movsBulk, in either direction. */
-function stosBulk(s: Spec, b64: boolean): (c: Cpu) => boolean {
-  const { size, asz, dst, write } = s;
-  const mask = size === 1 ? 0xff : size === 2 ? 0xffff : -1;
-  return (c) => {
-    const da = dst(c), dh = c.linHi;
-    write(c, da, dh, c.lo[Gpr.RAX] & mask, c.hi[Gpr.RAX]);
-    const down = dfSet(c);
-    let k = countOf(c, asz);
-    if (k >= 2) {
-      const off = da & 0xfff;
-      // The first element is the pattern: it must lie within the page (DF=0 checks that too).
-      const kp = off + size > 0x1000 ? 1 : down ? Math.floor(off / size) + 1 : Math.floor((0x1000 - off) / size);
-      if (kp < k) k = kp;
-      const rd = down ? roomDown(c, Gpr.RDI, asz, size) : room(c, Gpr.RDI, asz, size, b64, Seg.ES);
-      if (rd < k) k = rd;
-      const wi = (da >>> 12) & TLB_MASK;
-      if (k >= 2 && c.tlbWLo[wi] === (da & ~0xfff) && c.tlbWHi[wi] === dh) {
-        const p = c.tlbWPage[wi]!;
-        // The first element is at `off`; the others go above it (DF=0) or below it (DF=1).
-        const first = down ? off - (k - 1) * size : off;
-        if (size === 1) {
-          p.fill(c.lo[Gpr.RAX] & 0xff, first, first + k);
-        } else {
-          if (down) p.copyWithin(first, off, off + size);
-          const end = first + k * size;
-          let cur = first + size;
-          while (cur < end) {
-            const m = Math.min(cur - first, end - cur);
-            p.copyWithin(cur, first, first + m);
-            cur += m;
-          }
-        }
-      } else {
-        k = 1;
-      }
-    }
-    advance(c, Gpr.RDI, asz, down ? -k * size : k * size);
-    decCount(c, asz, k);
-    return true;
-  };
-}
-
-/** A 1-, 2- or 4-byte little-endian element of a page (4 bytes as int32). */
-function pageValue(p: Uint8Array, o: number, size: number): number {
-  if (size === 1) return p[o];
-  if (size === 2) return p[o] | (p[o + 1] << 8);
-  return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
-}
-
-/**
- * One or more iterations of REPE/REPNE SCAS with DF=0 (count at least 1; sizes 1, 2, 4): the
- * first element through the normal path, then the rest of the page scanned directly. Leaves the
- * last comparison's operands in cmpA/cmpB. Returns false (nothing done) when DF=1.
- */
-function scasForward(s: Spec, b64: boolean, repe: boolean): (c: Cpu) => boolean {
-  const { size, asz, dst, read } = s;
-  const mask = size === 1 ? 0xff : size === 2 ? 0xffff : -1;
-  return (c) => {
-    if (dfSet(c)) return false;
-    const acc = c.lo[Gpr.RAX] & mask;
-    const da = dst(c), dh = c.linHi;
-    cmpB = read(c, da, dh);
-    cmpA = acc; cmpAHi = 0; cmpBHi = 0;
-    let done = 1;
-    const n = countOf(c, asz);
-    if (n >= 2 && (acc === cmpB) === repe) {
-      let k = Math.floor((0x1000 - (da & 0xfff)) / size);
-      if (n < k) k = n;
-      if (k >= 2) {
-        const rd = room(c, Gpr.RDI, asz, size, b64, Seg.ES);
-        if (rd < k) k = rd;
-      }
-      const i = (da >>> 12) & TLB_MASK;
-      if (k >= 2 && c.tlbRLo[i] === (da & ~0xfff) && c.tlbRHi[i] === dh) {
-        const p = c.tlbRPage[i]!;
-        const off = da & 0xfff;
-        let j = 1;
-        if (repe) while (j < k - 1 && pageValue(p, off + j * size, size) === acc) j++;
-        else while (j < k - 1 && pageValue(p, off + j * size, size) !== acc) j++;
-        // Element j is the last one compared: the one that stops the scan, or the chunk's last.
-        cmpB = pageValue(p, off + j * size, size);
-        done = j + 1;
-      }
-    }
-    advance(c, Gpr.RDI, asz, done * size);
-    decCount(c, asz, done);
-    return true;
-  };
-}
-
-/** As scasForward for REPE/REPNE CMPS: [seg:rSI] against [ES:rDI], within one page of each. */
-function cmpsForward(s: Spec, b64: boolean, srcSeg: number, repe: boolean): (c: Cpu) => boolean {
-  const { size, asz, src, dst, read } = s;
-  return (c) => {
-    if (dfSet(c)) return false;
-    const da = dst(c), dh = c.linHi;
-    const y = read(c, da, dh);
-    const sa = src(c), sh = c.linHi;
-    const x = read(c, sa, sh);
-    cmpA = x; cmpB = y; cmpAHi = 0; cmpBHi = 0;
-    let done = 1;
-    const n = countOf(c, asz);
-    if (n >= 2 && (x === y) === repe) {
-      let k = Math.floor((0x1000 - (sa & 0xfff)) / size);
-      const kd = Math.floor((0x1000 - (da & 0xfff)) / size);
-      if (kd < k) k = kd;
-      if (n < k) k = n;
-      if (k >= 2) {
-        const rs = room(c, Gpr.RSI, asz, size, b64, srcSeg);
-        if (rs < k) k = rs;
-        const rd = room(c, Gpr.RDI, asz, size, b64, Seg.ES);
-        if (rd < k) k = rd;
-      }
-      const ri = (sa >>> 12) & TLB_MASK, di = (da >>> 12) & TLB_MASK;
-      if (k >= 2 && c.tlbRLo[ri] === (sa & ~0xfff) && c.tlbRHi[ri] === sh &&
-        c.tlbRLo[di] === (da & ~0xfff) && c.tlbRHi[di] === dh) {
-        const sp = c.tlbRPage[ri]!, dp = c.tlbRPage[di]!;
-        const so = sa & 0xfff, d0 = da & 0xfff;
-        let j = 1;
-        if (repe) while (j < k - 1 && pageValue(sp, so + j * size, size) === pageValue(dp, d0 + j * size, size)) j++;
-        else while (j < k - 1 && pageValue(sp, so + j * size, size) !== pageValue(dp, d0 + j * size, size)) j++;
-        cmpA = pageValue(sp, so + j * size, size);
-        cmpB = pageValue(dp, d0 + j * size, size);
-        done = j + 1;
-      }
-    }
-    advance(c, Gpr.RSI, asz, done * size);
-    advance(c, Gpr.RDI, asz, done * size);
-    decCount(c, asz, done);
-    return true;
   };
 }
 
@@ -613,8 +288,8 @@ function stringOp(d: DecodedInsn): Op | null {
           decCount(c, asz, 1);
         }
       } while (lastEqual() === repe && !countIsZero(c, asz));
-      if (wide) A.sub64(c, cmpA, cmpAHi, cmpB, cmpBHi);
-      else A.sub(c, cmpA, cmpB, size);
+      if (wide) A.sub64(c, cmp.a, cmp.aHi, cmp.b, cmp.bHi);
+      else A.sub(c, cmp.a, cmp.b, size);
     };
   }
   const bulk = kind === Kind.Movs ? movsBulk(spec, b64, srcSeg)
