@@ -23,6 +23,12 @@ import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
 import { Seg } from './registers';
 import type { Bitness } from './state';
 import { CpuidModel, DEFAULT_CPUID } from './cpuid';
+import { FpuState } from './fpu/state';
+import { SseState } from './sse/state';
+import type { InterruptSource, PortBus } from './io';
+import { NO_PORTS } from './io';
+import { deliverException, serviceEvents } from './interrupts';
+import { pagingTranslate } from './paging';
 
 const TWO32 = 4294967296;
 
@@ -60,6 +66,12 @@ function bitnessIndex(b: Bitness): number {
 
 export class Cpu extends Mmu {
   readonly cpuid: CpuidModel;
+  /** I/O ports (the platform's devices). */
+  io: PortBus = NO_PORTS;
+  /** External interrupts (the platform's interrupt controller), or none. */
+  intr: InterruptSource | null = null;
+  readonly fpu = new FpuState();
+  readonly sse = new SseState();
   private readonly blocks = new Map<number, Block>();
   private readonly codePages = new Map<number, CodePage>();
   private codeEpoch = 0;
@@ -325,8 +337,14 @@ export class Cpu extends Mmu {
    * Deliver an exception to the guest. Returns false when it cannot be delivered (no IDT
    * delivery yet): the run stops and reports it.
    */
-  protected deliverException(_e: CpuException): boolean {
-    return false;
+  protected deliverException(e: CpuException): boolean {
+    return deliverException(this, e);
+  }
+
+  /** Linear → physical: paging when CR0.PG is set (paging.ts), else identity. */
+  override translate(lo: number, hi: number, access: Access): number {
+    if (this.cr0 & 0x80000000) return pagingTranslate(this, lo, hi, access);
+    return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
 
   private report(e: CpuException): ExceptionReport {
@@ -398,6 +416,7 @@ export class Cpu extends Mmu {
   run(maxInstructions: number): RunResult {
     this.lastException = null;
     for (;;) {
+      if (this.eventPending) serviceEvents(this);
       if (this.halted) return { reason: 'hlt' };
       const left = maxInstructions - this.icount;
       if (left <= 0) return { reason: 'limit' };

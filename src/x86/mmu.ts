@@ -23,6 +23,8 @@ export const enum Access {
   Read = 0,
   Write = 1,
   Execute = 2,
+  /** Bit set for an implicit supervisor access (descriptor tables, IDT, TSS: SDM vol. 3A §4.6). */
+  System = 4,
 }
 
 export abstract class Mmu extends CpuState {
@@ -121,6 +123,15 @@ export abstract class Mmu extends CpuState {
 
   // ---- slow paths: byte at a time, each byte translated (page-crossing and MMIO) -----------
   private readSlow(lo: number, hi: number, n: number): number {
+    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
+      // Within one page that is not RAM: one sized device access (an APIC register is read
+      // as a dword, not as four bytes).
+      const phys = this.translate(lo, hi, Access.Read);
+      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
+        const v = this.mem.readIo(phys, n);
+        return n === 4 ? v | 0 : v & (n === 2 ? 0xffff : 0xff);
+      }
+    }
     // Translate every page touched first, so a fault leaves nothing half-done.
     let v = 0;
     for (let k = 0; k < n; k++) {
@@ -149,6 +160,13 @@ export abstract class Mmu extends CpuState {
   }
 
   private writeSlow(lo: number, hi: number, n: number, v: number): void {
+    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
+      const phys = this.translate(lo, hi, Access.Write);
+      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
+        this.mem.writeIo(phys, n, v);
+        return;
+      }
+    }
     this.checkWrite(lo, hi, n);
     for (let k = 0; k < n; k++) {
       const l = this.addLin(lo, hi, k);
@@ -367,5 +385,33 @@ export abstract class Mmu extends CpuState {
       return;
     }
     this.write64(this.rmwLo, this.rmwHi, vlo, vhi);
+  }
+
+  // ---- implicit supervisor accesses (descriptor tables, IDT, TSS), never through the TLB ----
+  /** Read `n` (1, 2, 4) bytes as an implicit supervisor access. */
+  readSystem(lo: number, hi: number, n: number): number {
+    let v = 0;
+    for (let k = 0; k < n; k++) {
+      const l = this.addLin(lo, hi, k);
+      v |= this.mem.read8(this.translate(l, this.nextHi, Access.Read | Access.System)) << (8 * k);
+    }
+    return n === 4 ? v | 0 : v >>> 0;
+  }
+
+  /** Write `n` (1, 2, 4) bytes as an implicit supervisor access (e.g. a descriptor's accessed bit). */
+  writeSystem(lo: number, hi: number, n: number, v: number): void {
+    const phys: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const l = this.addLin(lo, hi, k);
+      phys.push(this.translate(l, this.nextHi, Access.Write | Access.System));
+    }
+    for (let k = 0; k < n; k++) this.writePhys8(phys[k], v >>> (8 * k));
+  }
+
+  /** Write one byte of guest-physical memory, dropping translated code it covers (page walks, DMA). */
+  writePhys8(phys: number, v: number): void {
+    const ppn = Math.floor(phys / PAGE_SIZE);
+    if (this.isCodePage(ppn)) this.codeWritten(ppn, phys % PAGE_SIZE);
+    this.mem.write8(phys, v & 0xff);
   }
 }

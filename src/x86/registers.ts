@@ -15,10 +15,12 @@ export const enum Gpr {
 }
 
 export const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
+/** The six segment registers plus LDTR and TR, which share the hidden-part arrays. */
+export const SYSTEM_SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr'] as const;
 export type SegName = (typeof SEG_NAMES)[number];
 
 export const enum Seg {
-  ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5,
+  ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7,
 }
 
 /** RFLAGS bits (SDM vol. 1 §3.4.3, figure 3-8). */

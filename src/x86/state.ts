@@ -50,12 +50,46 @@ export class CpuState {
   /** RFLAGS bits other than CF, PF, AF, ZF, SF, OF (bit 1 always set). */
   flagsRest = Flag.FIXED1;
 
-  /** Segment registers ES, CS, SS, DS, FS, GS: selector, base halves, limit, access rights. */
-  readonly segSel = new Uint16Array(6);
-  readonly segBaseLo = new Int32Array(6);
-  readonly segBaseHi = new Int32Array(6);
-  readonly segLimit = new Float64Array(6);
-  readonly segAttr = new Int32Array(6);
+  /**
+   * Segment registers ES, CS, SS, DS, FS, GS, then LDTR (6) and TR (7): selector, base halves,
+   * limit (bytes, already scaled by G), access rights in the VMCS layout (SDM vol. 3C §24.4.1:
+   * type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13, D/B 14, G 15, unusable 16).
+   */
+  readonly segSel = new Uint16Array(8);
+  readonly segBaseLo = new Int32Array(8);
+  readonly segBaseHi = new Int32Array(8);
+  readonly segLimit = new Float64Array(8);
+  readonly segAttr = new Int32Array(8);
+
+  /** GDTR and IDTR (SDM vol. 3A §2.4): base halves and 16-bit limit. */
+  gdtrBaseLo = 0;
+  gdtrBaseHi = 0;
+  gdtrLimit = 0xffff;
+  idtrBaseLo = 0;
+  idtrBaseHi = 0;
+  idtrLimit = 0x3ff;
+
+  /** DR0..DR3 as halves, DR6, DR7 (SDM vol. 3B §18.2). */
+  readonly drLo = new Int32Array(4);
+  readonly drHi = new Int32Array(4);
+  dr6 = 0xffff0ff0;
+  dr7 = 0x400;
+  /** CR8 / task-priority register (SDM vol. 3A §10.8.6.1). */
+  cr8 = 0;
+  /** XCR0 (SDM vol. 1 §13.3). */
+  xcr0 = 1;
+
+  // ---- events (interrupts, exceptions, single-step) -----------------------------------------
+  /**
+   * Set when something must be looked at between blocks: a pending interrupt or NMI, a trap
+   * (TF single-step, data breakpoint) or the end of an interrupt shadow. The run loop calls the
+   * event logic only when this is true, so the common path costs one load.
+   */
+  eventPending = false;
+  /** The instruction just executed was STI or a MOV/POP SS: interrupts are blocked for one more (SDM vol. 3A §6.8.3). */
+  interruptShadow = false;
+  /** NMIs are blocked until the next IRET (SDM vol. 3A §6.7.1). */
+  nmiBlocked = false;
 
   cr0 = 0x60000010;
   cr2Lo = 0;

@@ -19,6 +19,12 @@ import { stackHandlers } from './stackops';
 import { controlHandlers } from './control';
 import { stringHandlers } from './string';
 import { systemHandlers } from './system';
+import { controlRegHandlers } from './controlRegs';
+import { segmentHandlers } from './segment';
+import { interruptHandlers } from './interrupt';
+import { pagingHandlers } from './pagingInsn';
+import { fpuHandlers } from '../fpu';
+import { sseHandlers } from '../sse';
 
 const GROUPS: Record<string, TranslatorTable> = {
   alu: aluHandlers,
@@ -37,6 +43,12 @@ const GROUPS: Record<string, TranslatorTable> = {
   control: controlHandlers,
   string: stringHandlers,
   system: systemHandlers,
+  controlRegs: controlRegHandlers,
+  segment: segmentHandlers,
+  interrupt: interruptHandlers,
+  paging: pagingHandlers,
+  fpu: fpuHandlers,
+  sse: sseHandlers,
 };
 
 function merge(groups: Record<string, TranslatorTable>): TranslatorTable {

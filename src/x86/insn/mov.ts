@@ -9,6 +9,7 @@ import type { Op } from '../operands';
 import { linearAddress, operandReader, operandReader64, operandWriter, operandWriter64 } from '../operands';
 import { Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { movControl } from './controlRegs';
 import { loadSegmentReal } from './stackops';
 
 /**
@@ -52,7 +53,7 @@ function mov(d: DecodedInsn): Op | null {
   if (k1 === OpKind.Register && g1 === null && segOf(d.opRegs[1]) >= 0) return movFromSreg(d, segOf(d.opRegs[1]));
   if (k0 === OpKind.Register && g0 === null && segOf(d.opRegs[0]) >= 0) return movToSreg(d, segOf(d.opRegs[0]));
   if ((k0 === OpKind.Register && g0 === null) || (k1 === OpKind.Register && g1 === null)) {
-    return null; // control and debug register moves belong to the system layer
+    return movControl(d); // MOV to/from CRn and DRn (controlRegs.ts)
   }
   if (size === 8) {
     if (g0 !== null && g1 !== null) {

@@ -1,0 +1,23 @@
+/**
+ * The processor's connections to the platform: the I/O port bus (IN/OUT/INS/OUTS) and the
+ * source of external interrupts (the local APIC / PIC). The platform (src/vmm) provides them;
+ * a bare processor has no ports (reads all-ones, writes ignored) and no interrupt source.
+ */
+export interface PortBus {
+  /** Read `size` (1, 2 or 4) bytes from `port`. */
+  portIn(port: number, size: number): number;
+  portOut(port: number, size: number, value: number): void;
+}
+
+export const NO_PORTS: PortBus = {
+  portIn: (_port, size) => (size === 4 ? -1 : size === 2 ? 0xffff : 0xff),
+  portOut: () => {},
+};
+
+/** Maskable external interrupts (INTR) and NMI, as the processor sees them (SDM vol. 3A §6.3). */
+export interface InterruptSource {
+  /** The vector the controller would deliver now, or -1 when none is pending. */
+  pendingVector(): number;
+  /** The processor accepted `vector` (the controller moves it to in-service). */
+  acknowledge(vector: number): void;
+}
