@@ -25,7 +25,7 @@ import type { Bitness } from './state';
 import { CpuidModel, DEFAULT_CPUID } from './cpuid';
 import { FpuState } from './fpu/state';
 import { SseState } from './sse/state';
-import type { InterruptSource, PortBus } from './io';
+import type { InterruptSource, MsrBus, PortBus } from './io';
 import { NO_PORTS } from './io';
 import { deliverException, serviceEvents } from './interrupts';
 import { pagingTranslate } from './paging';
@@ -70,6 +70,8 @@ export class Cpu extends Mmu {
   io: PortBus = NO_PORTS;
   /** External interrupts (the platform's interrupt controller), or none. */
   intr: InterruptSource | null = null;
+  /** Platform MSRs (x2APIC), or none. */
+  msrBus: MsrBus | null = null;
   readonly fpu = new FpuState();
   readonly sse = new SseState();
   private readonly blocks = new Map<number, Block>();

@@ -21,3 +21,14 @@ export interface InterruptSource {
   /** The processor accepted `vector` (the controller moves it to in-service). */
   acknowledge(vector: number): void;
 }
+
+/**
+ * MSRs the platform implements (the x2APIC's 0x800-0x8FF, for example). RDMSR/WRMSR ask it
+ * first; `null`/`false` means "not a platform MSR" and the processor's own table applies.
+ */
+export interface MsrBus {
+  /** Returns the value as [low, high] halves, or null. */
+  rdmsr(index: number): [number, number] | null;
+  /** Returns true when the platform handled the write. May throw a CpuException (#GP). */
+  wrmsr(index: number, lo: number, hi: number): boolean;
+}

@@ -1,2 +1,28 @@
-/** x87 FPU state (SDM vol. 1 chapter 8). To be implemented. */
-export class FpuState {}
+/**
+ * x87 FPU state (SDM vol. 1 §8.1): eight 80-bit data registers in physical order R0-R7, each as
+ * a 64-bit significand (two uint32 halves) and a 16-bit sign+exponent, plus the control, status
+ * and tag words, the last instruction and data pointers and the last opcode.
+ * The FPU group owns the representation; FXSAVE/XSAVE read it through these fields.
+ */
+export class FpuState {
+  /** Significand bits 31:0 of R0..R7. */
+  readonly sigLo = new Uint32Array(8);
+  /** Significand bits 63:32 of R0..R7 (bit 63 is the explicit integer bit). */
+  readonly sigHi = new Uint32Array(8);
+  /** Sign (bit 15) and biased exponent (bits 14:0) of R0..R7. */
+  readonly signExp = new Uint16Array(8);
+  /** FCW, reset/FNINIT value 0x037f (SDM vol. 1 §8.1.5). */
+  fcw = 0x037f;
+  /** FSW without TOP; TOP (bits 13:11) is `top`. */
+  fsw = 0;
+  top = 0;
+  /** Full tag word, two bits per physical register (11 = empty), FNINIT value 0xffff. */
+  ftw = 0xffff;
+  fop = 0;
+  fipLo = 0;
+  fipHi = 0;
+  fcs = 0;
+  fdpLo = 0;
+  fdpHi = 0;
+  fds = 0;
+}
