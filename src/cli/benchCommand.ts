@@ -1,5 +1,7 @@
 /**
- * `vtx bench`: guest instructions per second on a CPU-bound 64-bit integer guest (benchGuest.ts).
+ * `vtx bench`: guest instructions per second on a CPU-bound 64-bit integer guest (benchGuest.ts);
+ * `vtx bench --paging`: the same for a guest whose every memory access misses the TLB and walks
+ * 4-level page tables (benchGuest.ts, buildPagingBenchGuest).
  * Warm up (so V8 has optimised the processor's hot paths), then run the full guest on a fresh
  * processor again and again until at least `--seconds` have passed. Every run must end in HLT
  * with the checksum and instruction count the TypeScript model predicts, or the benchmark fails.
@@ -12,7 +14,8 @@ import { PhysicalMemory } from '../x86/physicalMemory';
 import { Gpr } from '../x86/registers';
 import { parseArgs, parseNumber, UsageError } from './args';
 import {
-  BENCH_ARRAY_AT, BENCH_CODE_AT, BENCH_MEMORY, BENCH_STACK, BenchGuest, buildBenchGuest, DEFAULT_PASSES,
+  BENCH_ARRAY_AT, BENCH_CODE_AT, BENCH_MEMORY, BENCH_STACK, BenchGuest, buildBenchGuest, buildPagingBenchGuest,
+  DEFAULT_PAGING_PASSES, DEFAULT_PASSES, PAGING_MEMORY, PAGING_STACK, PAGING_TABLES_AT, PagingBenchGuest,
 } from './benchGuest';
 import type { CliIo } from './io';
 import { formatSummary, summarize } from './summary';
@@ -22,6 +25,7 @@ const BENCH_OPTIONS = {
   seconds: { type: 'string' },
   passes: { type: 'string' },
   json: { type: 'boolean' },
+  paging: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -35,6 +39,10 @@ export interface BenchResult {
   checksum: string;
   /** Mnemonics the guest executes. */
   mnemonics: string[];
+  /** 'integer' (default) or 'paging' (--paging). */
+  benchmark?: 'integer' | 'paging';
+  /** Paging benchmark: pages touched (a TLB-missing load and store each) per second, in millions. */
+  mpages?: number;
 }
 
 export class BenchFailure extends Error {
@@ -46,15 +54,29 @@ export function missingInstructions(g: BenchGuest): string[] {
   return g.mnemonicIds.filter((m) => HANDLERS[m] === undefined).map((m) => Mnemonic[m].toLowerCase());
 }
 
+function isPaging(g: BenchGuest): g is PagingBenchGuest {
+  return (g as PagingBenchGuest).tables !== undefined;
+}
+
 /** Run the guest once on a fresh processor and check it. Returns the wall time in seconds. */
 export function runBenchGuestOnce(g: BenchGuest): { seconds: number; cpu: Cpu } {
-  const mem = new PhysicalMemory(BENCH_MEMORY);
+  const paging = isPaging(g);
+  const memorySize = paging ? PAGING_MEMORY : BENCH_MEMORY;
+  const stack = paging ? PAGING_STACK : BENCH_STACK;
+  const mem = new PhysicalMemory(memorySize);
   mem.load(BENCH_CODE_AT, g.code);
-  mem.load(BENCH_ARRAY_AT, g.data);
+  if (paging) mem.load(PAGING_TABLES_AT, g.tables);
+  else mem.load(BENCH_ARRAY_AT, g.data);
   const cpu = new Cpu(mem);
   enterMode(cpu, 'long');
+  if (paging) {
+    // The guest's own 4-level tables (SDM vol. 3A §4.5) instead of enterMode's identity map.
+    cpu.cr3Lo = PAGING_TABLES_AT;
+    cpu.cr3Hi = 0;
+    cpu.flushTlb();
+  }
   cpu.setRip(BENCH_CODE_AT);
-  cpu.setReg64(Gpr.RSP, BENCH_STACK);
+  cpu.setReg64(Gpr.RSP, stack);
   const limit = g.expectedInstructions + 1000;
   const t0 = performance.now();
   const result = cpu.run(limit);
@@ -63,7 +85,7 @@ export function runBenchGuestOnce(g: BenchGuest): { seconds: number; cpu: Cpu } 
   if (result.reason !== 'hlt' || rax !== g.expectedRax || cpu.icount !== g.expectedInstructions) {
     const report = formatSummary(summarize({
       cpu, memory: mem, result, imageSize: g.code.length, seconds,
-      options: { mode: 'long', loadAddress: BENCH_CODE_AT, entry: BENCH_CODE_AT, stack: BENCH_STACK, memorySize: BENCH_MEMORY, maxInstructions: limit },
+      options: { mode: 'long', loadAddress: BENCH_CODE_AT, entry: BENCH_CODE_AT, stack, memorySize, maxInstructions: limit },
     }));
     throw new BenchFailure(
       `the benchmark guest did not compute the expected result (wanted HLT with RAX=0x${g.expectedRax.toString(16)} ` +
@@ -73,15 +95,16 @@ export function runBenchGuestOnce(g: BenchGuest): { seconds: number; cpu: Cpu } 
   return { seconds, cpu };
 }
 
-/** Warm up, then measure for at least `minSeconds`. */
-export function bench(passes = DEFAULT_PASSES, minSeconds = 3): BenchResult {
-  const warm = buildBenchGuest(Math.max(1, Math.ceil(passes / 20)));
+/** Warm up, then measure for at least `minSeconds`. `paging` selects the paging benchmark. */
+export function bench(passes = DEFAULT_PASSES, minSeconds = 3, paging = false): BenchResult {
+  const build = paging ? buildPagingBenchGuest : buildBenchGuest;
+  const warm = build(Math.max(1, Math.ceil(passes / 20)));
   const missing = missingInstructions(warm);
   if (missing.length > 0) {
     throw new BenchFailure(`the processor does not implement these instructions of the benchmark guest yet: ${missing.join(' ')}`);
   }
   for (let i = 0; i < 3; i++) runBenchGuestOnce(warm);
-  const g = buildBenchGuest(passes);
+  const g = build(passes);
   let seconds = 0;
   let runs = 0;
   do {
@@ -98,6 +121,8 @@ export function bench(passes = DEFAULT_PASSES, minSeconds = 3): BenchResult {
     instructionsPerRun: g.expectedInstructions,
     checksum: `0x${g.expectedRax.toString(16)}`,
     mnemonics: g.mnemonics,
+    benchmark: paging ? 'paging' : 'integer',
+    ...(isPaging(g) ? { mpages: Math.round((g.pageTouches * runs / seconds / 1e6) * 100) / 100 } : {}),
   };
 }
 
@@ -108,7 +133,8 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`bench: unexpected argument '${positionals[0]}'`);
-  const passes = values.passes === undefined ? DEFAULT_PASSES : parseNumber('--passes', values.passes as string);
+  const paging = values.paging === true;
+  const passes = values.passes === undefined ? (paging ? DEFAULT_PAGING_PASSES : DEFAULT_PASSES) : parseNumber('--passes', values.passes as string);
   if (passes < 1 || passes > 0xffffffff) throw new UsageError('--passes: must be between 1 and 4294967295');
   const secondsText = values.seconds as string | undefined;
   let minSeconds = 3;
@@ -120,7 +146,7 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
   }
   let r: BenchResult;
   try {
-    r = bench(passes, minSeconds);
+    r = bench(passes, minSeconds, paging);
   } catch (e) {
     if (!(e instanceof BenchFailure)) throw e;
     io.err(`vtx bench: ${e.message}`);
@@ -129,7 +155,8 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
   if (values.json === true) {
     io.out(JSON.stringify(r));
   } else {
-    io.out(`vtx bench: ${r.mips} MIPS (${r.instructions} guest instructions in ${r.seconds} s, ${r.runs} run(s), 64-bit mode)`);
+    const what = paging ? `64-bit mode, 4-level paging, every access a TLB miss: ${r.mpages} M page touches/s` : '64-bit mode';
+    io.out(`vtx bench${paging ? ' --paging' : ''}: ${r.mips} MIPS (${r.instructions} guest instructions in ${r.seconds} s, ${r.runs} run(s), ${what})`);
     io.out(`  checksum ${r.checksum} verified; guest uses ${r.mnemonics.join(' ')}`);
   }
   return 0;

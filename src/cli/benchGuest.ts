@@ -240,3 +240,108 @@ export function buildBenchGuest(passes = DEFAULT_PASSES): BenchGuest {
   const names = mnemonics.map((m) => Mnemonic[m].toLowerCase()).sort();
   return { code, data, passes, expectedRax: rax, expectedInstructions: instructions, mnemonics: names, mnemonicIds: mnemonics };
 }
+
+// ---- the paging benchmark ----------------------------------------------------------------------
+/*
+ * A guest whose time goes into TLB misses and page walks: 4-level paging with 4 KiB pages over a
+ * 64 MiB linear window (16384 pages, far more than the 256-entry software TLB), touched with a
+ * 4 KiB stride so every load and every store misses the TLB and walks four levels. Per page: a
+ * 32-bit load, a 64-bit add into the sum, an increment and a store back (which sets the dirty
+ * flag on the first pass). The window's pages alias a 4 MiB physical pool (linear page i maps
+ * physical page i mod 1024) so host memory stays small; the page tables are built by the host.
+ * Code, stack and tables are identity-mapped with 2 MiB pages.
+ */
+export const PAGING_MEMORY = 16 * 1024 * 1024;
+export const PAGING_TABLES_AT = 0x100000;
+export const PAGING_POOL_AT = 0x400000;
+export const PAGING_POOL_PAGES = 1024;
+export const PAGING_WINDOW_AT = 0x40000000;
+export const PAGING_WINDOW_PAGES = 16384;
+export const PAGING_STACK = 0x200000;
+export const DEFAULT_PAGING_PASSES = 200;
+
+export interface PagingBenchGuest extends BenchGuest {
+  /** Page-table image to load at PAGING_TABLES_AT; CR3 = PAGING_TABLES_AT. */
+  tables: Uint8Array;
+  /** Page touches (one load and one store each) per run. */
+  pageTouches: number;
+}
+
+/** The 4-level tables: PML4, PDPT, PD0 (identity 2 MiB pages, 0-1 GiB), PD1 (the window), 32 page tables. */
+function pagingTables(): Uint8Array {
+  const ptCount = PAGING_WINDOW_PAGES / 512;
+  const out = new Uint8Array((4 + ptCount) * 4096);
+  const v = new DataView(out.buffer);
+  const set = (page: number, index: number, value: number): void => {
+    v.setUint32(page * 4096 + index * 8, value >>> 0, true);
+    v.setUint32(page * 4096 + index * 8 + 4, Math.floor(value / 4294967296), true);
+  };
+  const at = (page: number): number => PAGING_TABLES_AT + page * 4096;
+  // P | R/W; accessed and dirty flags are left clear for the processor to set.
+  set(0, 0, at(1) | 3);
+  set(1, 0, at(2) | 3);
+  set(1, PAGING_WINDOW_AT / 2 ** 30, at(3) | 3);
+  for (let i = 0; i < 512; i++) set(2, i, i * 0x200000 + 0x83);
+  for (let t = 0; t < ptCount; t++) {
+    set(3, t, at(4 + t) | 3);
+    for (let i = 0; i < 512; i++) {
+      const page = t * 512 + i;
+      set(4 + t, i, PAGING_POOL_AT + (page % PAGING_POOL_PAGES) * 4096 + 3);
+    }
+  }
+  return out;
+}
+
+/** Build the paging benchmark for `passes` passes over the window, with its expected result. */
+export function buildPagingBenchGuest(passes = DEFAULT_PAGING_PASSES): PagingBenchGuest {
+  if (!Number.isInteger(passes) || passes < 1 || passes > 0xffffffff) throw new RangeError(`passes must be 1..2^32-1, not ${passes}`);
+  const a = new Asm();
+  const e = (i: Instruction): void => a.emit(i);
+  const outer = a.label(), inner = a.label();
+  a.in('prologue');
+  e(Instruction.createRegReg(Code.Xor_rm32_r32, R.EAX, R.EAX)); // sum = 0
+  e(Instruction.createRegU32(Code.Mov_r32_imm32, R.R8D, passes));
+  a.in('outerHead');
+  a.bind(outer);
+  e(Instruction.createRegU32(Code.Mov_r32_imm32, R.ESI, PAGING_WINDOW_AT));
+  e(Instruction.createRegU32(Code.Mov_r32_imm32, R.ECX, PAGING_WINDOW_PAGES));
+  a.in('innerHead');
+  a.bind(inner);
+  e(Instruction.createRegMem(Code.Mov_r32_rm32, R.EDX, mem(R.RSI))); // x = *p
+  e(Instruction.createRegReg(Code.Add_rm64_r64, R.RAX, R.RDX)); // sum += x
+  e(Instruction.createRegReg(Code.Add_rm32_r32, R.EDX, R.ECX)); // x += n
+  e(Instruction.createMemReg(Code.Mov_rm32_r32, mem(R.RSI), R.EDX)); // *p = x
+  e(Instruction.createRegI32(Code.Add_rm64_imm32, R.RSI, 4096)); // next page
+  e(Instruction.createReg(Code.Dec_rm32, R.ECX));
+  e(Instruction.createBranch(Code.Jne_rel32_64, inner));
+  a.in('outerTail');
+  e(Instruction.createReg(Code.Dec_rm32, R.R8D));
+  e(Instruction.createBranch(Code.Jne_rel32_64, outer));
+  a.in('epilogue');
+  e(Instruction.create(Code.Hlt));
+  const mnemonicIds = a.mnemonics();
+  const counts = a.counts;
+  const code = a.encode(BigInt(BENCH_CODE_AT));
+  // Model: the pool as 32-bit words at each physical page's offset 0.
+  const pool = new Uint32Array(PAGING_POOL_PAGES);
+  let sumLo = 0;
+  let sumHi = 0;
+  for (let p = 0; p < passes; p++) {
+    let n = PAGING_WINDOW_PAGES;
+    for (let i = 0; i < PAGING_WINDOW_PAGES; i++, n--) {
+      const k = i % PAGING_POOL_PAGES;
+      const x = pool[k];
+      sumLo += x;
+      if (sumLo >= 4294967296) { sumLo -= 4294967296; sumHi++; }
+      pool[k] = (x + n) >>> 0;
+    }
+  }
+  const sum = (BigInt(sumHi) << 32n) + BigInt(sumLo);
+  const instructions = counts.prologue + counts.epilogue
+    + passes * (counts.outerHead + counts.outerTail + PAGING_WINDOW_PAGES * counts.innerHead);
+  return {
+    code, data: new Uint8Array(0), passes, expectedRax: BigInt.asUintN(64, sum), expectedInstructions: instructions,
+    mnemonics: mnemonicIds.map((m) => Mnemonic[m].toLowerCase()).sort(), mnemonicIds,
+    tables: pagingTables(), pageTouches: passes * PAGING_WINDOW_PAGES,
+  };
+}

@@ -1,8 +1,11 @@
-/** `vtx run <file> [options]`: read a flat binary, run it, print the summary. */
+/**
+ * `vtx run <file> [options]`: load a guest image (flat, ELF or Multiboot) on the machine, run
+ * it with its serial output streamed to stdout, then print the summary.
+ */
 import { readFileSync } from 'node:fs';
 import { parseArgs, parseChoice, parseNumber, parseSize, UsageError } from './args';
 import type { CliIo } from './io';
-import { GUEST_MODES, GuestOptions, runGuest } from './runGuest';
+import { FORMATS, GUEST_MODES, GuestOptions, runGuest } from './runGuest';
 import { formatSummary, summarize } from './summary';
 import { RUN_USAGE } from './usage';
 
@@ -14,6 +17,7 @@ const RUN_OPTIONS = {
   stack: { type: 'string' },
   memory: { type: 'string' },
   'max-instructions': { type: 'string' },
+  cmdline: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -40,9 +44,8 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const o: GuestOptions = {};
   const format = str('format');
-  if (format !== undefined && format.toLowerCase() !== 'flat') {
-    throw new UsageError(`--format: '${format}' is not supported (only flat binaries so far)`);
-  }
+  if (format !== undefined) o.format = parseChoice('--format', format, FORMATS);
+  o.cmdline = str('cmdline');
   const mode = str('mode');
   if (mode !== undefined) o.mode = parseChoice('--mode', mode, GUEST_MODES);
   const num = (k: string): number | undefined => (str(k) === undefined ? undefined : parseNumber(`--${k}`, str(k)!));
@@ -55,7 +58,28 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   return o;
 }
 
-/** Returns the exit status: 0 after HLT, 1 after an exception or the limit. */
+/** Collects the guest's serial bytes and writes them out at each newline (and at the end). */
+class SerialStream {
+  private chunk: number[] = [];
+  /** The last byte written out, -1 before any. */
+  last = -1;
+  constructor(private readonly io: CliIo) {}
+  push(b: number): void {
+    this.chunk.push(b);
+    if (b === 0x0a || this.chunk.length >= 4096) this.flush();
+  }
+  flush(): void {
+    if (this.chunk.length === 0) return;
+    this.last = this.chunk[this.chunk.length - 1];
+    this.io.writeBytes?.(Uint8Array.from(this.chunk));
+    this.chunk = [];
+  }
+}
+
+/**
+ * Returns the exit status: 0 after HLT; after isa-debug-exit or ACPI power-off the guest's
+ * exit code modulo 256, as QEMU exits; 1 after an exception, a triple fault or the limit.
+ */
 export function runCommand(argv: readonly string[], io: CliIo): number {
   const { values, positionals } = parseArgs(argv, RUN_OPTIONS);
   if (values.help === true) {
@@ -66,9 +90,16 @@ export function runCommand(argv: readonly string[], io: CliIo): number {
   if (positionals.length > 1) throw new UsageError(`run: unexpected argument '${positionals[1]}'`);
   const options = guestOptionsFrom(values);
   const image = readImage(positionals[0]);
+  const serial = new SerialStream(io);
+  options.name = positionals[0];
+  options.serialSink = (b) => serial.push(b);
   const run = runGuest(image, options);
+  serial.flush();
+  // The summary starts on a line of its own.
+  if (serial.last !== -1 && serial.last !== 0x0a) io.writeBytes?.(Uint8Array.of(0x0a));
   const summary = summarize(run);
   if (values.json === true) io.out(JSON.stringify(summary));
   else io.out(formatSummary(summary));
+  if (summary.stopReason === 'exit') return (summary.exitCode ?? 0) & 0xff;
   return summary.stopReason === 'hlt' ? 0 : 1;
 }

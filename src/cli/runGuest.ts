@@ -1,20 +1,25 @@
 /**
- * Running a flat binary on the bare processor (no hypervisor yet): load the image into fresh
- * guest RAM, start the processor in the chosen mode with flat segments, run until HLT, an
- * exception that cannot be delivered, or the instruction limit. Shared by `vtx run` and the
- * VS Code command; it knows nothing of either (no console, no process, no vscode).
+ * Running a guest image on the machine (src/vmm/machine.ts: processor, memory and PC devices):
+ * detect or take the image format, load it with the loaders (src/vmm/loaders), start the
+ * processor as the loader's boot plan says, and run until the guest stops (HLT with nothing to
+ * wake it, isa-debug-exit or ACPI power-off, an exception that cannot be delivered, a triple
+ * fault) or the instruction limit. Shared by `vtx run` and the VS Code command; it knows
+ * nothing of either (no console, no process, no vscode).
  *
- * Start state (documented in README.md and docs/ARCHITECTURE.md):
- * - general registers zero, RFLAGS = 0x2, flat segments from `enterMode` (modes.ts);
+ * Flat binaries (documented in README.md): general registers zero, RFLAGS = 0x2, flat segments;
  * - real mode: CS:IP = 0:entry when entry < 64 KiB, else (entry >> 4):(entry & 0xf);
  *   SS = 0 and SP = the stack value (default 0x7c00, just below the traditional load address);
  * - protected and long mode: RIP = entry, RSP = the stack value (default: the top of RAM,
- *   capped at 4 GiB in protected mode, 16-byte aligned).
+ *   capped at 4 GiB in protected mode, 16-byte aligned); the loader writes a GDT (and in long
+ *   mode identity page tables) into a boot area of guest RAM.
+ * ELF and Multiboot images start as the loaders document (src/vmm/loaders/index.ts).
  */
-import { Cpu, RunResult } from '../x86/cpu';
-import { enterMode } from '../x86/modes';
-import { PhysicalMemory } from '../x86/physicalMemory';
-import { Gpr, Seg } from '../x86/registers';
+import type { Cpu } from '../x86/cpu';
+import type { StartMode } from '../x86/modes';
+import type { PhysicalMemory } from '../x86/physicalMemory';
+import { Machine, MachineRunResult } from '../vmm/machine';
+import { applyBootPlan, detectFormat, loadImage, LoadError } from '../vmm/loaders';
+import type { BootPlan, ImageFormat } from '../vmm/loaders';
 import { UsageError, hex } from './args';
 
 export type GuestMode = 'real' | 'protected' | 'long';
@@ -26,11 +31,17 @@ export const REAL_MODE_LOAD = 0x7c00;
 export const DEFAULT_LOAD = 0x1000;
 const TWO32 = 4294967296;
 
+export type FormatChoice = ImageFormat | 'auto';
+export const FORMATS: readonly FormatChoice[] = ['auto', 'flat', 'elf', 'multiboot'];
+
 export interface GuestOptions {
+  /** Image format (default 'auto': ELF magic / Multiboot header, else flat). */
+  format?: FormatChoice;
+  /** Flat images: the start mode (default long). */
   mode?: GuestMode;
-  /** Guest-physical address the image is copied to (default 0x7c00 in real mode, else 0x1000). */
+  /** Flat images: guest-physical address the image is copied to (default 0x7c00 in real mode, else 0x1000). */
   loadAddress?: number;
-  /** First instruction (default: the load address). */
+  /** First instruction (default: the load address, or the image's entry point). */
   entry?: number;
   /** Initial SP/ESP/RSP (see the file comment for the defaults). */
   stack?: number;
@@ -38,6 +49,12 @@ export interface GuestOptions {
   memorySize?: number;
   /** Stop after this many instructions (default 100,000,000). */
   maxInstructions?: number;
+  /** Multiboot kernels: the command line after the file name (see multibootCmdline). */
+  cmdline?: string;
+  /** The image's file name, for messages and the start of the Multiboot command line. */
+  name?: string;
+  /** Receives each byte the guest writes to COM1, as it is written. */
+  serialSink?: (byte: number) => void;
 }
 
 /** The options after defaults, as the run used them. */
@@ -51,10 +68,16 @@ export interface ResolvedGuestOptions {
 }
 
 export interface GuestRun {
+  machine: Machine;
   cpu: Cpu;
   memory: PhysicalMemory;
-  result: RunResult;
+  result: MachineRunResult;
   options: ResolvedGuestOptions;
+  /** The format the image was loaded as, and the loader's plan. */
+  format: ImageFormat;
+  plan: BootPlan;
+  /** The start mode (flat: --mode; ELF/Multiboot: what the loader chose). */
+  startMode: StartMode;
   imageSize: number;
   /** Wall-clock time of the run itself, in seconds (reports only; the guest never sees it). */
   seconds: number;
@@ -92,34 +115,89 @@ export function resolveGuestOptions(imageSize: number, o: GuestOptions): Resolve
   return { mode, loadAddress, entry, stack, memorySize, maxInstructions };
 }
 
-/** Make the processor and memory for a run, ready at the entry point (nothing executed yet). */
-export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): { cpu: Cpu; memory: PhysicalMemory; options: ResolvedGuestOptions } {
-  const options = resolveGuestOptions(image.length, o);
-  const memory = new PhysicalMemory(options.memorySize);
-  memory.load(options.loadAddress, image);
-  const cpu = new Cpu(memory);
-  enterMode(cpu, options.mode);
-  if (options.mode === 'real') {
-    // CS:IP = 0:entry as a VMX real-mode start does; above 64 KiB the segment takes the rest.
-    const e = options.entry;
-    const sel = e < 0x10000 ? 0 : e >>> 4;
-    cpu.setSegment(Seg.CS, { ...cpu.segment(Seg.CS), selector: sel, baseLo: sel << 4, baseHi: 0 });
-    cpu.codeChanged();
-    cpu.setRip(e - (sel << 4));
-    cpu.setReg64(Gpr.RSP, options.stack & 0xffff);
-  } else {
-    cpu.setRip(options.entry);
-    cpu.setReg64(Gpr.RSP, options.stack === TWO32 && options.mode === 'protected' ? 0 : options.stack);
-  }
-  cpu.setRflags(0x2);
-  return { cpu, memory, options };
+export interface PreparedGuest {
+  machine: Machine;
+  cpu: Cpu;
+  memory: PhysicalMemory;
+  options: ResolvedGuestOptions;
+  format: ImageFormat;
+  plan: BootPlan;
 }
 
-/** Load and run `image`; returns the stopped processor and how it stopped. */
+/** Checks of options that only make sense for some formats. */
+function checkFormatOptions(format: ImageFormat, o: GuestOptions): void {
+  if (format !== 'flat') {
+    const what = format === 'elf' ? 'an ELF image' : 'a Multiboot kernel';
+    if (o.mode !== undefined) throw new UsageError(`--mode applies to flat binaries only (this is ${what}, which starts as its format says)`);
+    if (o.loadAddress !== undefined) throw new UsageError(`--load-address applies to flat binaries only (this is ${what}, loaded where its headers say)`);
+  }
+  if (o.cmdline !== undefined && format !== 'multiboot') {
+    throw new UsageError(`--cmdline applies to Multiboot kernels only (this image is loaded as ${format})`);
+  }
+}
+
+/**
+ * The Multiboot command line: like QEMU's `-kernel FILE -append TEXT` (and GRUB), the kernel's
+ * file name, then a space and the --cmdline text when there is one.
+ */
+export function multibootCmdline(o: GuestOptions): string | undefined {
+  if (o.name === undefined) return o.cmdline;
+  return o.cmdline === undefined ? o.name : `${o.name} ${o.cmdline}`;
+}
+
+/** Make the machine for a run, the image loaded and the processor at its entry point (nothing executed yet). */
+export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): PreparedGuest {
+  const format: ImageFormat = (o.format ?? 'auto') === 'auto' ? detectFormat(image) : (o.format as ImageFormat);
+  checkFormatOptions(format, o);
+  const options = format === 'flat'
+    ? resolveGuestOptions(image.length, o)
+    : resolveCommonOptions(o);
+  // Flat binaries get a report for an exception until they load an IDT; kernels get delivery.
+  const machine = new Machine({
+    memorySize: options.memorySize, serialSink: o.serialSink, exceptions: format === 'flat' ? 'auto' : 'deliver',
+  });
+  let plan: BootPlan;
+  try {
+    plan = loadImage(machine.mem, image, {
+      format,
+      mode: format === 'flat' ? options.mode : undefined,
+      loadAddress: format === 'flat' ? options.loadAddress : undefined,
+      entry: o.entry,
+      stack: format === 'flat' ? options.stack : o.stack,
+      cmdline: format === 'multiboot' ? multibootCmdline(o) : undefined,
+      name: o.name,
+    });
+  } catch (e) {
+    if (e instanceof LoadError) throw new UsageError(e.message);
+    throw e;
+  }
+  applyBootPlan(machine.cpu, plan);
+  if (format !== 'flat') {
+    options.mode = plan.mode === 'compat' ? 'long' : plan.mode;
+    options.entry = plan.entry;
+    options.loadAddress = plan.entry;
+    options.stack = Number(machine.cpu.getReg64(4));
+  }
+  return { machine, cpu: machine.cpu, memory: machine.mem, options, format, plan };
+}
+
+/** Memory size and instruction limit checks shared by every format. */
+function resolveCommonOptions(o: GuestOptions): ResolvedGuestOptions {
+  const memorySize = o.memorySize ?? DEFAULT_MEMORY;
+  const maxInstructions = o.maxInstructions ?? DEFAULT_MAX_INSTRUCTIONS;
+  if (memorySize < 4096) throw new UsageError(`--memory: ${memorySize} bytes is too small (at least 4096)`);
+  if (memorySize > 2 ** 40) throw new UsageError(`--memory: ${hex(memorySize)} bytes is too large (at most 1 TiB)`);
+  if (maxInstructions < 1) throw new UsageError('--max-instructions: must be at least 1');
+  return { mode: 'long', loadAddress: 0, entry: 0, stack: 0, memorySize, maxInstructions };
+}
+
+/** Load and run `image`; returns the stopped machine and how it stopped. */
 export function runGuest(image: Uint8Array, o: GuestOptions = {}): GuestRun {
-  const { cpu, memory, options } = prepareGuest(image, o);
+  const { machine, cpu, memory, options, format, plan } = prepareGuest(image, o);
   const t0 = performance.now();
-  const result = cpu.run(options.maxInstructions);
+  const result = machine.run(options.maxInstructions);
   const seconds = (performance.now() - t0) / 1000;
-  return { cpu, memory, result, options, imageSize: image.length, seconds };
+  return {
+    machine, cpu, memory, result, options, format, plan, startMode: plan.mode, imageSize: image.length, seconds,
+  };
 }

@@ -7,12 +7,15 @@
 import { decodeOne, disassemble } from '../x86/decoded';
 import { Access } from '../x86/mmu';
 import { formatFlags, GPR_NAMES, SEG_NAMES } from '../x86/registers';
-import type { Cpu } from '../x86/cpu';
-import type { GuestMode, GuestRun } from './runGuest';
+import type { Cpu, RunResult } from '../x86/cpu';
+import type { MachineRunResult } from '../vmm/machine';
+import type { StartMode } from '../x86/modes';
+import type { GuestRun } from './runGuest';
 
-/** How the run ended: "hlt" (the guest executed HLT), "exception" (one it could not deliver),
- * "limit" (the instruction limit was reached), "shutdown" (triple fault; not produced yet). */
-export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown';
+/** How the run ended: "exit" (isa-debug-exit or ACPI power-off), "hlt" (HLT with nothing to
+ * wake the processor), "exception" (one it could not deliver), "limit" (the instruction limit
+ * was reached), "shutdown" (triple fault). */
+export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown';
 
 export interface ExceptionSummary {
   vector: number;
@@ -32,8 +35,15 @@ export interface ExceptionSummary {
 
 export interface RunSummary {
   stopReason: StopReason;
+  /** For "exit": the exit code ((value << 1) | 1 from isa-debug-exit, 0 after power-off); else null. */
+  exitCode: number | null;
+  /** For "exit": the device ("isa-debug-exit", "ACPI power-off"); else null. */
+  exitDevice: string | null;
   instructions: number;
-  mode: GuestMode;
+  /** The start mode (a guest may switch modes itself: the registers show where it ended). */
+  mode: StartMode;
+  /** Image format: "flat", "elf" or "multiboot". */
+  format: string;
   /** rax..r15, rip, rflags, es..gs (selectors), cr0, cr3, cr4, efer: lower-case names, hex strings. */
   registers: Record<string, string>;
   /** The set RFLAGS bits by name, "PF ZF IF". */
@@ -41,9 +51,12 @@ export interface RunSummary {
   /** The instruction at RIP (where execution would continue), with its bytes. */
   next: { address: string; bytes: string; disassembly: string };
   exception?: ExceptionSummary;
+  /** Flat images: where the image was loaded; ELF/Multiboot: the entry point. */
   loadAddress: string;
   entry: string;
   imageSize: number;
+  /** Everything the guest wrote to COM1, decoded as UTF-8. */
+  serial: string;
 }
 
 function hex(v: number | bigint): string {
@@ -92,18 +105,30 @@ export function registersOf(cpu: Cpu): Record<string, string> {
   return regs;
 }
 
-export function summarize(run: GuestRun): RunSummary {
-  const { cpu, result, options } = run;
+/**
+ * What summarize needs: a run on the machine (GuestRun), or a bare-processor run (the benchmark)
+ * without machine, format and start mode (then: no serial output, flat, the options' mode).
+ */
+export type SummaryInput = Pick<GuestRun, 'cpu' | 'memory' | 'options' | 'imageSize' | 'seconds'> &
+  Partial<Pick<GuestRun, 'machine' | 'format' | 'startMode'>> & { result: RunResult | MachineRunResult };
+
+export function summarize(run: SummaryInput): RunSummary {
+  const { cpu, options } = run;
+  const result: MachineRunResult = run.result;
   const s: RunSummary = {
     stopReason: result.reason,
+    exitCode: result.reason === 'exit' ? result.exitCode ?? 0 : null,
+    exitDevice: result.reason === 'exit' ? result.exitHow ?? null : null,
     instructions: cpu.icount,
-    mode: options.mode,
+    mode: run.startMode ?? options.mode,
+    format: run.format ?? 'flat',
     registers: registersOf(cpu),
     flags: formatFlags(cpu.getRflags()),
     next: instructionAtRip(cpu),
     loadAddress: hex(options.loadAddress),
     entry: hex(options.entry),
     imageSize: run.imageSize,
+    serial: run.machine === undefined ? '' : new TextDecoder('utf-8').decode(run.machine.serialBytes()),
   };
   const e = result.exception;
   if (e !== undefined) {
@@ -121,6 +146,7 @@ export function summarize(run: GuestRun): RunSummary {
 }
 
 const STOP_TEXT: Record<StopReason, string> = {
+  exit: 'exit (the guest stopped the machine)',
   hlt: 'hlt (the guest executed HLT)',
   exception: 'exception (the guest raised an exception it cannot handle yet)',
   limit: 'limit (the instruction limit was reached)',
@@ -134,13 +160,17 @@ function pad(v: string, digits: number): string {
 /** The human-readable report, one string of lines. */
 export function formatSummary(s: RunSummary): string {
   const r = s.registers;
-  const wide = s.mode === 'long';
+  // Register widths follow the mode the processor is in now (EFER.LMA, CR0.PE).
+  const wide = (parseInt(r.efer, 16) & 0x400) !== 0;
+  const real = (parseInt(r.cr0, 16) & 1) === 0;
   const digits = wide ? 16 : 8;
   const lines: string[] = [];
   lines.push(`stop:         ${STOP_TEXT[s.stopReason]}`);
+  if (s.exitCode !== null) lines.push(`exit code:    ${s.exitCode} (${s.exitDevice ?? 'exit'})`);
   lines.push(`instructions: ${s.instructions}`);
-  lines.push(`mode:         ${s.mode}, image ${s.imageSize} bytes at ${s.loadAddress}, entry ${s.entry}`);
-  const where = s.mode === 'real' ? `${pad(r.cs, 4).slice(2)}:${pad(r.rip, 4).slice(2)}` : pad(r.rip, digits);
+  const where0 = s.format === 'flat' ? `image ${s.imageSize} bytes at ${s.loadAddress}` : `${s.format} image, ${s.imageSize} bytes`;
+  lines.push(`mode:         ${s.mode}, ${where0}, entry ${s.entry}`);
+  const where = real ? `${pad(r.cs, 4).slice(2)}:${pad(r.rip, 4).slice(2)}` : pad(r.rip, digits);
   lines.push(`rip:          ${where}  next: ${s.next.bytes}  ${s.next.disassembly}`);
   const names = wide
     ? [['rax', 'rbx', 'rcx', 'rdx'], ['rsi', 'rdi', 'rbp', 'rsp'], ['r8', 'r9', 'r10', 'r11'], ['r12', 'r13', 'r14', 'r15']]

@@ -5,38 +5,49 @@ export const MAIN_USAGE = `vtx — run guest code on an emulated x86 processor (
 usage: vtx <command> [options]
 
 commands:
-  run <file>    run a flat binary on the bare processor and print how it stopped
+  run <file>    run a guest (flat binary, ELF, Multiboot kernel) on the emulated PC and print
+                its serial output and how it stopped
   bench         measure the processor's speed on a CPU-bound 64-bit guest (MIPS)
 
 options:
   -h, --help    show this help (vtx <command> --help for the command's options)
   --version     print the version
 
-exit status: 0 the guest halted (HLT), 1 it stopped otherwise (exception, limit) or the
-benchmark failed, 2 a usage or input error, 3 an internal error of vtx.`;
+exit status: 0 the guest halted (HLT); after isa-debug-exit or ACPI power-off the guest's exit
+code (modulo 256, as QEMU); 1 it stopped otherwise (exception, triple fault, limit) or the
+benchmark failed; 2 a usage or input error; 3 an internal error of vtx.`;
 
 export const RUN_USAGE = `usage: vtx run <file> [options]
 
-Loads <file> into guest RAM and runs it on the bare processor until HLT, an exception that
-cannot be delivered (there is no IDT delivery yet), or the instruction limit.
+Loads <file> into the guest RAM of an emulated PC (processor, local APIC, 8259 PICs, 8254 PIT,
+16550 UART on COM1, CMOS clock, QEMU's isa-debug-exit and ACPI power-off) and runs it. What the
+guest writes to COM1 is printed as it comes; then a summary of how it stopped.
 
 options:
-  --format flat             image format (only flat binaries for now; the default)
+  --format auto|flat|elf|multiboot
+                            image format (default auto: ELF magic or a Multiboot header, else flat)
   --mode real|protected|long
-                            processor mode with flat segments (default long)
-  --load-address A          guest-physical load address (default 0x7c00 in real mode, else 0x1000)
-  --entry A                 first instruction (default the load address); in real mode CS:IP is
-                            0:A (A below 64 KiB) or (A>>4):(A&0xf), so A must be below 1 MiB
-  --stack A                 initial SP/ESP/RSP (default 0x7c00 in real mode, else the top of
-                            RAM, at most 4 GiB in protected mode)
+                            flat binaries: processor mode with flat segments (default long)
+  --load-address A          flat binaries: guest-physical load address (default 0x7c00 in real
+                            mode, else 0x1000)
+  --entry A                 first instruction (default the load address or the image's entry);
+                            in real mode CS:IP is 0:A (A below 64 KiB) or (A>>4):(A&0xf), so A
+                            must be below 1 MiB
+  --stack A                 initial SP/ESP/RSP (flat: default 0x7c00 in real mode, else the top
+                            of RAM, at most 4 GiB in protected mode)
   --memory SIZE             guest RAM, e.g. 65536, 0x100000, 16M, 1G (default 64M)
+  --cmdline TEXT            Multiboot kernels: the command line passed in the boot information
   --max-instructions N      stop after N instructions (default 100000000)
-  --json                    print the summary as one JSON object (the last line of stdout)
+  --json                    print the summary as one JSON object (the last line of stdout),
+                            with "serial" (all COM1 output) and "exitCode"
   -h, --help                show this help
 
-Numbers are decimal or hex (0x...). Stop reasons: "hlt" (the guest executed HLT), "exception"
-(an exception it cannot handle yet: the report shows vector, error code, RIP, bytes and
-disassembly), "limit" (the instruction limit was reached).`;
+Numbers are decimal or hex (0x...). Stop reasons: "exit" (isa-debug-exit at port 0xf4: exit
+code (value << 1) | 1; ACPI power-off, word 0x2000 to port 0x604: exit code 0), "hlt" (HLT with
+interrupts disabled or no interrupt source armed), "exception" (one the guest cannot handle: the
+report shows vector, error code, RIP, bytes and disassembly), "shutdown" (triple fault), "limit"
+(the instruction limit was reached). Exit status: 0 after "hlt", the exit code modulo 256 after
+"exit", 1 otherwise.`;
 
 export const BENCH_USAGE = `usage: vtx bench [options]
 

@@ -28,7 +28,7 @@ import { SseState } from './sse/state';
 import type { InterruptSource, MsrBus, PortBus } from './io';
 import { NO_PORTS } from './io';
 import { deliverException, serviceEvents } from './interrupts';
-import { pagingTranslate } from './paging';
+import { loadCr2From, pagingTranslate } from './paging';
 
 const TWO32 = 4294967296;
 
@@ -51,6 +51,8 @@ export interface RunResult {
 
 export interface CpuOptions {
   cpuid?: CpuidModel;
+  /** Deliver exceptions through the IVT/IDT as a PC does (see Cpu.deliverExceptions). */
+  deliverExceptions?: boolean;
 }
 
 /** Translated code on one physical page: its blocks and which 16-byte granules they cover. */
@@ -70,6 +72,11 @@ export class Cpu extends Mmu {
   io: PortBus = NO_PORTS;
   /** External interrupts (the platform's interrupt controller), or none. */
   intr: InterruptSource | null = null;
+  /**
+   * Set by the platform (a device op: a timer armed, a debug-exit write) to make `run` return
+   * with reason 'limit' at the next block boundary, so the machine can service it in time.
+   */
+  stopRequested = false;
   /** Platform MSRs (x2APIC), or none. */
   msrBus: MsrBus | null = null;
   readonly fpu = new FpuState();
@@ -84,9 +91,29 @@ export class Cpu extends Mmu {
   /** Number of blocks translated (statistics, tests). */
   blocksTranslated = 0;
 
+  // ---- event state (interrupts.ts) ---------------------------------------------------------
+  /**
+   * true: exceptions raised by instructions are delivered through the IVT/IDT (SDM vol. 3A
+   * chapter 6), as on a PC — the machine sets this. false (the bare processor's default, for
+   * unit tests and the conformance harness): such an exception stops the run with a report.
+   * External interrupts, NMI and INT n are delivered either way.
+   */
+  deliverExceptions = false;
+  /** An NMI is waiting (raiseNmi in interrupts.ts). */
+  nmiPending = false;
+  /** The instruction being executed started with RFLAGS.TF = 1: a single-step #DB follows it. */
+  stepArmed = false;
+  /** RF was loaded as 1 (IRET): it is cleared after the next instruction (armed = that instruction is running). */
+  rfPending = false;
+  rfArmed = false;
+  /** Shutdown after a triple fault (SDM vol. 3A §6.15): the processor stops until reset. */
+  inShutdown = false;
+  shutdownReason = '';
+
   constructor(mem: PhysicalMemory, options: CpuOptions = {}) {
     super(mem);
     this.cpuid = options.cpuid ?? DEFAULT_CPUID;
+    this.deliverExceptions = options.deliverExceptions ?? false;
   }
 
   // ---- code cache --------------------------------------------------------------------------
@@ -211,13 +238,19 @@ export class Cpu extends Mmu {
       nhi = this.bitness === 64 ? (linHi + 1) | 0 : 0;
     }
     let fault: CpuException | null = null;
+    // Probing the next page must not leave CR2 changed: nothing is delivered yet.
+    const cr2Lo = this.cr2Lo, cr2Hi = this.cr2Hi;
     try {
       if (this.bitness === 64 && ((nhi << 16) >> 16) !== nhi) throw gp0('instruction fetch crosses out of the canonical address range');
       const nphys = this.translate(nlo | 0, nhi, Access.Execute);
       nextPpn = Math.floor(nphys / PAGE_SIZE);
-      for (let i = 0; i < 15; i++) bytes[rest + i] = this.mem.read8(nphys + i);
+      // Device pages are not read ahead (a read can have side effects): they fetch as all-ones.
+      const next = this.mem.page(nextPpn);
+      for (let i = 0; i < 15; i++) bytes[rest + i] = next !== null ? next[(nphys % PAGE_SIZE) + i] : 0xff;
     } catch (e) {
       if (!(e instanceof CpuException)) throw e;
+      this.cr2Lo = cr2Lo;
+      this.cr2Hi = cr2Hi;
       // Not fetchable: an instruction that needs these bytes raises this fault (a #PF with CR2
       // at the page's first byte, or #GP) when it is reached, not before.
       bytes.fill(0, rest);
@@ -260,7 +293,7 @@ export class Cpu extends Mmu {
         if (crosses && nextPpn === -2) {
           // The rest of the instruction is not fetchable: fault when it is reached.
           const f = fault!;
-          ops.push(() => { throw f; });
+          ops.push((c) => { loadCr2From(c, f); throw f; });
           d.endsBlock = true;
           d.setsRip = false;
         } else {
@@ -353,23 +386,37 @@ export class Cpu extends Mmu {
     const rip = this.getRip();
     let bytes = new Uint8Array(0);
     let text = '';
+    // Reading the bytes at RIP for the report must not change CR2 or touch devices.
+    const cr2Lo = this.cr2Lo, cr2Hi = this.cr2Hi;
+    const raw: number[] = [];
     try {
       const lin = this.codeLinear();
-      const raw = new Uint8Array(15);
       for (let i = 0; i < 15; i++) {
         const a = this.translate(((lin >>> 0) + i) | 0, this.linHi, Access.Execute);
-        raw[i] = this.mem.read8(a);
+        const page = this.mem.page(Math.floor(a / PAGE_SIZE));
+        if (page === null) break;
+        raw.push(page[a % PAGE_SIZE]);
       }
-      const d = describe(this.decodeAt(raw), this.bitness, raw);
-      bytes = raw.slice(0, d.length);
-      text = disassemble(bytes, this.bitness, rip);
     } catch {
-      // RIP itself is not fetchable; report without bytes.
+      // The bytes stop where fetching stops.
+    }
+    this.cr2Lo = cr2Lo;
+    this.cr2Hi = cr2Hi;
+    if (raw.length > 0) {
+      const buf = Uint8Array.from(raw);
+      const d = describe(this.decodeAt(buf), this.bitness, buf);
+      if (!d.invalid || raw.length === 15) {
+        bytes = buf.slice(0, Math.min(d.length, buf.length));
+        text = disassemble(bytes, this.bitness, rip);
+      } else {
+        bytes = buf;
+      }
     }
     return {
       vector: e.vector, errorCode: e.errorCode, name: e.name, detail: e.detail, rip, bytes, text,
     };
   }
+
 
   private decodeAt(raw: Uint8Array): Instruction {
     const dec = new Decoder(this.bitness, raw, DecoderOptions.None);
@@ -418,9 +465,19 @@ export class Cpu extends Mmu {
   run(maxInstructions: number): RunResult {
     this.lastException = null;
     for (;;) {
-      if (this.eventPending) serviceEvents(this);
-      if (this.halted) return { reason: 'hlt' };
-      const left = maxInstructions - this.icount;
+      if (this.stopRequested) {
+        // A device asked to look at the machine now (a timer armed, an exit): return between blocks.
+        this.stopRequested = false;
+        return { reason: 'limit' };
+      }
+      let left = maxInstructions - this.icount;
+      if (this.eventPending && left > 0) {
+        // Events between instructions; `true` asks for exactly one instruction before the next
+        // look (single-step, interrupt shadow).
+        if (serviceEvents(this) && left > 1) left = 1;
+        if (this.inShutdown) return { reason: 'shutdown' };
+      }
+      if (this.halted) return { reason: this.inShutdown ? 'shutdown' : 'hlt' };
       if (left <= 0) return { reason: 'limit' };
       let exc: CpuException | null;
       try {
@@ -438,6 +495,14 @@ export class Cpu extends Mmu {
           this.lastException = this.report(exc);
           return { reason: 'exception', exception: this.lastException };
         }
+        if (this.inShutdown) {
+          this.lastException = this.report(exc);
+          return { reason: 'shutdown', exception: this.lastException };
+        }
+        // Delivering an exception takes time: it advances the deterministic clock by one, so a
+        // guest whose handlers fault forever (nothing retires) still reaches the run's budget
+        // and its timers.
+        this.icount++;
       }
     }
   }

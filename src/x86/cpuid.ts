@@ -41,6 +41,24 @@ function brandLeaf(i: number): CpuidLeaf {
 /** Bit positions of the features this model can report (SDM vol. 2A, CPUID tables 3-10, 3-11). */
 export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; bit: number }>> = {
   'SSE3': { leaf: 1, reg: 'ecx', bit: 0 },
+  'SSSE3': { leaf: 1, reg: 'ecx', bit: 9 },
+  'SSE4_1': { leaf: 1, reg: 'ecx', bit: 19 },
+  'FXSR': { leaf: 1, reg: 'edx', bit: 24 },
+  'SSE': { leaf: 1, reg: 'edx', bit: 25 },
+  'SSE2': { leaf: 1, reg: 'edx', bit: 26 },
+  'MONITOR': { leaf: 1, reg: 'ecx', bit: 3 },
+  'RDRAND': { leaf: 1, reg: 'ecx', bit: 30 },
+  'DE': { leaf: 1, reg: 'edx', bit: 2 },
+  'MSR': { leaf: 1, reg: 'edx', bit: 5 },
+  'SEP': { leaf: 1, reg: 'edx', bit: 11 },
+  'MTRR': { leaf: 1, reg: 'edx', bit: 12 },
+  'PAT': { leaf: 1, reg: 'edx', bit: 16 },
+  'CLFSH': { leaf: 1, reg: 'edx', bit: 19 },
+  'FSGSBASE': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 0 },
+  'RDSEED': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 18 },
+  'CLFLUSHOPT': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 23 },
+  'RDPID': { leaf: 7, subleaf: 0, reg: 'ecx', bit: 22 },
+  'SYSCALL': { leaf: 0x80000001, reg: 'edx', bit: 11 },
   'CX16': { leaf: 1, reg: 'ecx', bit: 13 },
   'MOVBE': { leaf: 1, reg: 'ecx', bit: 22 },
   'POPCNT': { leaf: 1, reg: 'ecx', bit: 23 },
@@ -57,6 +75,7 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'ABM_LZCNT': { leaf: 0x80000001, reg: 'ecx', bit: 5 },
   'PREFETCHW': { leaf: 0x80000001, reg: 'ecx', bit: 8 },
   'RDTSCP': { leaf: 0x80000001, reg: 'edx', bit: 27 },
+  'PAGE1GB': { leaf: 0x80000001, reg: 'edx', bit: 26 },
   'LM': { leaf: 0x80000001, reg: 'edx', bit: 29 },
 };
 
@@ -66,7 +85,43 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
  * Performance hints (ERMS, FSRM) and mode features (LM) name the instructions they describe.
  */
 export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> = {
+  'MONITOR': ['Monitor', 'Mwait'],
+  'RDRAND': ['Rdrand'],
+  'DE': [],
+  'MSR': ['Rdmsr', 'Wrmsr'],
+  'SEP': ['Sysenter', 'Sysexit'],
+  'MTRR': [],
+  'PAT': [],
+  'CLFSH': ['Clflush'],
+  'FSGSBASE': ['Rdfsbase', 'Rdgsbase', 'Wrfsbase', 'Wrgsbase'],
+  'RDSEED': ['Rdseed'],
+  'CLFLUSHOPT': ['Clflushopt'],
+  'RDPID': ['Rdpid'],
+  'SYSCALL': ['Syscall', 'Sysret'],
   'SSE3': ['Addsubpd', 'Addsubps', 'Haddpd', 'Haddps', 'Hsubpd', 'Hsubps', 'Lddqu', 'Movddup', 'Movshdup', 'Movsldup', 'Fisttp'],
+  // SSE/SSE2/SSSE3/SSE4.1 (src/x86/sse): their XMM-register forms; see sse/index.ts for the
+  // MMX-register forms, which are not modelled.
+  'FXSR': ['Fxsave', 'Fxrstor', 'Fxsave64', 'Fxrstor64'],
+  'SSE': ['Movaps', 'Movups', 'Movss', 'Movhps', 'Movlps', 'Movhlps', 'Movlhps', 'Movmskps', 'Movntps', 'Andps', 'Andnps',
+    'Orps', 'Xorps', 'Addps', 'Addss', 'Subps', 'Subss', 'Mulps', 'Mulss', 'Divps', 'Divss', 'Sqrtps', 'Sqrtss', 'Minps',
+    'Minss', 'Maxps', 'Maxss', 'Rcpps', 'Rcpss', 'Rsqrtps', 'Rsqrtss', 'Cmpps', 'Cmpss', 'Comiss', 'Ucomiss', 'Shufps',
+    'Unpcklps', 'Unpckhps', 'Cvtsi2ss', 'Cvtss2si', 'Cvttss2si', 'Ldmxcsr', 'Stmxcsr'],
+  'SSE2': ['Movapd', 'Movupd', 'Movdqa', 'Movdqu', 'Movd', 'Movq', 'Movhpd', 'Movlpd', 'Movmskpd', 'Pmovmskb', 'Movntpd',
+    'Movntdq', 'Movnti', 'Maskmovdqu', 'Andpd', 'Andnpd', 'Orpd', 'Xorpd', 'Pand', 'Pandn', 'Por', 'Pxor', 'Paddb', 'Paddw',
+    'Paddd', 'Paddq', 'Psubb', 'Psubw', 'Psubd', 'Psubq', 'Pmullw', 'Pmulhw', 'Pmulhuw', 'Pmuludq', 'Pmaddwd', 'Psadbw',
+    'Pavgb', 'Pavgw', 'Pminub', 'Pminsw', 'Pmaxub', 'Pmaxsw', 'Pcmpeqb', 'Pcmpeqw', 'Pcmpeqd', 'Pcmpgtb', 'Pcmpgtw',
+    'Pcmpgtd', 'Psllw', 'Pslld', 'Psllq', 'Psrlw', 'Psrld', 'Psrlq', 'Psraw', 'Psrad', 'Pslldq', 'Psrldq', 'Packsswb',
+    'Packssdw', 'Packuswb', 'Punpcklbw', 'Punpckhqdq', 'Pshufd', 'Pshufhw', 'Pshuflw', 'Pinsrw', 'Pextrw', 'Shufpd',
+    'Unpcklpd', 'Unpckhpd', 'Addpd', 'Addsd', 'Subpd', 'Mulpd', 'Divpd', 'Sqrtpd', 'Minpd', 'Maxpd', 'Cmppd', 'Comisd',
+    'Ucomisd', 'Cvtsi2sd', 'Cvtsd2si', 'Cvttsd2si', 'Cvtss2sd', 'Cvtsd2ss', 'Cvtdq2ps', 'Cvtdq2pd', 'Cvtps2dq',
+    'Cvttps2dq', 'Cvtpd2dq', 'Cvttpd2dq', 'Cvtps2pd', 'Cvtpd2ps'],
+  'SSSE3': ['Pshufb', 'Phaddw', 'Phaddd', 'Phaddsw', 'Phsubw', 'Phsubd', 'Phsubsw', 'Pmaddubsw', 'Pmulhrsw', 'Psignb',
+    'Psignw', 'Psignd', 'Pabsb', 'Pabsw', 'Pabsd', 'Palignr'],
+  'SSE4_1': ['Pmulld', 'Pmuldq', 'Pminsb', 'Pminuw', 'Pminud', 'Pminsd', 'Pmaxsb', 'Pmaxuw', 'Pmaxud', 'Pmaxsd',
+    'Pcmpeqq', 'Packusdw', 'Pinsrb', 'Pinsrd', 'Pinsrq', 'Pextrb', 'Pextrd', 'Pextrq', 'Extractps', 'Insertps', 'Ptest',
+    'Pblendw', 'Pblendvb', 'Blendps', 'Blendpd', 'Blendvps', 'Blendvpd', 'Pmovzxbw', 'Pmovzxbd', 'Pmovzxbq', 'Pmovzxwd',
+    'Pmovzxwq', 'Pmovzxdq', 'Pmovsxbw', 'Pmovsxbd', 'Pmovsxbq', 'Pmovsxwd', 'Pmovsxwq', 'Pmovsxdq', 'Roundps', 'Roundpd',
+    'Roundss', 'Roundsd', 'Dpps', 'Dppd', 'Mpsadbw', 'Phminposuw', 'Movntdqa'],
   'CX16': ['Cmpxchg16b'],
   'MOVBE': ['Movbe'],
   'POPCNT': ['Popcnt'],
@@ -83,6 +138,7 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   'ABM_LZCNT': ['Lzcnt'],
   'PREFETCHW': ['Prefetchw'],
   'RDTSCP': ['Rdtscp'],
+  'PAGE1GB': [],
   'LM': [],
 };
 
@@ -116,18 +172,19 @@ export const DEFAULT_CPUID: CpuidModel = {
       leaf: 0, eax: 0xd, ebx: ascii4(VENDOR.slice(0, 4)), edx: ascii4(VENDOR.slice(4, 8)), ecx: ascii4(VENDOR.slice(8, 12)),
       description: 'highest basic leaf and vendor string',
     },
-    featureLeaf(1, undefined, ['CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV'], {
+    featureLeaf(1, undefined, ['CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
+      'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1'], {
       // EBX: CLFLUSH line size 8 (x 8 bytes) in bits 15:8, one logical processor (bits 23:16),
       // initial APIC ID 0 (bits 31:24).
       leaf: 1, eax: SIGNATURE, ebx: (1 << 16) | (8 << 8), ecx: 0, edx: 0, description: 'version and feature information',
     }),
-    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM'], {
+    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID'], {
       leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features (highest subleaf 0)',
     }),
     {
       leaf: 0x80000000, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0, description: 'highest extended leaf',
     },
-    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'PREFETCHW', 'LM', 'RDTSCP'], {
+    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'PREFETCHW', 'LM', 'RDTSCP', 'PAGE1GB', 'SYSCALL'], {
       leaf: 0x80000001, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'extended feature information',
     }),
     brandLeaf(0), brandLeaf(1), brandLeaf(2),

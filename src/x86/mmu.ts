@@ -178,6 +178,8 @@ export abstract class Mmu extends CpuState {
   read8(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi) return this.tlbRPage[i]![lo & 0xfff];
+    const p = this.fillRead(lo, hi);
+    if (p !== null) return p[lo & 0xfff];
     return this.readSlow(lo, hi, 1);
   }
 
@@ -188,6 +190,10 @@ export abstract class Mmu extends CpuState {
       const p = this.tlbRPage[i]!;
       return p[o] | (p[o + 1] << 8);
     }
+    if (o < 0xfff) {
+      const p = this.fillRead(lo, hi);
+      if (p !== null) return p[o] | (p[o + 1] << 8);
+    }
     return this.readSlow(lo, hi, 2);
   }
 
@@ -197,6 +203,10 @@ export abstract class Mmu extends CpuState {
     if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi && o <= 0xffc) {
       const p = this.tlbRPage[i]!;
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+    }
+    if (o <= 0xffc) {
+      const p = this.fillRead(lo, hi);
+      if (p !== null) return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     return this.readSlow(lo, hi, 4);
   }
@@ -209,6 +219,13 @@ export abstract class Mmu extends CpuState {
       const p = this.tlbRPage[i]!;
       this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+    }
+    if (o <= 0xff8) {
+      const p = this.fillRead(lo, hi);
+      if (p !== null) {
+        this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
+        return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+      }
     }
     // Check the whole range before reading so a fault on the second page happens first-to-last.
     const l = this.readSlow(lo, hi, 4);

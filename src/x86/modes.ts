@@ -5,6 +5,7 @@
  * for. Access rights use the VMCS layout (SDM vol. 3C §24.4.1, table 24-2).
  */
 import type { Cpu } from './cpu';
+import { buildIdentityTables } from './paging';
 import { Seg } from './registers';
 
 export type StartMode = 'real' | 'protected' | 'long' | 'compat';
@@ -27,8 +28,22 @@ function seg(c: Cpu, s: Seg, selector: number, base: number, limit: number, attr
   c.setSegment(s, { selector, baseLo: base | 0, baseHi: 0, limit, attr });
 }
 
+export interface EnterModeOptions {
+  /**
+   * Long and compatibility mode enable 4-level paging (CR0.PG = 1 is required for IA-32e mode,
+   * SDM vol. 3A §10.8.5) with an identity map of the low 512 GiB (1 GiB pages when CPUID reports
+   * them, else 2 MiB pages; U/S = R/W = 1, XD = 0, A/D preset); the rest of the canonical space
+   * maps an empty physical window, so it reads all-ones as before (paging.ts, identityEntry).
+   * By default the tables are a read-only region just below 2^39 (the top of the 39-bit
+   * physical address space), outside guest RAM, so no guest data or stack can collide with them
+   * and they cost no RAM. Give a 4 KiB-aligned RAM address here to have them written into RAM
+   * instead (12 KiB with 1 GiB pages, 516 pages without).
+   */
+  pageTables?: number;
+}
+
 /** Put the processor in `mode` with flat segments; RIP and registers are the caller's. */
-export function enterMode(c: Cpu, mode: StartMode): void {
+export function enterMode(c: Cpu, mode: StartMode, options: EnterModeOptions = {}): void {
   c.flushTlb();
   c.flushCode();
   if (mode === 'real') {
@@ -58,6 +73,10 @@ export function enterMode(c: Cpu, mode: StartMode): void {
   }
   c.cr0 = (c.cr0 | CR0_PG) >>> 0;
   c.cr4 = CR4_PAE;
+  const cr3 = buildIdentityTables(c, options.pageTables);
+  c.cr3Lo = cr3 % 4294967296 | 0;
+  c.cr3Hi = Math.floor(cr3 / 4294967296) | 0;
+  c.flushTlb();
   c.efer = EFER_LME | EFER_LMA;
   c.longMode = true;
   if (mode === 'long') {

@@ -1,13 +1,574 @@
 /**
  * Paging (SDM vol. 3A chapter 4): linear → physical translation when CR0.PG = 1.
- * To be implemented: 32-bit, PAE, 4-level and 5-level walks, large pages, permission checks,
- * accessed/dirty updates, #PF error codes and CR2. Until then, identity.
+ *
+ * - 32-bit paging (§4.3): CR4.PAE = 0; 4 KiB pages, and 4 MiB pages when CR4.PSE = 1 (PSE-36
+ *   high address bits when CPUID.1:EDX.PSE-36[17] is reported).
+ * - PAE paging (§4.4): CR4.PAE = 1, IA32_EFER.LMA = 0; the four PDPTEs are processor registers
+ *   loaded by MOV to CR3 (and the CR0/CR4 writes of §4.4.1) — `loadPdptes`, `loadCr3`.
+ * - 4-level and 5-level paging (§4.5): IA32_EFER.LMA = 1; CR4.LA57 selects 5 levels; 2 MiB and
+ *   1 GiB pages.
+ *
+ * Access rights (§4.6.1) are checked on the whole walk: R/W, U/S, XD (IA32_EFER.NXE), CR0.WP,
+ * CR4.SMEP, CR4.SMAP with RFLAGS.AC (implicit supervisor accesses, `Access.System`, are never
+ * allowed to user pages under SMAP). Reserved bits (§4.3-4.5, "reserved (must be 0)") fault with
+ * the RSVD error-code bit. A #PF (§4.7) is a `PageFault`: vector 14, the exact error code, and
+ * the faulting linear address (`linearLo/linearHi`), which is also stored in CR2 when the fault
+ * is raised (see `raise`).
+ *
+ * Accessed and dirty flags (§4.8) are written through `writePhys8` so translated code on a page
+ * that also holds page tables stays exact: the accessed flag of each non-leaf entry is set as the
+ * walk uses it; the leaf's accessed flag (and its dirty flag for a write) only once the access
+ * is known to be allowed — a faulting access leaves the leaf entry untouched.
+ *
+ * The software TLB (mmu.ts) caches the results of `pagingTranslate` per access kind; every
+ * change that affects translation calls `c.flushTlb()`. Invalidating more than asked is always
+ * allowed (§4.10.4), so INVLPG and INVPCID flush everything.
  */
 import type { Cpu } from './cpu';
-import type { Access } from './mmu';
+import { CpuException, gp0 } from './exceptions';
+import { Access } from './mmu';
+import { cpuidInto } from './cpuid';
 
 const TWO32 = 4294967296;
 
-export function pagingTranslate(_c: Cpu, lo: number, hi: number, _access: Access): number {
-  return (hi >>> 0) * TWO32 + (lo >>> 0);
+export const CR0_WP = 1 << 16;
+export const CR0_PG = 1 << 31;
+export const CR4_PSE = 1 << 4;
+export const CR4_PAE = 1 << 5;
+export const CR4_PGE = 1 << 7;
+export const CR4_LA57 = 1 << 12;
+export const CR4_PCIDE = 1 << 17;
+export const CR4_SMEP = 1 << 20;
+export const CR4_SMAP = 1 << 21;
+export const EFER_NXE = 1 << 11;
+const RFLAGS_AC = 1 << 18;
+
+/** #PF error-code bits (SDM vol. 3A §4.7, figure 4-12). */
+export const PF_P = 1;
+export const PF_W = 2;
+export const PF_U = 4;
+export const PF_RSVD = 8;
+export const PF_I = 16;
+
+/** A page-fault exception with the linear address that caused it (for CR2, SDM vol. 3A §4.7, §6.15). */
+export class PageFault extends CpuException {
+  constructor(
+    readonly linearLo: number,
+    readonly linearHi: number,
+    errorCode: number,
+    detail: string,
+  ) {
+    super(14, errorCode, detail);
+  }
+}
+
+/** Per-processor paging state that is not in CpuState: CPUID-derived limits and the PAE PDPTE registers. */
+class PagingState {
+  /** MAXPHYADDR (CPUID.80000008H:EAX[7:0], 36 when the leaf is absent; SDM vol. 3A §4.1.4). */
+  readonly maxPhy: number;
+  /** Mask of the physical-address bits 32..MAXPHYADDR-1 in an entry's high dword. */
+  readonly physHiMask: number;
+  /** 1-GByte pages (CPUID.80000001H:EDX.Page1GB[26]). */
+  readonly page1g: boolean;
+  /** PSE-36 (CPUID.01H:EDX.PSE-36[17]): 4 MiB pages above 4 GiB with 32-bit paging. */
+  readonly pse36: boolean;
+  /** PDPTE registers (PAE paging, §4.4.1). */
+  readonly pdpteLo = new Int32Array(4);
+  readonly pdpteHi = new Int32Array(4);
+  /** The PDPTEs hold the table at this CR3 (valid only while `pdpteValid`). */
+  pdpteCr3 = 0;
+  pdpteValid = false;
+
+  constructor(c: Cpu) {
+    const out = new Int32Array(4);
+    cpuidInto(c.cpuid, 0x80000000, 0, out);
+    const maxExt = out[0] >>> 0;
+    let m = 36;
+    let p1g = false;
+    if (maxExt >= 0x80000008) {
+      cpuidInto(c.cpuid, 0x80000008, 0, out);
+      m = out[0] & 0xff || 36;
+    }
+    if (maxExt >= 0x80000001) {
+      cpuidInto(c.cpuid, 0x80000001, 0, out);
+      p1g = ((out[3] >>> 26) & 1) === 1;
+    }
+    cpuidInto(c.cpuid, 1, 0, out);
+    this.pse36 = ((out[3] >>> 17) & 1) === 1;
+    this.maxPhy = Math.min(Math.max(m, 32), 52);
+    this.physHiMask = this.maxPhy === 32 ? 0 : (2 ** (this.maxPhy - 32) - 1) | 0;
+    this.page1g = p1g;
+  }
+}
+
+const states = new WeakMap<Cpu, PagingState>();
+// The last processor looked up (the common case is one processor): saves the WeakMap lookup per walk.
+let lastCpu: Cpu | null = null;
+let lastState: PagingState | null = null;
+
+function stateOf(c: Cpu): PagingState {
+  if (c === lastCpu) return lastState!;
+  let s = states.get(c);
+  if (s === undefined) {
+    s = new PagingState(c);
+    states.set(c, s);
+  }
+  lastCpu = c;
+  lastState = s;
+  return s;
+}
+
+/** MAXPHYADDR of this processor's CPUID model. */
+export function maxPhysAddr(c: Cpu): number {
+  return stateOf(c).maxPhy;
+}
+
+// ---- reading paging-structure entries (physical, through c.mem: beyond RAM reads all-ones) ----
+let entryHi = 0;
+
+/** The 8-byte entry at offset `o` of physical page `ppn` (low dword; high dword in `entryHi`). */
+function readEntryAt(c: Cpu, ppn: number, o: number): number {
+  const page = c.mem.page(ppn);
+  if (page !== null) {
+    entryHi = page[o + 4] | (page[o + 5] << 8) | (page[o + 6] << 16) | (page[o + 7] << 24);
+    return page[o] | (page[o + 1] << 8) | (page[o + 2] << 16) | (page[o + 3] << 24);
+  }
+  const phys = ppn * 4096 + o;
+  entryHi = c.mem.readIo(phys + 4, 4) | 0;
+  return c.mem.readIo(phys, 4) | 0;
+}
+
+/** The 8-byte entry at physical `phys`: returns the low dword, the high dword in `entryHi`. */
+function readEntry64(c: Cpu, phys: number): number {
+  const page = c.mem.page(Math.floor(phys / 4096));
+  const o = phys % 4096;
+  if (page !== null) {
+    entryHi = page[o + 4] | (page[o + 5] << 8) | (page[o + 6] << 16) | (page[o + 7] << 24);
+    return page[o] | (page[o + 1] << 8) | (page[o + 2] << 16) | (page[o + 3] << 24);
+  }
+  entryHi = c.mem.readIo(phys + 4, 4) | 0;
+  return c.mem.readIo(phys, 4) | 0;
+}
+
+function readEntry32(c: Cpu, phys: number): number {
+  const page = c.mem.page(Math.floor(phys / 4096));
+  const o = phys % 4096;
+  if (page !== null) return page[o] | (page[o + 1] << 8) | (page[o + 2] << 16) | (page[o + 3] << 24);
+  return c.mem.readIo(phys, 4) | 0;
+}
+
+/** Set the accessed flag (bit 5) of a non-leaf entry the walk just used (§4.8). */
+function setAccessed(c: Cpu, phys: number, eLo: number): void {
+  if ((eLo & 0x20) === 0) c.writePhys8(phys, (eLo | 0x20) & 0xff);
+}
+
+/** Set the leaf's accessed flag, and its dirty flag (bit 6) for a write (§4.8). */
+function setLeafFlags(c: Cpu, phys: number, eLo: number, write: boolean): void {
+  const want = write ? 0x60 : 0x20;
+  if ((eLo & want) !== want) c.writePhys8(phys, (eLo | want) & 0xff);
+}
+
+// ---- faults ------------------------------------------------------------------------------------
+/** True for a user-mode access: CPL 3 and not an implicit supervisor access (§4.6). */
+function isUser(c: Cpu, access: Access): boolean {
+  return c.cpl === 3 && (access & Access.System) === 0;
+}
+
+/** The #PF error code (§4.7) for `access`, before the P and RSVD bits. */
+function accessBits(c: Cpu, access: Access): number {
+  const kind = access & 3;
+  let ec = 0;
+  if (kind === Access.Write) ec |= PF_W;
+  if (isUser(c, access)) ec |= PF_U;
+  // I/D: an instruction fetch with SMEP, or with PAE/4-level paging and IA32_EFER.NXE = 1.
+  if (kind === Access.Execute && ((c.cr4 & CR4_SMEP) !== 0 || ((c.cr4 & CR4_PAE) !== 0 && (c.efer & EFER_NXE) !== 0))) ec |= PF_I;
+  return ec;
+}
+
+/**
+ * Raise #PF. CR2 is architecturally loaded when the fault is delivered (§4.7, §6.15 "Interrupt
+ * 14"); it is also stored here so a run that stops on an undelivered #PF shows it. The delivery
+ * code should (re)load CR2 from `linearLo/linearHi` of the PageFault it delivers.
+ */
+function raise(c: Cpu, lo: number, hi: number, ec: number, why: string): never {
+  c.cr2Lo = lo;
+  c.cr2Hi = hi;
+  throw new PageFault(lo, hi, ec, why);
+}
+
+/**
+ * Load CR2 from a PageFault (no-op for other exceptions): for code that re-raises a #PF captured
+ * earlier (cpu.ts defers the fault of an unfetchable next page until the instruction is reached).
+ */
+export function loadCr2From(c: Cpu, e: CpuException): void {
+  if (e instanceof PageFault) {
+    c.cr2Lo = e.linearLo;
+    c.cr2Hi = e.linearHi;
+  }
+}
+
+function notPresent(c: Cpu, lo: number, hi: number, access: Access, level: string): never {
+  return raise(c, lo, hi, accessBits(c, access), `${level} not present`);
+}
+
+function reserved(c: Cpu, lo: number, hi: number, access: Access, level: string): never {
+  return raise(c, lo, hi, accessBits(c, access) | PF_P | PF_RSVD, `reserved bit set in the ${level}`);
+}
+
+/**
+ * The access-rights check of §4.6.1 on a complete translation: `rw`/`us` are the AND of the R/W
+ * and U/S flags of every entry, `xd` the OR of the XD flags (already 0 unless NXE applies).
+ */
+function checkRights(c: Cpu, lo: number, hi: number, access: Access, rw: number, us: number, xd: number): void {
+  const kind = access & 3;
+  let why: string | null = null;
+  if (isUser(c, access)) {
+    if (us === 0) why = 'user-mode access to a supervisor-mode page';
+    else if (kind === Access.Write && rw === 0) why = 'user-mode write to a read-only page';
+    else if (kind === Access.Execute && xd !== 0) why = 'instruction fetch from an execute-disable page';
+  } else if (kind === Access.Execute) {
+    if (us !== 0 && (c.cr4 & CR4_SMEP) !== 0) why = 'supervisor-mode fetch from a user-mode page with CR4.SMEP = 1';
+    else if (xd !== 0) why = 'instruction fetch from an execute-disable page';
+  } else {
+    // SMAP: explicit supervisor accesses to user pages need RFLAGS.AC = 1; implicit ones are never allowed.
+    if (us !== 0 && (c.cr4 & CR4_SMAP) !== 0 && ((access & Access.System) !== 0 || (c.flagsRest & RFLAGS_AC) === 0)) {
+      why = 'supervisor-mode access to a user-mode page with CR4.SMAP = 1';
+    } else if (kind === Access.Write && rw === 0 && ((c.cr0 & CR0_WP) !== 0)) {
+      why = 'supervisor-mode write to a read-only page with CR0.WP = 1';
+    }
+  }
+  if (why !== null) raise(c, lo, hi, accessBits(c, access) | PF_P, why);
+}
+
+// ---- walks -------------------------------------------------------------------------------------
+/** Linear → physical for the current paging mode (called by Cpu.translate when CR0.PG = 1). */
+export function pagingTranslate(c: Cpu, lo: number, hi: number, access: Access): number {
+  if ((c.cr4 & CR4_PAE) === 0) return walk32(c, lo, access);
+  if (c.longMode) return walkLong(c, lo, hi, access);
+  return walkPae(c, lo, access);
+}
+
+/** 32-bit paging (§4.3). */
+function walk32(c: Cpu, lo: number, access: Access): number {
+  const st = stateOf(c);
+  st.pdpteValid = false;
+  const write = (access & 3) === Access.Write;
+  const pdeAt = ((c.cr3Lo & 0xfffff000) >>> 0) + (lo >>> 22) * 4;
+  const pde = readEntry32(c, pdeAt);
+  if ((pde & 1) === 0) notPresent(c, lo, 0, access, 'page-directory entry');
+  if ((pde & 0x80) !== 0 && (c.cr4 & CR4_PSE) !== 0) {
+    // 4 MiB page: with PSE-36, bits 20:13 give physical bits 39:32 (M = min(40, MAXPHYADDR));
+    // bits 21:(M-19) are reserved. Without PSE-36, M = 32 and bits 21:13 are reserved.
+    const m = st.pse36 ? Math.min(40, st.maxPhy) : 32;
+    const rsvd = (0x3fe000 & ~(((1 << (m - 32)) - 1) << 13)) | 0;
+    if ((pde & rsvd) !== 0) reserved(c, lo, 0, access, 'page-directory entry');
+    checkRights(c, lo, 0, access, (pde >>> 1) & 1, (pde >>> 2) & 1, 0);
+    setLeafFlags(c, pdeAt, pde, write);
+    const high = m > 32 ? (pde >>> 13) & ((1 << (m - 32)) - 1) : 0;
+    return high * TWO32 + ((pde & 0xffc00000) >>> 0) + (lo & 0x3fffff);
+  }
+  const pteAt = ((pde & 0xfffff000) >>> 0) + ((lo >>> 12) & 0x3ff) * 4;
+  setAccessed(c, pdeAt, pde);
+  const pte = readEntry32(c, pteAt);
+  if ((pte & 1) === 0) notPresent(c, lo, 0, access, 'page-table entry');
+  checkRights(c, lo, 0, access, (pde >>> 1) & (pte >>> 1) & 1, (pde >>> 2) & (pte >>> 2) & 1, 0);
+  setLeafFlags(c, pteAt, pte, write);
+  return ((pte & 0xfffff000) >>> 0) + (lo & 0xfff);
+}
+
+/** Load the four PDPTEs from the table at `cr3Lo` without checks (lazy load, see loadPdptes). */
+function readPdptes(c: Cpu, st: PagingState, cr3Lo: number): boolean {
+  const base = (cr3Lo & 0xffffffe0) >>> 0;
+  let ok = true;
+  const rsvdHi = ~st.physHiMask;
+  for (let i = 0; i < 4; i++) {
+    const eLo = readEntry64(c, base + i * 8);
+    st.pdpteLo[i] = eLo;
+    st.pdpteHi[i] = entryHi;
+    // PDPTE reserved bits (§4.4.1, table 4-8): 2:1, 8:5 and 63:MAXPHYADDR.
+    if ((eLo & 1) !== 0 && ((eLo & 0x1e6) !== 0 || (entryHi & rsvdHi) !== 0)) ok = false;
+  }
+  st.pdpteCr3 = cr3Lo;
+  st.pdpteValid = true;
+  return ok;
+}
+
+/**
+ * Load the PDPTE registers from the PDPT at `cr3Lo` (SDM vol. 3A §4.4.1): for MOV to CR3 with
+ * PAE paging active and for MOV to CR0/CR4 that enables or changes PAE paging (CR0.PG, CR0.CD,
+ * CR0.NW, CR4.PAE, CR4.PGE, CR4.PSE, CR4.SMEP). Returns false — and changes nothing — when a
+ * present PDPTE has a reserved bit set: the instruction must then raise #GP(0) and leave the
+ * control register unchanged.
+ */
+export function loadPdptes(c: Cpu, cr3Lo: number = c.cr3Lo): boolean {
+  const st = stateOf(c);
+  const saveLo = st.pdpteLo.slice();
+  const saveHi = st.pdpteHi.slice();
+  const saveCr3 = st.pdpteCr3;
+  const saveValid = st.pdpteValid;
+  if (readPdptes(c, st, cr3Lo)) return true;
+  st.pdpteLo.set(saveLo);
+  st.pdpteHi.set(saveHi);
+  st.pdpteCr3 = saveCr3;
+  st.pdpteValid = saveValid;
+  return false;
+}
+
+/** PAE paging (§4.4): PDPTE register, page directory, page table. */
+function walkPae(c: Cpu, lo: number, access: Access): number {
+  const st = stateOf(c);
+  // PDPTEs are loaded by MOV CR3/CR0/CR4 (loadPdptes); when CR3 was set directly (loaders, tests)
+  // they are read now.
+  if (!st.pdpteValid || st.pdpteCr3 !== c.cr3Lo) readPdptes(c, st, c.cr3Lo);
+  const write = (access & 3) === Access.Write;
+  const nxe = (c.efer & EFER_NXE) !== 0;
+  const i = lo >>> 30;
+  const pLo = st.pdpteLo[i];
+  const pHi = st.pdpteHi[i];
+  if ((pLo & 1) === 0) notPresent(c, lo, 0, access, 'page-directory-pointer-table entry');
+  if ((pLo & 0x1e6) !== 0 || (pHi & ~st.physHiMask) !== 0) reserved(c, lo, 0, access, 'page-directory-pointer-table entry');
+  // PAE PDE/PTE reserved bits (tables 4-9..4-11): 62:MAXPHYADDR, and 63 (XD) when NXE = 0.
+  const rsvdHi = (nxe ? 0x7fffffff : -1) & ~st.physHiMask;
+  const pdeAt = (pHi & st.physHiMask) * TWO32 + ((pLo & 0xfffff000) >>> 0) + ((lo >>> 21) & 0x1ff) * 8;
+  const pde = readEntry64(c, pdeAt);
+  const pdeHi = entryHi;
+  if ((pde & 1) === 0) notPresent(c, lo, 0, access, 'page-directory entry');
+  if ((pdeHi & rsvdHi) !== 0) reserved(c, lo, 0, access, 'page-directory entry');
+  if ((pde & 0x80) !== 0) {
+    if ((pde & 0x1fe000) !== 0) reserved(c, lo, 0, access, 'page-directory entry');
+    checkRights(c, lo, 0, access, (pde >>> 1) & 1, (pde >>> 2) & 1, nxe ? pdeHi >>> 31 : 0);
+    setLeafFlags(c, pdeAt, pde, write);
+    return (pdeHi & st.physHiMask) * TWO32 + ((pde & 0xffe00000) >>> 0) + (lo & 0x1fffff);
+  }
+  setAccessed(c, pdeAt, pde);
+  const pteAt = (pdeHi & st.physHiMask) * TWO32 + ((pde & 0xfffff000) >>> 0) + ((lo >>> 12) & 0x1ff) * 8;
+  const pte = readEntry64(c, pteAt);
+  const pteHi = entryHi;
+  if ((pte & 1) === 0) notPresent(c, lo, 0, access, 'page-table entry');
+  if ((pteHi & rsvdHi) !== 0) reserved(c, lo, 0, access, 'page-table entry');
+  checkRights(c, lo, 0, access, (pde >>> 1) & (pte >>> 1) & 1, (pde >>> 2) & (pte >>> 2) & 1, nxe ? (pdeHi | pteHi) >>> 31 : 0);
+  setLeafFlags(c, pteAt, pte, write);
+  return (pteHi & st.physHiMask) * TWO32 + ((pte & 0xfffff000) >>> 0) + (lo & 0xfff);
+}
+
+const LEVEL_NAMES = ['', 'page-table entry', 'page-directory entry', 'page-directory-pointer-table entry', 'PML4 entry', 'PML5 entry'];
+
+/** 4-level and 5-level paging (§4.5). */
+function walkLong(c: Cpu, lo: number, hi: number, access: Access): number {
+  const st = stateOf(c);
+  st.pdpteValid = false;
+  const write = (access & 3) === Access.Write;
+  const nxe = (c.efer & EFER_NXE) !== 0;
+  const physHi = st.physHiMask;
+  // Reserved: bits 51:MAXPHYADDR, and 63 (XD) when NXE = 0 (§4.5.4, tables 4-15..4-20).
+  const rsvdHi = (0xfffff & ~physHi) | (nxe ? 0 : 0x80000000);
+  // The current table as a physical page number (MAXPHYADDR <= 52, so exact in a double).
+  let tPpn = (c.cr3Hi & physHi) * 0x100000 + (c.cr3Lo >>> 12);
+  let rw = 1, us = 1, xd = 0;
+  for (let level = (c.cr4 & CR4_LA57) !== 0 ? 5 : 4; level >= 1; level--) {
+    // Index bits: 56:48, 47:39, 38:30, 29:21, 20:12.
+    const idx = level === 5 ? (hi >>> 16) & 0x1ff
+      : level === 4 ? (hi >>> 7) & 0x1ff
+      : level === 3 ? ((hi & 0x7f) << 2) | (lo >>> 30)
+      : level === 2 ? (lo >>> 21) & 0x1ff
+      : (lo >>> 12) & 0x1ff;
+    const at = tPpn * 4096 + idx * 8;
+    const e = readEntryAt(c, tPpn, idx * 8);
+    const eHi = entryHi;
+    if ((e & 1) === 0) notPresent(c, lo, hi, access, LEVEL_NAMES[level]);
+    if ((eHi & rsvdHi) !== 0) reserved(c, lo, hi, access, LEVEL_NAMES[level]);
+    rw &= e >>> 1;
+    us &= e >>> 2;
+    xd |= eHi >>> 31;
+    const ps = (e & 0x80) !== 0;
+    if (ps && level >= 4) reserved(c, lo, hi, access, LEVEL_NAMES[level]);
+    if (level === 1 || (ps && (level === 2 || level === 3))) {
+      let offLo: number;
+      let baseLo: number;
+      if (level === 3) {
+        // 1-GByte page: bits 29:13 reserved; PS itself is reserved without 1-GByte page support.
+        if (!st.page1g || (e & 0x3fffe000) !== 0) reserved(c, lo, hi, access, LEVEL_NAMES[level]);
+        baseLo = e & 0xc0000000;
+        offLo = lo & 0x3fffffff;
+      } else if (level === 2) {
+        if ((e & 0x1fe000) !== 0) reserved(c, lo, hi, access, LEVEL_NAMES[level]);
+        baseLo = e & 0xffe00000;
+        offLo = lo & 0x1fffff;
+      } else {
+        baseLo = e & 0xfffff000;
+        offLo = lo & 0xfff;
+      }
+      checkRights(c, lo, hi, access, rw & 1, us & 1, nxe ? xd & 1 : 0);
+      setLeafFlags(c, at, e, write);
+      return (eHi & physHi) * TWO32 + (baseLo >>> 0) + offLo;
+    }
+    setAccessed(c, at, e);
+    tPpn = (eHi & physHi) * 0x100000 + (e >>> 12);
+  }
+  throw new Error('internal: paging walk without a leaf');
+}
+
+// ---- control-register and TLB interface (for MOV CR, INVLPG, INVPCID, mode changes) --------------
+/**
+ * MOV to CR3 (SDM vol. 2B "MOV—Move to/from Control Registers", vol. 3A §4.10.4.1), for the
+ * SYSTEM group's MOV CR3. `lo/hi` is the source operand (hi = 0 outside 64-bit mode).
+ * - IA-32e mode: with CR4.PCIDE = 1, bit 63 is the no-flush hint and is not stored; bits
+ *   63:MAXPHYADDR otherwise set → #GP(0). Without the hint the TLB is flushed (all PCIDs: allowed,
+ *   §4.10.4.1); with it, entries are kept when the PCID does not change (our TLB is not tagged
+ *   by PCID, so a PCID change always flushes).
+ * - PAE paging active (CR0.PG = 1, CR4.PAE = 1, LMA = 0): the PDPTEs are loaded; a reserved bit in
+ *   a present PDPTE → #GP(0) with CR3 unchanged (§4.4.1).
+ * Throws CpuException (#GP(0)) before changing anything.
+ */
+export function loadCr3(c: Cpu, lo: number, hi: number): void {
+  if (c.longMode) {
+    let keep = false;
+    if ((c.cr4 & CR4_PCIDE) !== 0 && (hi & 0x80000000) !== 0) {
+      hi &= 0x7fffffff;
+      keep = (lo & 0xfff) === (c.cr3Lo & 0xfff);
+    }
+    if ((hi & ~stateOf(c).physHiMask) !== 0) throw gp0('MOV to CR3 sets a bit above MAXPHYADDR');
+    c.cr3Lo = lo | 0;
+    c.cr3Hi = hi | 0;
+    if (!keep) c.flushTlb();
+    return;
+  }
+  if ((c.cr0 & CR0_PG) !== 0 && (c.cr4 & CR4_PAE) !== 0 && !loadPdptes(c, lo)) {
+    throw gp0('MOV to CR3: reserved bit set in a PDPTE');
+  }
+  c.cr3Lo = lo | 0;
+  c.cr3Hi = 0;
+  c.flushTlb();
+}
+
+const CR0_NW = 1 << 29;
+const CR0_CD = 1 << 30;
+
+/**
+ * For MOV to CR0 / CR4 (SYSTEM): call with the values about to be written and the IA32_EFER.LMA
+ * they will produce, before committing anything. When the result is PAE paging and the write
+ * changes CR0.PG, CD, NW or CR4.PAE, PGE, PSE, SMEP, the PDPTE registers are loaded from CR3
+ * (SDM vol. 3A §4.4.1); returns false when a present PDPTE has a reserved bit set — the
+ * instruction must then raise #GP(0) and change nothing. The caller still flushes the TLB
+ * (c.flushTlb()) after committing any change of a paging-related bit.
+ */
+export function beforePagingControlWrite(c: Cpu, cr0: number, cr4: number, lma: boolean): boolean {
+  if ((cr0 & CR0_PG) === 0 || (cr4 & CR4_PAE) === 0 || lma) return true;
+  const changed = ((cr0 ^ c.cr0) & (CR0_PG | CR0_CD | CR0_NW)) !== 0 || ((cr4 ^ c.cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)) !== 0;
+  if (!changed) return true;
+  return loadPdptes(c, c.cr3Lo);
+}
+
+/** INVLPG semantics (SDM vol. 2A INVLPG): invalidate the page of `lo/hi` — here the whole TLB. */
+export function invalidatePage(c: Cpu, _lo: number, _hi: number): void {
+  c.flushTlb();
+}
+
+/** INVPCID of any type (0-3) after its checks: the whole TLB (allowed by SDM vol. 3A §4.10.4.1). */
+export function invalidatePcid(c: Cpu): void {
+  c.flushTlb();
+}
+
+// ---- identity page tables for a start state (modes.ts) -------------------------------------------
+/** enterMode's read-only identity tables end here by default: the top of the 39-bit physical space. */
+export const IDENTITY_TABLES_END = 0x8000000000;
+const IDENTITY_NAME = 'identity page tables';
+
+/** Physical 1 GiB window that linear addresses beyond the identity-mapped 512 GiB reach (nothing is there). */
+const VOID_WINDOW = 0x7f80000000;
+
+/**
+ * Values of the identity-mapping tables (4-level paging; U/S = R/W = 1, XD = 0, A and D preset
+ * so the processor never writes them). Page 0 is the PML4: entry 0 maps the low 512 GiB
+ * identically (page 1, a PDPT), entries 1..511 — the rest of the canonical space, both halves —
+ * reach a PDPT (page 2) whose pages all map the empty physical window at VOID_WINDOW, so those
+ * addresses read all-ones and drop writes as addresses beyond RAM always have (and do not fault).
+ * With 1-GByte pages that is all (3 pages); without them page 3 is the void page directory and
+ * pages 4..515 the identity page directories of 2 MiB pages.
+ * Returns the 8-byte entry at byte offset `off` of the tables based at `base` (low dword; high in entryHi).
+ */
+function identityEntry(base: number, big: boolean, off: number): number {
+  const page = Math.floor(off / 4096);
+  const i = (off % 4096) >>> 3;
+  let v = 0;
+  if (page === 0) v = base + (i === 0 ? 0x1000 : 0x2000) + 0x27;
+  else if (page === 1) v = big ? i * 2 ** 30 + 0xe7 : base + (4 + i) * 0x1000 + 0x27;
+  else if (page === 2) v = big ? VOID_WINDOW + 0xe7 : base + 0x3000 + 0x27;
+  else if (!big && page === 3) v = VOID_WINDOW + 0xe7;
+  else if (!big && page < 516) v = (page - 4) * 2 ** 30 + i * 2 ** 21 + 0xe7;
+  entryHi = Math.floor(v / TWO32) | 0;
+  return v % TWO32 | 0;
+}
+
+/** Size in bytes of the identity tables. */
+export function identityTablesSize(big: boolean): number {
+  return (big ? 3 : 516) * 4096;
+}
+
+/** True when the processor's CPUID model reports 1-GByte pages. */
+export function has1GPages(c: Cpu): boolean {
+  return stateOf(c).page1g;
+}
+
+/**
+ * Identity-map tables for a long-mode start state (4-level paging, linear = physical for the low
+ * 512 GiB). With `at` undefined the tables are a read-only region outside RAM just below
+ * IDENTITY_TABLES_END (no guest memory used, nothing a guest writes can collide with them);
+ * with `at` they are written into RAM there. Returns the CR3 value.
+ */
+export function buildIdentityTables(c: Cpu, at?: number): number {
+  const big = stateOf(c).page1g;
+  const size = identityTablesSize(big);
+  if (at === undefined) {
+    const base = IDENTITY_TABLES_END - size;
+    const existing = c.mem.mmioAt(base);
+    if (existing === null) {
+      c.mem.addMmio({
+        start: base,
+        end: base + size,
+        name: IDENTITY_NAME,
+        read(addr: number, n: number): number {
+          const off = addr - base;
+          const o8 = off - (off % 8);
+          const eLo = identityEntry(base, big, o8);
+          const eHi = entryHi;
+          const shift = (off % 8) * 8;
+          let v: number;
+          if (shift === 0) v = eLo;
+          else if (shift === 32) v = eHi;
+          else {
+            // Unaligned: assemble byte by byte.
+            v = 0;
+            for (let k = 0; k < n; k++) {
+              const b = off + k;
+              const e = identityEntry(base, big, b - (b % 8));
+              const byte = (b % 8) < 4 ? (e >>> (8 * (b % 8))) & 0xff : (entryHi >>> (8 * ((b % 8) - 4))) & 0xff;
+              v |= byte << (8 * k);
+            }
+            return n === 4 ? v | 0 : v;
+          }
+          return n === 4 ? v | 0 : n === 2 ? v & 0xffff : v & 0xff;
+        },
+        write(): void {
+          // Read-only: writes are dropped.
+        },
+      });
+    } else if (existing.name !== IDENTITY_NAME) {
+      throw new Error(`cannot place identity page tables at 0x${base.toString(16)}: ${existing.name} is there`);
+    }
+    return base;
+  }
+  if (at % 4096 !== 0) throw new RangeError(`page tables must be 4 KiB aligned, not at 0x${at.toString(16)}`);
+  if (at < 0 || at + size > c.mem.size) throw new RangeError(`page tables (${size} bytes) at 0x${at.toString(16)} do not fit in RAM`);
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  for (let off = 0; off < size; off += 8) {
+    const eLo = identityEntry(at, big, off);
+    view.setUint32(off, eLo >>> 0, true);
+    view.setUint32(off + 4, entryHi >>> 0, true);
+  }
+  c.mem.load(at, bytes);
+  // The tables may overwrite translated code.
+  c.flushCode();
+  return at;
 }

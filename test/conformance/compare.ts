@@ -26,6 +26,8 @@ export interface Outcome {
   cr2: bigint | null;
   diff: Array<[number, number]>;
   truncated: boolean;
+  xmm: Uint32Array;
+  mxcsr: number;
 }
 
 const SIGTRAP = 5;
@@ -34,7 +36,9 @@ const SIGTRAP = 5;
 export const FLAGS_COMPARED = 0x3f7fd7 & ~((1 << 8) | (1 << 16));
 
 export function hostOutcome(c: Case, h: HostResult): Outcome {
-  const base = { regs: h.regs, rflags: h.rflags, diff: h.diff, truncated: (h.flags & HOST_FLAG_TRUNCATED) !== 0 };
+  const base = {
+    regs: h.regs, rflags: h.rflags, diff: h.diff, truncated: (h.flags & HOST_FLAG_TRUNCATED) !== 0, xmm: h.xmm, mxcsr: h.mxcsr,
+  };
   if ((h.flags & HOST_FLAG_TIMEOUT) !== 0) {
     return { ...base, kind: 'timeout', vector: -1, detail: 'the host did not reach a breakpoint within 5 s', rip: h.rip, cr2: null };
   }
@@ -119,6 +123,19 @@ export function compareOutcomes(c: Case, host: Outcome, ours: Outcome, strict: b
     out.push(`RFLAGS: host ${hex(host.rflags & fm)} [${formatFlags(host.rflags & fm)}], ours ${hex(ours.rflags & fm)} [${formatFlags(ours.rflags & fm)}], differ in ${formatFlags(fd)}` +
       (undefFlags ? ` (undefined, not compared: ${formatFlags(undefFlags)})` : ''));
   }
+  // XMM registers (all 16: compatibility mode cannot touch XMM8-15, both sides keep them) and
+  // MXCSR, bit for bit; c.undefXmm masks registers whose value the SDM leaves
+  // implementation-specific (RCPPS/RSQRTPS approximations).
+  const undefXmm = strict || !completed ? 0 : c.undefXmm;
+  for (let i = 0; i < 16; i++) {
+    if ((undefXmm >>> i) & 1) continue;
+    let same = true;
+    for (let k = 0; k < 4; k++) if (host.xmm[4 * i + k] !== ours.xmm[4 * i + k]) same = false;
+    if (!same) out.push(`xmm${i}: host ${xmmHex(host.xmm, i)}, ours ${xmmHex(ours.xmm, i)} (input ${xmmHex(c.xmm, i)})`);
+  }
+  if ((host.mxcsr & 0xffff) !== (ours.mxcsr & 0xffff)) {
+    out.push(`MXCSR: host ${hex(host.mxcsr, 4)}, ours ${hex(ours.mxcsr, 4)} (input ${hex(c.mxcsr, 4)})`);
+  }
   // Memory: both lists are bytes differing from the same initial image.
   const skip = (a: number): boolean => !strict && completed && c.undefMem.some(([s, n]) => a >= s && a < s + n);
   const hm = new Map(host.diff.filter(([a]) => !skip(a)));
@@ -134,6 +151,10 @@ export function compareOutcomes(c: Case, host: Outcome, ours: Outcome, strict: b
   }
   if (host.truncated) out.push('memory: the host reported more than 4096 changed bytes');
   return out;
+}
+
+function xmmHex(x: Uint32Array, i: number): string {
+  return `0x${[3, 2, 1, 0].map((k) => (x[4 * i + k] >>> 0).toString(16).padStart(8, '0')).join('_')}`;
 }
 
 /** Classification of a mismatch for the summary. */
@@ -156,7 +177,7 @@ export function mismatchKind(host: Outcome, ours: Outcome, diffs: string[]): str
   if (diffs.length === 1 && diffs[0].startsWith('outcome:')) return `host ${short(host, false)}, ours ${short(ours, true)}`;
   const fields = new Set(diffs.map((d) => {
     const f = d.slice(0, d.indexOf(':'));
-    return /^(r|e)[a-z0-9]+$/.test(f) ? 'registers' : f.replace(/ \(.*/, '');
+    return /^(r|e)[a-z0-9]+$/.test(f) ? 'registers' : /^xmm/.test(f) ? 'XMM' : f.replace(/ \(.*/, '');
   }));
   return `both ${short(host, false)}; differ in ${[...fields].join(', ')}`;
 }
@@ -187,6 +208,10 @@ export function formatMismatch(c: Case, host: Outcome, ours: Outcome, diffs: str
   lines.push(`         rflags=${hex(c.rflags)} [${formatFlags(c.rflags)}]` +
     (c.undefFlags ? `  undefined: ${formatFlags(c.undefFlags)}` : '') +
     (c.undefRegs ? `  undefined regs: ${[...Array(16).keys()].filter((i) => (c.undefRegs >>> i) & 1).map((i) => GPR_NAMES[i]).join(',')}` : ''));
+  if (c.sse) {
+    const used = [...Array(16).keys()].filter((i) => c.xmm[4 * i] | c.xmm[4 * i + 1] | c.xmm[4 * i + 2] | c.xmm[4 * i + 3]);
+    lines.push(`         mxcsr=${hex(c.mxcsr, 4)} ${used.map((i) => `xmm${i}=${xmmHex(c.xmm, i)}`).join(' ')}`);
+  }
   if (c.patches.length > 0) {
     const ps = c.patches.map((p) => `${hex(p.addr)}: ${[...p.data.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}${p.data.length > 16 ? ' ...' : ''}`);
     lines.push(`  memory: ${ps.join('; ')}`);

@@ -60,6 +60,13 @@ export interface Case {
   undefMem: Array<[number, number]>;
   /** Decoded instruction (our decoder's view), for reports. */
   decoded: DecodedInsn;
+  /** XMM0-15 inputs (4 uint32 lanes each) and MXCSR (SSE forms get varied values; others zero/0x1F80). */
+  xmm: Uint32Array;
+  mxcsr: number;
+  /** True for SSE forms (inputs are printed in reports). */
+  sse: boolean;
+  /** XMM registers whose result the SDM leaves implementation-specific (bit i = XMMi). */
+  undefXmm: number;
 }
 
 export const EFLAGS_TF = 1 << 8;
@@ -104,7 +111,7 @@ function regSizeOf(k: K): number {
 }
 
 function isRm(k: K): boolean {
-  return k === K.r8_or_mem || k === K.r16_or_mem || k === K.r32_or_mem || k === K.r64_or_mem;
+  return k === K.r8_or_mem || k === K.r16_or_mem || k === K.r32_or_mem || k === K.r64_or_mem || k === K.xmm_or_mem;
 }
 
 function isRegKind(k: K): boolean {
@@ -158,6 +165,8 @@ class Build implements InputView {
   /** Address of the instruction's first byte. */
   insn = INSN_ADDR;
   memOp = -1;
+  /** XMM register of operand 0, or -1. */
+  xmmDst = -1;
   readonly bits: number;
 
   constructor(readonly rng: Rng, readonly form: Form, readonly mode: Mode, readonly pristine: Pristine) {
@@ -329,9 +338,38 @@ export class Generator {
       regs[2 * i + 1] = Number((b.rf.regs[i] >> 32n) & 0xffffffffn);
     }
     const listed = d.invalid ? form.group : Mnemonic[d.mnemonic].toUpperCase();
+    const xmm = new Uint32Array(64);
+    let mxcsr = 0x1f80;
+    let undefXmm = 0;
+    if (form.sse) {
+      const rng = b.rng;
+      for (let r = 0; r < 16; r++) {
+        const style = rng.int(4);
+        for (let q = 0; q < 4; q += 2) {
+          if (style === 0) { xmm[4 * r + q] = fpValue32(rng); xmm[4 * r + q + 1] = fpValue32(rng); }
+          else if (style === 1) {
+            const v = fpValue64(rng);
+            xmm[4 * r + q] = Number(v & 0xffffffffn); xmm[4 * r + q + 1] = Number(v >> 32n);
+          } else {
+            const v = rng.edge(64);
+            xmm[4 * r + q] = Number(v & 0xffffffffn); xmm[4 * r + q + 1] = Number(v >> 32n);
+          }
+        }
+      }
+      if (rng.chance(0.4)) {
+        mxcsr = (rng.int(4) << 13) | 0x1f80;
+        if (rng.chance(0.3)) mxcsr |= 1 << 6; // DAZ
+        if (rng.chance(0.3)) mxcsr |= 1 << 15; // FTZ
+        if (rng.chance(0.3)) mxcsr &= ~(rng.int(64) << 7); // unmask some exceptions
+        if (rng.chance(0.3)) mxcsr |= rng.int(64); // sticky flags already set
+      }
+      // RCP/RSQRT results are approximations whose exact bits are implementation-specific.
+      if (/^(RCP|RSQRT)/.test(listed) && b.xmmDst >= 0) undefXmm |= 1 << b.xmmDst;
+    }
     return {
       mode: form.mode, index, form, bytes, insnAddr, regs, rflags: b.rflags >>> 0,
       patches: patchesOf(b.mem), group: listed, undefFlags, undefRegs: b.undefRegs, undefMem: b.undefMem, decoded: d,
+      xmm, mxcsr, sse: form.sse, undefXmm,
     };
   }
 
@@ -383,6 +421,14 @@ export class Generator {
         if (k === K.mem || k === K.mem_offs || (isRm(k) && useMem)) {
           b.memOp = i;
           b.locs.push(NONE); // filled below
+          continue;
+        }
+        if (k === K.xmm_reg || k === K.xmm_rm || k === K.xmm_or_mem) {
+          const idx = rng.int(nregs);
+          ins.setOpKind(i, OpKind.Register);
+          ins.setOpRegister(i, Register.XMM0 + idx);
+          if (i === 0) b.xmmDst = idx;
+          b.locs.push(NONE);
           continue;
         }
         if (isRegKind(k) || isRm(k)) {
@@ -439,7 +485,7 @@ export class Generator {
           const noAccess = NO_ACCESS.has(mn) || mn === Mnemonic.Ud0 || mn === Mnemonic.Ud1;
           const spec = genMem(rng, mode, b.rf, {
             size, noAccess,
-            align: mn === Mnemonic.Cmpxchg16b ? (rng.chance(0.85) ? 16 : undefined) : undefined,
+            align: mn === Mnemonic.Cmpxchg16b || (f.sse && size === 16) ? (rng.chance(0.85) ? 16 : undefined) : undefined,
             margin: BT.has(mn) && isRegKind(f.ops[1]) ? 600 : 32,
             kinds: BT.has(mn) && isRegKind(f.ops[1]) ? ['data'] : undefined,
             gsUsable: mode === 64 || this.env.gsCompat,
@@ -455,6 +501,12 @@ export class Generator {
           b.locs[b.memOp] = { t: 'mem', addr: spec.linear, size };
           if (spec.linear !== null) b.set(b.locs[b.memOp], rng.edge(Math.min(size, 8) * 8));
           if (spec.linear !== null && size === 16) b.writeMem(spec.linear + 8n, 8, rng.edge(64));
+          if (spec.linear !== null && f.sse && rng.chance(0.7)) {
+            for (let o = 0; o + 4 <= size; o += 8) {
+              if (size - o >= 8) b.writeMem(spec.linear + BigInt(o), 8, fpValue64(rng));
+              else b.writeMem(spec.linear + BigInt(o), 4, BigInt(fpValue32(rng)));
+            }
+          }
         }
         if (f.lockable && b.memOp === 0) b.lock = rng.chance(0.3);
       }
@@ -899,3 +951,38 @@ function patchesOf(mem: Map<number, number>): Patch[] {
   return out;
 }
 
+
+/** Binary32 bit patterns that lean to the edges: zeros, infinities, NaNs, denormals, 1, extremes. */
+export function fpValue32(rng: Rng): number {
+  const sign = rng.chance(0.5) ? 0x80000000 : 0;
+  switch (rng.int(12)) {
+    case 0: return sign >>> 0;
+    case 1: return (sign | 0x7f800000) >>> 0;
+    case 2: return (sign | 0x7fc00000 | rng.int(0x400000)) >>> 0; // QNaN
+    case 3: return (sign | 0x7f800000 | (1 + rng.int(0x3fffff))) >>> 0; // SNaN
+    case 4: return (sign | (1 + rng.int(0x7fffff))) >>> 0; // denormal
+    case 5: return (sign | 0x3f800000 | (rng.chance(0.5) ? 0 : rng.int(0x800000))) >>> 0; // [1, 2)
+    case 6: return (sign | (rng.pick([0x7f000000, 0x7e800000, 0x00800000, 0x01000000, 0x0c800000, 0x72800000]) + rng.int(0x800000))) >>> 0;
+    case 7: return (sign | (rng.range(0x3e, 0x50) << 23) | rng.int(0x800000)) >>> 0; // integers and fractions
+    case 8: return (sign | 0x4f000000 | rng.int(4)) >>> 0; // near 2^31
+    default: return (sign | ((1 + rng.int(254)) << 23) | rng.int(0x800000)) >>> 0;
+  }
+}
+/** Binary64 bit patterns with the same leaning. */
+export function fpValue64(rng: Rng): bigint {
+  const sign = rng.chance(0.5) ? 1n << 63n : 0n;
+  const frac = (): bigint => rng.u64() & ((1n << 52n) - 1n);
+  const exp = (e: number): bigint => BigInt(e) << 52n;
+  switch (rng.int(12)) {
+    case 0: return sign;
+    case 1: return sign | exp(0x7ff);
+    case 2: return sign | exp(0x7ff) | (1n << 51n) | (frac() >> 1n);
+    case 3: return sign | exp(0x7ff) | 1n | (frac() >> 2n);
+    case 4: return sign | 1n | frac();
+    case 5: return sign | exp(0x3ff) | (rng.chance(0.5) ? 0n : frac());
+    case 6: return sign | exp(rng.pick([0x7fe, 0x7fd, 1, 2, 0x3c0, 0x340, 0x380, 0x47f, 0x36a])) | frac();
+    case 7: return sign | exp(rng.range(0x3fc, 0x43e)) | frac();
+    case 8: return sign | exp(rng.pick([0x41e, 0x43e])) | BigInt(rng.int(4));
+    default: return sign | exp(1 + rng.int(0x7fe)) | frac();
+  }
+}

@@ -23,10 +23,10 @@ const MAGIC_CONFIG = 0x43585456;
 const MAGIC_HELLO = 0x48585456;
 const MAGIC_BATCH = 0x42585456;
 const MAGIC_RESULT = 0x52585456;
-const PROTO_VERSION = 3;
+const PROTO_VERSION = 4;
 const HELLO_SIZE = 60;
-const CASE_HDR = 160;
-const RESULT_SIZE = 176;
+const CASE_HDR = 424;
+const RESULT_SIZE = 440;
 
 export class HostUnavailable extends Error {}
 
@@ -83,6 +83,9 @@ export interface HostResult {
   cr2: bigint;
   /** Bytes of the data, stack and code regions that differ from the initial image: [addr, value]. */
   diff: Array<[number, number]>;
+  /** XMM0-15 as 4 uint32 lanes each, and MXCSR, after the instruction. */
+  xmm: Uint32Array;
+  mxcsr: number;
 }
 
 export const HOST_FLAG_TRUNCATED = 1;
@@ -189,6 +192,8 @@ export class HostRunner {
       for (let i = 0; i < 32; i++) b.writeUInt32LE(c.regs[i], 24 + 4 * i);
       b.writeUInt32LE(c.rflags >>> 0, 152);
       b.writeUInt32LE(0, 156);
+      for (let i = 0; i < 64; i++) b.writeUInt32LE((c.xmm?.[i] ?? 0) >>> 0, 160 + 4 * i);
+      b.writeUInt32LE((c.mxcsr ?? 0x1f80) >>> 0, 416);
       let o = CASE_HDR;
       for (const p of c.patches) {
         b.writeUInt32LE(p.addr >>> 0, o);
@@ -219,7 +224,9 @@ export class HostRunner {
         flags: out.readUInt32LE(o + 16), regs,
         rip: out.readBigUInt64LE(o + 152), rflags: Number(out.readBigUInt64LE(o + 160) & 0xffffffffn),
         cr2: out.readBigUInt64LE(o + 168), diff: [],
+        xmm: new Uint32Array(64), mxcsr: out.readUInt32LE(o + 432),
       };
+      for (let i = 0; i < 64; i++) r.xmm[i] = out.readUInt32LE(o + 176 + 4 * i);
       o += RESULT_SIZE;
       for (let i = 0; i < ndiff; i++) {
         r.diff.push([out.readUInt32LE(o), out.readUInt32LE(o + 4)]);

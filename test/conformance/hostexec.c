@@ -41,7 +41,7 @@
 #define MAGIC_HELLO 0x48585456u  /* "VTXH" */
 #define MAGIC_BATCH 0x42585456u  /* "VTXB" */
 #define MAGIC_RESULT 0x52585456u /* "VTXR" */
-#define PROTO_VERSION 3u
+#define PROTO_VERSION 4u
 
 #define MAX_DIFF 4096
 #define RF_TIMEOUT 2u
@@ -74,6 +74,9 @@ struct case_hdr {
   uint8_t bytes[16];
   uint64_t regs[16];
   uint64_t rflags;
+  uint8_t xmm[16][16]; /* XMM0-15 inputs */
+  uint32_t mxcsr;      /* MXCSR input (valid: reserved bits clear) */
+  uint32_t pad2;
 };
 struct patch_hdr {
   uint32_t addr;
@@ -84,6 +87,8 @@ struct result {
   uint32_t signo, trapno, err, ndiff, flags, pad;
   uint64_t regs[16];
   uint64_t rip, rflags, cr2;
+  uint8_t xmm[16][16]; /* XMM0-15 after the instruction (from the signal frame) */
+  uint32_t mxcsr, pad2;
 };
 struct diff {
   uint32_t addr, val;
@@ -169,6 +174,10 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
   cur.signo = (uint32_t)sig;
   cur.trapno = (uint32_t)g[REG_TRAPNO];
   cur.err = (uint32_t)g[REG_ERR];
+  if (uc->uc_mcontext.fpregs != NULL) {
+    memcpy(cur.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof cur.xmm);
+    cur.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+  }
   if (sig == SIGVTALRM) {
     cur.flags |= RF_TIMEOUT;
     cur.trapno = 0xff;
@@ -185,9 +194,24 @@ static void e32(uint32_t v) {
   ep += 4;
 }
 
-/* State block layout (qwords): 0..15 GPRs, 16 RFLAGS, 17 jump target. */
+/* State block layout (qwords): 0..15 GPRs, 16 RFLAGS, 17 jump target, 18 MXCSR; XMM0-15 at 0x100. */
 #define ST_FLAGS (16 * 8)
 #define ST_TARGET (17 * 8)
+#define ST_MXCSR (18 * 8)
+#define ST_XMM 0x100
+
+/* ldmxcsr [st + ST_MXCSR]; movdqu xmm0-15, [st + ST_XMM + 16 n] (64-bit code). */
+static void emit_sse_loads(uint32_t st) {
+  e8(0x0f); e8(0xae); e8(0x14); e8(0x25); e32(st + ST_MXCSR);
+  for (int i = 0; i < 16; i++) {
+    e8(0xf3);
+    if (i >= 8) e8(0x44);
+    e8(0x0f); e8(0x6f);
+    e8((uint8_t)(0x04 | ((i & 7) << 3)));
+    e8(0x25);
+    e32(st + ST_XMM + 16 * (uint32_t)i);
+  }
+}
 #define ST_TEMP_STACK 0xf00
 
 static void emit_stubs(void) {
@@ -202,6 +226,7 @@ static void emit_stubs(void) {
     e8(0xb8); e32(gs_sel);             /* mov eax, gs_sel */
     e8(0x8e); e8(0xe8);                /* mov gs, eax */
   }
+  emit_sse_loads(st);
   e8(0xbc); e32(st + ST_TEMP_STACK);   /* mov esp, temp stack */
   e8(0xff); e8(0x34); e8(0x25); e32(st + ST_FLAGS); /* push qword [flags] */
   e8(0x9d);                            /* popfq */
@@ -217,9 +242,9 @@ static void emit_stubs(void) {
   e8(0xff); e8(0x24); e8(0x25); e32(st + ST_TARGET);       /* jmp qword [target] */
 
   /* Entry to compatibility mode (64-bit code): segments, then a far return to 0x23:stub32. */
-  ep = stubs + 0x100;
-  enter32_addr = cfg.stub_base + 0x100;
-  uint32_t stub32 = cfg.stub_base + 0x200;
+  ep = stubs + 0x200;
+  enter32_addr = cfg.stub_base + 0x200;
+  uint32_t stub32 = cfg.stub_base + 0x400;
   e8(0xb8); e32(0x2b);
   e8(0x8e); e8(0xd8);
   e8(0x8e); e8(0xc0);
@@ -227,13 +252,14 @@ static void emit_stubs(void) {
     e8(0xb8); e32(gs_sel);
     e8(0x8e); e8(0xe8);
   }
+  emit_sse_loads(st);
   e8(0xbc); e32(st + ST_TEMP_STACK);   /* mov esp, temp stack */
   e8(0x6a); e8(0x23);                  /* push 0x23 */
   e8(0x68); e32(stub32);               /* push stub32 */
   e8(0x48); e8(0xcb);                  /* retfq */
 
   /* 32-bit stub: RFLAGS, the 8 legacy GPRs, jump to the instruction. */
-  ep = stubs + 0x200;
+  ep = stubs + 0x400;
   e8(0xff); e8(0x35); e32(st + ST_FLAGS); /* push dword [flags] */
   e8(0x9d);                               /* popfd */
   for (int i = 0; i < 8; i++) {
@@ -412,6 +438,8 @@ static void run_batch(uint32_t count, uint8_t *in, uint32_t in_len) {
     /* TF and AC stay clear (single-step and alignment checks would break the harness). */
     state[16] = (h.rflags & ~(uint64_t)((1u << 8) | (1u << 18) | (1u << 16))) | 0x202;
     state[17] = h.insn_addr;
+    state[18] = h.mxcsr & 0xffff; /* reserved MXCSR bits would fault in the stub */
+    memcpy((uint8_t *)state + ST_XMM, h.xmm, sizeof h.xmm);
 
     memset(&cur, 0, sizeof cur);
     in_case = 1;
@@ -423,6 +451,10 @@ static void run_batch(uint32_t count, uint8_t *in, uint32_t in_len) {
       die("%s", "the test stub returned");
     }
 
+    { /* The case may have left unmasked exceptions: back to the default MXCSR for the helper. */
+      uint32_t mx = 0x1f80;
+      __asm__ volatile("ldmxcsr %0" : : "m"(mx));
+    }
     if (cur.flags & RF_TIMEOUT) setitimer(ITIMER_VIRTUAL, &watchdog, NULL); /* re-arm for the rest */
 
     uint32_t n = 0;

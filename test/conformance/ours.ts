@@ -58,6 +58,8 @@ export interface OurResult {
   rflags: number;
   cr2: bigint | null;
   diff: Array<[number, number]>;
+  xmm: Uint32Array;
+  mxcsr: number;
 }
 
 interface Region {
@@ -152,6 +154,10 @@ class ModeRunner {
       c.lo[i] = k.regs[2 * i] | 0;
       c.hi[i] = k.regs[2 * i + 1] | 0;
     }
+    // SSE state: Linux runs user code with CR4.OSFXSR and CR4.OSXMMEXCPT set.
+    c.cr4 |= (1 << 9) | (1 << 10);
+    for (let i = 0; i < 64; i++) c.sse.xmm[i] = k.xmm[i] | 0;
+    c.sse.mxcsr = k.mxcsr & 0xffff;
     c.ripLo = k.insnAddr | 0;
     c.ripHi = 0;
     c.setRflags(((k.rflags & ~(EFLAGS_TF | EFLAGS_AC | EFLAGS_RF)) | 0x202) >>> 0);
@@ -188,7 +194,11 @@ class ModeRunner {
       regs[2 * i] = c.lo[i] >>> 0;
       regs[2 * i + 1] = c.hi[i] >>> 0;
     }
-    const out: OurResult = { kind, vector, detail, regs, rip: c.getRip(), rflags: c.getRflags(), cr2, diff: this.diff() };
+    const xmm = new Uint32Array(64);
+    for (let i = 0; i < 64; i++) xmm[i] = c.sse.xmm[i] >>> 0;
+    const out: OurResult = {
+      kind, vector, detail, regs, rip: c.getRip(), rflags: c.getRflags(), cr2, diff: this.diff(), xmm, mxcsr: c.sse.mxcsr >>> 0,
+    };
     if (kind === 'error') this.reset();
     return out;
   }

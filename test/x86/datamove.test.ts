@@ -403,10 +403,17 @@ test('MOV from a segment register: 16-bit memory store; 32/64-bit registers zero
   assert.deepEqual([...q.mem.readBytes(0x3000, 3)], [0, 0, 9]);
 });
 
-test('MOV to CS is #UD; protected-mode segment loads are not implemented yet (#UD)', () => {
+test('MOV to CS is #UD; protected-mode segment loads check descriptors (segmentation*.test.ts)', () => {
   assert.equal(runCode([0x8e, 0xc8, 0xf4], { mode: 'real' }).result.exception?.vector, 6);
-  assert.equal(run('8e d8', { mode: 'protected' }).result.exception?.vector, 6);
-  assert.equal(run('8e d8').result.exception?.vector, 6);
+  // A null selector (AX = 0) loads and leaves DS unusable; no descriptor is read.
+  const p = run('8e d8', { mode: 'protected' });
+  assert.equal(p.result.reason, 'hlt');
+  assert.equal(p.cpu.segSel[3], 0);
+  assert.equal(run('8e d8').result.reason, 'hlt');
+  // A non-null selector whose (all-zero) descriptor is a system type: #GP(selector).
+  const g = run('8e d8', { mode: 'protected', regs: { rax: 0x10 } });
+  assert.equal(g.result.exception?.vector, 13);
+  assert.equal(g.result.exception?.errorCode, 0x10);
 });
 
 test('MOV to SS ends the translated block (interrupt shadow)', () => {

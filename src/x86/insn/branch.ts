@@ -98,9 +98,10 @@ function jmp(d: DecodedInsn): Op | null {
     case Code.Jmp_rm16: case Code.Jmp_rm32: case Code.Jmp_rm64:
       return jumpIndirect(d);
     case Code.Jmp_ptr1616: case Code.Jmp_ptr1632: case Code.Jmp_m1616: case Code.Jmp_m1632:
+    case Code.Jmp_m1664:
       return farJmp(d);
     default:
-      return null; // JMP m16:64 exists only in IA-32e mode: the system layer's
+      return null;
   }
 }
 

@@ -12,15 +12,17 @@
  *
  * Far transfers in real-address mode load CS without descriptors: CS.selector = selector,
  * CS.base = selector << 4, limit and attributes unchanged (SDM vol. 3A §20.1.1, §20.1.4). The
- * protected-mode forms belong to the system-architecture layer.
+ * protected-mode and IA-32e forms (descriptors, call gates, privilege changes) are in
+ * farTransfer.ts.
  */
 import { Code, Mnemonic } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
-import { CpuException, Vector, gp0, ss0 } from '../exceptions';
+import { CpuException, gp0, ss0 } from '../exceptions';
 import type { Op } from '../operands';
 import { linearAddress, operandReader, operandReader64 } from '../operands';
-import { Gpr, Seg } from '../registers';
+import { Flag, Gpr, Seg } from '../registers';
+import { farCallProtected, farJmpProtected, farRetProtected } from './farTransfer';
 import { adjustSp, peek } from '../stack';
 import type { TranslatorTable } from '../translator';
 
@@ -33,10 +35,6 @@ export function canonicalHi(hi: number): boolean {
 
 function targetFault(): CpuException {
   return gp0('branch target outside the code segment limit or not canonical');
-}
-
-function notImplemented(what: string): CpuException {
-  return new CpuException(Vector.UD, undefined, `${what}: not implemented by the processor model yet`);
 }
 
 /**
@@ -188,8 +186,9 @@ function call(d: DecodedInsn): Op | null {
     case Code.Call_rm32: return callIndirect(d, 4);
     case Code.Call_rm64: return callIndirect(d, 8);
     case Code.Call_ptr1616: case Code.Call_ptr1632: case Code.Call_m1616: case Code.Call_m1632:
-      return d.bitness === 64 ? null : farCall(d);
-    default: return null; // CALL m16:64 exists only in IA-32e mode: the system layer's
+    case Code.Call_m1664:
+      return farCall(d);
+    default: return null;
   }
 }
 
@@ -324,40 +323,56 @@ function stackSlot(c: Cpu, delta: number, n: number): number {
   return (sp + c.segBaseLo[Seg.SS]) | 0;
 }
 
-/** Reads the far pointer operand: offset returned, selector in `c.vHi`. */
+/** Reads the far pointer operand: offset returned (high half of an m16:64 offset in `c.vHi`), selector in `farSel`. */
 type FarPointer = (c: Cpu) => number;
+let farSel = 0;
 
 function farPointer(d: DecodedInsn, osz: number): FarPointer {
   if (d.code === Code.Jmp_ptr1616 || d.code === Code.Jmp_ptr1632 ||
     d.code === Code.Call_ptr1616 || d.code === Code.Call_ptr1632) {
     const sel = d.farSelector & 0xffff;
     const off = osz === 2 ? d.farOffset & 0xffff : d.farOffset | 0;
-    return (c) => { c.vHi = sel; return off; };
+    return (c) => { farSel = sel; c.vHi = 0; return off; };
   }
-  // m16:16 / m16:32: the offset, then the selector (SDM vol. 2A JMP, CALL).
+  // m16:16 / m16:32 / m16:64: the offset, then the selector (SDM vol. 2A JMP, CALL).
   const addr = linearAddress(d, d.mem!, osz + 2);
   return (c) => {
     const a = addr(c);
-    const off = osz === 2 ? c.read16(a, 0) : c.read32(a, 0);
-    c.vHi = c.read16((a + osz) | 0, 0);
-    return off;
+    const h = c.linHi;
+    const s = (a >>> 0) + osz;
+    const sh = s >= TWO32 && d.bitness === 64 ? (h + 1) | 0 : h;
+    farSel = c.read16(s | 0, sh);
+    if (osz === 8) return c.read64(a, h);
+    c.vHi = 0;
+    return osz === 2 ? c.read16(a, h) : c.read32(a, h);
   };
 }
 
 function farOperandSize(d: DecodedInsn): number {
-  return d.code === Code.Jmp_ptr1616 || d.code === Code.Jmp_m1616 ||
-    d.code === Code.Call_ptr1616 || d.code === Code.Call_m1616 ? 2 : 4;
+  switch (d.code) {
+    case Code.Jmp_ptr1616: case Code.Jmp_m1616: case Code.Call_ptr1616: case Code.Call_m1616: return 2;
+    case Code.Jmp_m1664: case Code.Call_m1664: return 8;
+    default: return 4;
+  }
 }
 
-/** Far JMP (EA, FF /5) in real-address mode; in protected mode it is the system layer's. */
+/** Protected mode outside virtual-8086 mode: descriptor-based far transfers (farTransfer.ts). */
+function descriptorMode(c: Cpu): boolean {
+  return c.protectedMode && (c.flagsRest & Flag.VM) === 0;
+}
+
+/** Far JMP (EA, FF /5): real-address and virtual-8086 mode here, protected mode in farTransfer.ts. */
 export function farJmp(d: DecodedInsn): Op | null {
-  if (d.bitness === 64) return null;
   const osz = farOperandSize(d);
   const ptr = farPointer(d, osz);
+  const next = d.nextLo;
   return (c) => {
-    if (c.protectedMode) throw notImplemented('far JMP in protected mode');
     const off = ptr(c);
-    const sel = c.vHi;
+    const sel = farSel;
+    if (descriptorMode(c)) {
+      farJmpProtected(c, sel, off, c.vHi, osz, next);
+      return;
+    }
     const eip = osz === 2 ? off & 0xffff : off >>> 0;
     if (eip > c.segLimit[Seg.CS]) throw targetFault();
     loadCsReal(c, sel, eip);
@@ -369,16 +384,20 @@ export function farJmp(d: DecodedInsn): Op | null {
  * size (a 32-bit CS slot is zero-extended), then load CS:EIP. Both stack slots are checked
  * before anything is written. As measured for near CALL and for the protected-mode far CALL
  * (compatibility mode, target beyond CS.limit), the return address is stored before the target
- * offset is checked; a bad target then raises #GP(0) with SP unchanged.
+ * offset is checked; a bad target then raises #GP(0) with SP unchanged. Protected mode:
+ * farTransfer.ts.
  */
 function farCall(d: DecodedInsn): Op {
   const osz = farOperandSize(d);
   const ptr = farPointer(d, osz);
-  const ret = d.nextLo;
+  const ret = d.nextLo, retHi = d.nextHi;
   return (c) => {
-    if (c.protectedMode) throw notImplemented('far CALL in protected mode');
     const off = ptr(c);
-    const sel = c.vHi;
+    const sel = farSel;
+    if (descriptorMode(c)) {
+      farCallProtected(c, sel, off, c.vHi, osz, ret, retHi);
+      return;
+    }
     const aCs = stackSlot(c, -osz, osz);
     const aIp = stackSlot(c, -2 * osz, osz);
     if (osz === 2) {
@@ -395,15 +414,18 @@ function farCall(d: DecodedInsn): Op {
   };
 }
 
-/** Far RET (CB, CA iw) in real-address mode: pop EIP then CS (SDM vol. 2B RET). */
+/** Far RET (CB, CA iw): pop EIP then CS (SDM vol. 2B RET); protected mode in farTransfer.ts. */
 function retFar(d: DecodedInsn): Op | null {
-  if (d.bitness === 64) return null;
   const osz = d.code === Code.Retfw || d.code === Code.Retfw_imm16 ? 2
-    : d.code === Code.Retfd || d.code === Code.Retfd_imm16 ? 4 : 0;
+    : d.code === Code.Retfd || d.code === Code.Retfd_imm16 ? 4
+      : d.code === Code.Retfq || d.code === Code.Retfq_imm16 ? 8 : 0;
   if (osz === 0) return null;
   const imm = d.opCount > 0 ? d.immLo & 0xffff : 0;
   return (c) => {
-    if (c.protectedMode) throw notImplemented('far RET in protected mode');
+    if (descriptorMode(c)) {
+      farRetProtected(c, osz, imm);
+      return;
+    }
     const aIp = stackSlot(c, 0, osz);
     const aCs = stackSlot(c, osz, osz);
     const eip = osz === 2 ? c.read16(aIp, 0) : c.read32(aIp, 0) >>> 0;

@@ -10,6 +10,8 @@ import type { Op } from '../operands';
 import { Flag } from '../registers';
 import type { TranslatorTable } from '../translator';
 import { PARITY } from '../state';
+import { hasFeature } from '../cpuid';
+import { ud } from '../exceptions';
 
 /** CF is bit 31 of fCO and OF is bit 31 ^ bit 30: a new CF keeps OF by setting bit 30 = CF ^ OF. */
 const clc: Op = (c) => {
@@ -46,7 +48,23 @@ const sahf: Op = (c) => {
   c.fAux = ah & 0x10 ? 8 : 0;
 };
 
+/**
+ * STAC/CLAC (SDM vol. 2B): set or clear RFLAGS.AC, which lifts SMAP's block on supervisor
+ * accesses to user pages. #UD at CPL > 0 or when the model does not report SMAP. The TLB caches
+ * SMAP decisions, so it is flushed when CR4.SMAP is on.
+ */
+function setAc(value: number): Op {
+  return (c) => {
+    if (c.cpl > 0 || !hasFeature(c.cpuid, 'SMAP')) throw ud('STAC/CLAC needs CPL 0 and SMAP');
+    c.flagsRest = value ? c.flagsRest | Flag.AC : c.flagsRest & ~Flag.AC;
+    if (c.cr4 & CR4_SMAP) c.flushTlb();
+  };
+}
+const CR4_SMAP = 1 << 21;
+
 export const flagOpHandlers: TranslatorTable = {
+  [Mnemonic.Stac]: () => setAc(1),
+  [Mnemonic.Clac]: () => setAc(0),
   [Mnemonic.Clc]: () => clc,
   [Mnemonic.Stc]: () => stc,
   [Mnemonic.Cmc]: () => cmc,

@@ -1,5 +1,6 @@
 /** HLT and NOP forms (SDM vol. 2A/2B). */
 import { Mnemonic } from 'iced-x86';
+import { gp0 } from '../exceptions';
 import type { Op } from '../operands';
 import type { TranslatorTable } from '../translator';
 
@@ -9,10 +10,15 @@ const nop = (): Op => nothing;
 
 export const miscHandlers: TranslatorTable = {
   [Mnemonic.Hlt]: (d) => {
-    // HLT stops the processor after the instruction (RIP points past it, SDM vol. 2A HLT).
+    // HLT is privileged (#GP(0) at CPL > 0) and stops the processor after the instruction (RIP
+    // points past it) until an interrupt, NMI or reset (SDM vol. 2A HLT); interrupts.ts
+    // serviceEvents wakes it when it delivers one.
     d.endsBlock = true;
     d.setsRip = false;
-    return (c) => { c.halted = true; };
+    return (c) => {
+      if (c.cpl !== 0) throw gp0('HLT at CPL > 0');
+      c.halted = true;
+    };
   },
   // NOP (90, 66 90, 0F 1F /0 with a never-accessed memory operand; SDM vol. 2B NOP) and PAUSE
   // (F3 90, a spin-loop hint that executes as NOP; SDM vol. 2B PAUSE).

@@ -10,7 +10,7 @@ import { linearAddress, operandReader, operandReader64, operandWriter, operandWr
 import { Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
 import { movControl } from './controlRegs';
-import { loadSegmentReal } from './stackops';
+import { loadSegment } from '../segmentation';
 
 /**
  * MOV r/m, Sreg: a memory destination receives 16 bits; a 32/64-bit register destination is
@@ -30,19 +30,24 @@ function movFromSreg(d: DecodedInsn, s: number): Op | null {
 }
 
 /**
- * MOV Sreg, r/m16 (the low 16 bits of a register, or a word of memory). MOV to CS is #UD. In
- * real-address and virtual-8086 mode the base becomes selector << 4; protected-mode loads (all
- * 32/64-bit code) belong to the segmentation layer. MOV SS inhibits interrupts for one
- * instruction, so the block ends after it.
+ * MOV Sreg, r/m16 (the low 16 bits of a register, or a word of memory). MOV to CS is #UD. The
+ * load itself (real-mode base = selector << 4, or the protected-mode descriptor checks) is
+ * segmentation.ts loadSegment. MOV SS inhibits interrupts until the end of the next
+ * instruction (SDM vol. 3A §6.8.3): the block ends after it and the event logic is told.
  */
 function movToSreg(d: DecodedInsn, s: number): Op | null {
-  if (s === Seg.CS || d.bitness !== 16) return null;
+  if (s === Seg.CS || s > Seg.GS) return null;
+  const rd = operandReader(d, 1, 2);
   if (s === Seg.SS) {
     d.endsBlock = true;
     d.setsRip = false;
+    return (c) => {
+      loadSegment(c, s, rd(c));
+      c.interruptShadow = true;
+      c.eventPending = true;
+    };
   }
-  const rd = operandReader(d, 1, 2);
-  return (c) => loadSegmentReal(c, s, rd(c));
+  return (c) => loadSegment(c, s, rd(c));
 }
 
 function mov(d: DecodedInsn): Op | null {

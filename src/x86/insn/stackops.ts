@@ -11,7 +11,7 @@ import { Code, Mnemonic, OpKind } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { gprOf, segOf } from '../decoded';
-import { gp0, ud } from '../exceptions';
+import { gp0 } from '../exceptions';
 import type { Op } from '../operands';
 import {
   effectiveAddress, linearAddress, operandReader, operandReader64, segmentCheck, segmented,
@@ -19,6 +19,7 @@ import {
 import { Flag, Gpr, Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
 import { ssFault, stackLinear, stackRead, stackWrite } from '../stack';
+import { loadSegment } from '../segmentation';
 
 const TWO32 = 4294967296;
 const RSP = Gpr.RSP;
@@ -136,31 +137,18 @@ function push(d: DecodedInsn): Op | null {
 }
 
 // ---- POP (SDM vol. 2B POP) ---------------------------------------------------------------------
-/**
- * Load a data segment register the way real-address and virtual-8086 mode do (SDM vol. 3A,
- * "Address Translation in Real-Address Mode": base = selector << 4; limit and attributes kept).
- * Protected-mode descriptor loads belong to the segmentation layer: until it exists, #UD.
- */
-export function loadSegmentReal(c: Cpu, s: number, sel: number): void {
-  if (c.protectedMode && (c.flagsRest & Flag.VM) === 0) {
-    throw ud('protected-mode segment load not implemented by the processor model');
-  }
-  c.segSel[s] = sel;
-  c.segBaseLo[s] = (sel & 0xffff) << 4;
-  c.segBaseHi[s] = 0;
-}
-
 function pop(d: DecodedInsn): Op | null {
   const k = d.opKinds[0];
   const n = d.opSizes[0];
   if (k === OpKind.Register) {
     const s = segOf(d.opRegs[0]);
     if (s >= 0) {
-      // Protected-mode (and so all 32/64-bit code) segment loads: the segmentation layer.
-      if (s === Seg.CS || d.bitness !== 16) return null;
+      // POP Sreg (SDM vol. 2B POP): the load's checks (segmentation.ts) come before RSP moves.
+      if (s === Seg.CS || s > Seg.GS) return null;
       const sn = segStackSize(d);
-      if (s === Seg.SS) {
-        // POP SS inhibits interrupts for one instruction: end the block here.
+      const isSs = s === Seg.SS;
+      if (isSs) {
+        // POP SS inhibits interrupts for one instruction (SDM vol. 3A §6.8.3): end the block here.
         d.endsBlock = true;
         d.setsRip = false;
       }
@@ -169,9 +157,16 @@ function pop(d: DecodedInsn): Op | null {
         const sLo = c.lo[RSP], sHi = c.hi[RSP];
         const v = stackRead(c, sb, sLo, sHi, sn) & 0xffff;
         const lo = spAdd(sb, sLo, sHi, sn);
-        loadSegmentReal(c, s, v);
+        const hi = spHi;
+        loadSegment(c, s, v);
+        // The stack-address size for the increment is the one before the load (SDM POP:
+        // "the stack pointer is incremented" using the current size).
         c.lo[RSP] = lo;
-        c.hi[RSP] = spHi;
+        c.hi[RSP] = hi;
+        if (isSs) {
+          c.interruptShadow = true;
+          c.eventPending = true;
+        }
       };
     }
     const g = gprOf(d.opRegs[0]);
