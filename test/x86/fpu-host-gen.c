@@ -53,6 +53,7 @@ OP2(o_scale, "fscale")
 OP2(o_prem, "fprem")
 OP2(o_prem1, "fprem1")
 OP2(o_xtract, "fxtract\n fstp %%st(2)")
+OP2(o_xtract2, "fxtract")
 OP2(o_com, "fcom %%st(1)")
 OP2(o_ucom, "fucom %%st(1)")
 OP2(o_xam, "fxam")
@@ -62,14 +63,15 @@ static void st64(uint16_t cw, f80*a, uint64_t*r, uint16_t*sw){ asm volatile("fni
 static void ist16(uint16_t cw, f80*a, uint16_t*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fldt %2\n fnclex\n fists %0\n fnstsw %1\n fstp %%st(0)" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
 static void ist32(uint16_t cw, f80*a, uint32_t*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fldt %2\n fnclex\n fistl %0\n fnstsw %1\n fstp %%st(0)" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
 static void ist64(uint16_t cw, f80*a, uint64_t*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fldt %2\n fnclex\n fld %%st(0)\n fistpll %0\n fnstsw %1\n fstp %%st(0)" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
+static void istt32(uint16_t cw, f80*a, uint32_t*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fldt %2\n fnclex\n fld %%st(0)\n fisttpl %0\n fnstsw %1\n fstp %%st(0)" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
 static void ld32(uint16_t cw, uint32_t*a, f80*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fnclex\n flds %2\n fnstsw %1\n fstpt %0" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
 static void ld64(uint16_t cw, uint64_t*a, f80*r, uint16_t*sw){ asm volatile("fninit\n fldcw %3\n fnclex\n fldl %2\n fnstsw %1\n fstpt %0" : "=m"(*r), "=m"(*sw) : "m"(*a), "m"(cw) : "memory"); }
 static void pf(f80 x){ printf("%04x%016llx", x.se, (unsigned long long)x.m); }
 int main(int argc, char**argv){
   int n = argc>1 ? atoi(argv[1]) : 200;
-  const char* names[] = {"add","sub","mul","div","sqrt","rndint","scale","com","ucom","xam","tst","st32","st64","ist16","ist32","ist64","ld32","ld64","prem","prem1","xtract"};
+  const char* names[] = {"add","sub","mul","div","sqrt","rndint","scale","com","ucom","xam","tst","st32","st64","ist16","ist32","ist64","ld32","ld64","prem","prem1","xtract","xtract2","istt32"};
   void (*f2[])(uint16_t,f80*,f80*,f80*,uint16_t*) = {o_add,o_sub,o_mul,o_div,o_sqrt,o_rndint,o_scale,o_com,o_ucom,o_xam,o_tst};
-  for (int op=0; op<21; op++) for (int pc=0; pc<4; pc++) for (int rc=0; rc<4; rc++) {
+  for (int op=0; op<23; op++) for (int pc=0; pc<4; pc++) for (int rc=0; rc<4; rc++) {
     if (pc==1) continue;
     if (op>=7 && pc!=3) continue;
     uint16_t cw = 0x7f | (pc<<8) | (rc<<10);
@@ -79,7 +81,8 @@ int main(int argc, char**argv){
       if ((op==2||op==3) && rnd()%2==0) { a.se=(rnd()%2?0x8000:0)|(1+rnd()%2); a.m=~(rnd()>>(rnd()%64)); b.se=(op==2?0x3ffe:0x3fff)|(rnd()%2?0x8000:0); b.m= op==2 ? ~(rnd()>>(rnd()%64)) : (0x8000000000000000ull|(rnd()>>(rnd()%64))); if(rnd()%4==0) b.m = op==2? 0xffffffffffffffffull : 0x8000000000000001ull; }
       if (op==6) { /* scale: b small integer-ish */ if(rnd()%2){ int64_t k=(int64_t)(rnd()%40000)-20000; if(rnd()%3==0) k=(int64_t)(rnd()%200)-100; long double kd=k; memcpy(&b,&kd,10);} }
       printf("%s %04x ", names[op], cw); pf(a); printf(" "); pf(b); printf(" ");
-      if (op<11 || op>=18) { if(op<11) f2[op](cw,&a,&b,&r,&sw); else if(op==18) o_prem(cw,&a,&b,&r,&sw); else if(op==19) o_prem1(cw,&a,&b,&r,&sw); else o_xtract(cw,&a,&b,&r,&sw); pf(r); }
+      if (op==22){ uint32_t v; istt32(cw,&a,&v,&sw); printf("%08x",v); }
+      else if (op<11 || op>=18) { if(op<11) f2[op](cw,&a,&b,&r,&sw); else if(op==18) o_prem(cw,&a,&b,&r,&sw); else if(op==19) o_prem1(cw,&a,&b,&r,&sw); else if(op==20) o_xtract(cw,&a,&b,&r,&sw); else o_xtract2(cw,&a,&b,&r,&sw); pf(r); }
       else if (op==11){ uint32_t v; st32(cw,&a,&v,&sw); printf("%08x",v); }
       else if (op==12){ uint64_t v; st64(cw,&a,&v,&sw); printf("%016llx",(unsigned long long)v); }
       else if (op==13){ uint16_t v; ist16(cw,&a,&v,&sw); printf("%04x",v); }

@@ -230,3 +230,72 @@ test('real mode: 16-bit addressing and the 14-byte real-mode FNSTENV layout (SDM
   assert.equal(r2.cpu.fpu.fcw, 0x0b7f);
   assert.equal(r2.cpu.fpu.ftw, 0x7fff); // R7 non-empty: its tag is recomputed from the contents (+0 → 01)
 });
+
+test('16-bit protected-mode FNSTENV layout (66h in 32-bit code) and FLDENV back (SDM vol. 1 fig. 8-11)', () => {
+  // fld1; fldz; fdivp (masked ZE) ; o16 fnstenv [ebx+0x40]; fninit; o16 fldenv [ebx+0x40]
+  const r = run([0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0x66, 0xd9, 0x73, 0x40, 0xdb, 0xe3, 0x66, 0xd9, 0x63, 0x40], { mode: 'protected' });
+  assert.equal(r.reason, 'hlt');
+  // FCW (masked by FNSTENV afterwards, not in the image), FSW = ZE | TOP 7, FTW: R7 = +inf (special)
+  assert.equal(bytesHex(r.mem, DATA + 0x40, 14), `7f 03 04 38 ff bf 09 10 00 00 00 00 00 00`);
+  assert.equal(r.cpu.fpu.top, 7);
+  assert.equal(r.cpu.fpu.fsw & 0xff, 0x04);
+  assert.equal(r.cpu.fpu.ftw, 0xbfff);
+  assert.equal(r.cpu.fpu.fipLo, 0x1009);
+});
+
+test('an unmasked exception with CR0.NE=0 does not raise #MF (external FERR# not modelled)', () => {
+  const r = run([...FLDCW(0), 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0x9b, 0xd9, 0xe8], {
+    data: [[DATA, [0x7b, 0x03]]], setup: (c) => { c.cr0 &= ~0x20; },
+  });
+  assert.equal(r.reason, 'hlt');
+  assert.equal(r.cpu.fpu.fsw & 0x8080, 0x8080);
+});
+
+test('FSTP m80 / FLD m80 move any bit pattern unchanged, including SNaN and unsupported encodings', () => {
+  for (const v of ['7fff8000000000000001', 'ffff0000000000000001', '00008000000000000000', '40000000000000000001']) {
+    const r = run([...FLD80(0x20), ...FSTP80(0x30), ...FNSTSW(2)], { data: [[DATA + 0x20, f80(v)]] });
+    assert.equal(hex80(r.mem, DATA + 0x30), v);
+    assert.equal(u16(r.mem, DATA + 2), 0);
+  }
+});
+
+test('FLDENV masks the control word and recomputes ES/B from the loaded flags (host)', () => {
+  // 28-byte image: FCW 0x037b (ZE unmasked), FSW 0x0004 (ZE), FTW 0xffff
+  const env = [0x7b, 0x03, 0, 0, 0x04, 0x00, 0, 0, 0xff, 0xff, 0, 0, ...Array(16).fill(0)];
+  let r = run([0xd9, 0x63, 0x40, 0xdf, 0xe0], { data: [[DATA + 0x40, env]] });
+  assert.equal(r.cpu.lo[0] & 0xffff, 0x8084);
+  // FCW 0xffff → 0x1f7f; FSW 0x0084 with everything masked → ES and B clear
+  const env2 = [0xff, 0xff, 0, 0, 0x84, 0x00, 0, 0, 0xff, 0xff, 0, 0, ...Array(16).fill(0)];
+  r = run([0xd9, 0x63, 0x40, 0xdf, 0xe0], { data: [[DATA + 0x40, env2]] });
+  assert.equal(r.cpu.lo[0] & 0xffff, 0x0004);
+  assert.equal(r.cpu.fpu.fcw, 0x1f7f);
+});
+
+test('FLD m32fp: an unmasked DE still loads, an unmasked IE (SNaN) does not (host)', () => {
+  const code = [...FLDCW(0), 0xd9, 0x43, 0x10, 0xdd, 0x73, 0x40];
+  let r = run(code, { data: [[DATA, [0x40, 0x03]], [DATA + 0x10, [0x23, 0x01, 0, 0]]] });
+  assert.equal(u16(r.mem, DATA + 0x44), 0xb882);
+  assert.equal(u16(r.mem, DATA + 0x48), 0x3fff);
+  r = run(code, { data: [[DATA, [0x40, 0x03]], [DATA + 0x10, [0x01, 0, 0x80, 0x7f]]] });
+  assert.equal(u16(r.mem, DATA + 0x44), 0x8081);
+  assert.equal(u16(r.mem, DATA + 0x48), 0xffff);
+});
+
+test('stack faults of FCMOV, FCHS, FXTRACT, FSCALE and unmasked push overflow (host)', () => {
+  const save = [0xdd, 0x73, 0x40]; // fnsave [rbx+0x40]: fsw at +4, tags at +8, ST0 at +28
+  const cases: Array<[string, number[], number, number, number, string]> = [
+    // name, code, cw, fsw, tags, ST0 sign+exp and top significand half
+    ['fcmovb empty', [0xd9, 0xe8, 0xda, 0xc2], 0x37f, 0x3841, 0xbfff, 'ffffc000'],
+    ['fchs empty', [0xd9, 0xe0], 0x37f, 0x0041, 0xfffe, 'ffffc000'],
+    ['fxtract -0', [0xd9, 0xee, 0xd9, 0xe0, 0xd9, 0xf4], 0x37f, 0x3004, 0x9fff, '80000000'],
+    ['fscale empty st1', [0xd9, 0xe8, 0xd9, 0xfd], 0x37f, 0x3841, 0xbfff, 'ffffc000'],
+    ['push overflow unmasked', [...Array(8).fill([0xd9, 0xe8]).flat(), 0xd9, 0xee], 0x340, 0x82c1, 0x0000, '3fff8000'],
+    ['fxch empty unmasked', [0xd9, 0xe8, 0xd9, 0xca], 0x340, 0xb8c1, 0x3fff, '3fff8000'],
+  ];
+  for (const [name, code, cw, fsw, tags, st0] of cases) {
+    const r = run([...FLDCW(0), ...code, ...save], { data: [[DATA, [cw & 0xff, cw >> 8]]] });
+    assert.equal(u16(r.mem, DATA + 0x44), fsw, name);
+    assert.equal(u16(r.mem, DATA + 0x48), tags, name);
+    assert.equal(hex80(r.mem, DATA + 0x40 + 28).slice(0, 8), st0, name);
+  }
+});

@@ -7,7 +7,7 @@ import { Cpu } from '../../src/x86/cpu';
 import { PhysicalMemory } from '../../src/x86/physicalMemory';
 import { enterMode } from '../../src/x86/modes';
 
-const DATA = 0x4000;
+const DATA = 0x4000; // cw +0, fsw +2, b +0x10, a +0x20, result +0x30, memory operand / FNSAVE +0x40
 const PRE = [0xdb, 0xe3, 0xd9, 0x6b, 0x00, 0xdb, 0x6b, 0x10, 0xdb, 0x6b, 0x20, 0xdb, 0xe2];
 const POST_REG = [0xdd, 0x7b, 0x02, 0xdb, 0x7b, 0x30, 0xf4];
 const POST_MEM = [0xdd, 0x7b, 0x02, 0xf4];
@@ -17,6 +17,7 @@ const OPS: Record<string, [number[], string]> = {
   add: [[0xd8, 0xc1], 'r'], sub: [[0xd8, 0xe1], 'r'], mul: [[0xd8, 0xc9], 'r'], div: [[0xd8, 0xf1], 'r'],
   sqrt: [[0xd9, 0xfa], 'r'], rndint: [[0xd9, 0xfc], 'r'], scale: [[0xd9, 0xfd], 'r'],
   prem: [[0xd9, 0xf8], 'r'], prem1: [[0xd9, 0xf5], 'r'], xtract: [[0xd9, 0xf4, 0xdd, 0xda], 'r'],
+  xtract2: [[0xd9, 0xf4], 'r'], istt32: [[0xd9, 0xc0, 0xdb, 0x4b, 0x30], '4'],
   com: [[0xd8, 0xd1], 'r'], ucom: [[0xdd, 0xe1], 'r'], xam: [[0xd9, 0xe5], 'r'], tst: [[0xd9, 0xe4], 'r'],
   st32: [[0xd9, 0x53, 0x30], '4'], st64: [[0xdd, 0x53, 0x30], '8'],
   ist16: [[0xdf, 0x53, 0x30], '2'], ist32: [[0xdb, 0x53, 0x30], '4'], ist64: [[0xd9, 0xc0, 0xdf, 0x7b, 0x30], '8'],
@@ -64,15 +65,17 @@ export function runSamples(lines: string[]): { total: number; bad: Mismatch[]; b
     if (!line.trim()) continue;
     const t = line.trim().split(/\s+/);
     const name = t[0];
-    if (name.startsWith('x:') && !(name in entry)) {
+    const raw = name.startsWith('x:') || name.startsWith('xu:');
+    if (raw && !(name in entry)) {
       // raw opcode bytes ("x:d84340"): FNINIT; FLDCW; FLD b; FLD a; FNCLEX; op; FNSTSW; FSTP m80
-      const ob = (name.slice(2).match(/../g) ?? []).map((h) => parseInt(h, 16));
-      mem.load(at, Uint8Array.from([...PRE, ...ob, ...POST_REG]));
+      // ("xu:": the state is captured with FNSAVE at DATA+0x40 instead)
+      const ob = (name.slice(name.indexOf(':') + 1).match(/../g) ?? []).map((h) => parseInt(h, 16));
+      mem.load(at, Uint8Array.from([...PRE, ...ob, ...(name.startsWith('xu:') ? [0xdd, 0x73, 0x40, 0xf4] : POST_REG)]));
       entry[name] = at;
       at += 0x40;
     }
-    const unmasked = !(name in OPS) && !name.startsWith('x:') && name.endsWith('u');
-    const kind = name.startsWith('x:') ? 'r' : OPS[unmasked ? name.slice(0, -1) : name][1];
+    const unmasked = raw ? name.startsWith('xu:') : !(name in OPS) && name.endsWith('u');
+    const kind = raw ? 'r' : OPS[unmasked ? name.slice(0, -1) : name][1];
     const cw = parseInt(t[1], 16);
     mem.load(DATA, Uint8Array.from([cw & 0xff, cw >> 8, 0, 0]));
     put80(mem, DATA + 0x20, t[2]);

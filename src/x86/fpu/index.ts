@@ -214,8 +214,6 @@ function arith(op: ArOp, int: boolean, popAfter: boolean): (d: DecodedInsn) => O
     } else if (d.opCount === 2) {
       dst = regIndex(d.opRegs[0]); src = srcReg(regIndex(d.opRegs[1]));
     } else return null;
-    const other = dst === 0 ? -1 : 0; // for register forms: the other register is the source
-    void other;
     return (c) => {
       check(c, true);
       const f = c.fpu;
@@ -248,7 +246,6 @@ function arith(op: ArOp, int: boolean, popAfter: boolean): (d: DecodedInsn) => O
   };
 }
 
-/** Sub/div NaN operand order: the SDM's "larger significand" rule is symmetric, so fine. */
 
 /** One-operand ST0 ops. */
 function unary(fn: (c: Cpu, f: FpuState, s: number, e: number, h: number, l: number) => void, defC1 = true): (d: DecodedInsn) => Op | null {
@@ -279,7 +276,11 @@ function pushResult(f: FpuState, x: number): void {
     if (commit(f, IE | SF | C1)) return;
     f.top = p; sf.setIndefinite(); writeResult(f, p); return;
   }
-  if (commit(f, x)) return;
+  if ((x & ~f.fcw & DE) !== 0 && (x & ~f.fcw & IE) === 0) {
+    // An unmasked DE from an m32fp/m64fp denormal still loads the value (measured).
+    f.fsw = (f.fsw & ~C1) | (x & 0x7f) | ES | B;
+    recordFault(f);
+  } else if (commit(f, x)) return;
   f.top = p; writeResult(f, p);
 }
 
@@ -530,7 +531,7 @@ function envOps(d: DecodedInsn, save: boolean, regs: boolean): Op {
         rl[3 * i] = rd(k, 4) >>> 0; rl[3 * i + 1] = rd(k + 4, 4) >>> 0; rl[3 * i + 2] = rd(k + 8, 2);
       }
     }
-    f.fcw = fcw; f.fsw = fsw & ~0x3800; f.top = (fsw >> 11) & 7;
+    f.fcw = (fcw & 0x1f3f) | 0x40; f.fsw = fsw & ~0x3800; f.top = (fsw >> 11) & 7;
     f.fipLo = fipLo; f.fipHi = 0; f.fcs = fcs; f.fop = fop; f.fdpLo = fdpLo; f.fdpHi = 0; f.fds = fds;
     if (regs) {
       for (let i = 0; i < 8; i++) {
@@ -545,8 +546,8 @@ function envOps(d: DecodedInsn, save: boolean, regs: boolean): Op {
       t |= tag << (2 * p);
     }
     f.ftw = t;
-    // B mirrors ES (SDM vol. 1 §8.1.3.2); ES itself is taken as loaded.
-    if (f.fsw & ES) f.fsw |= B; else f.fsw &= ~B;
+    // ES and B are recomputed from the loaded flags and masks (measured; unlike FLDCW).
+    if (f.fsw & ~f.fcw & 0x3f) f.fsw |= ES | B; else f.fsw &= ~(ES | B);
   };
 }
 
@@ -968,4 +969,3 @@ function fstsw(d: DecodedInsn, waiting: boolean): Op | null {
   return (c) => { check(c, waiting); c.write16(a(c), c.linHi, statusWord(c.fpu)); };
 }
 
-void OE; void UE; void PE;

@@ -605,13 +605,6 @@ export function roundInt(s: number, e: number, h: number, l: number, rc: number)
   if (R.h === 0 && R.l === 0) R.s = s; // signed zero kept
 }
 
-/** Load a constant with its extra-precision rounding (SDM vol. 1 §8.3.8: rounded per RC). */
-export function loadConst(s: number, e: number, h: number, l: number, extra: number, rc: number): void {
-  // extra: 1 when the exact constant lies above h:l (the rounded-down value), used for RU;
-  // nearest-rounded value is given by caller in h:l plus a flag whether nearest rounded up.
-  setResult(s, e, h, l);
-  void extra; void rc;
-}
 
 // ---- partial remainder (SDM vol. 2A FPREM, FPREM1) ----------------------------------------------
 /* prem() leaves the FSW condition bits in R.premCC: C2 (incomplete) and C0/C3/C1 = Q2/Q1/Q0. */

@@ -16,11 +16,22 @@ export class FpuState {
   /** FSW without TOP; TOP (bits 13:11) is `top`. */
   fsw = 0;
   top = 0;
-  /** Full tag word, two bits per physical register (11 = empty), FNINIT value 0xffff. */
+  /**
+   * Full tag word, two bits per physical register (00 valid, 01 zero, 10 special, 11 empty),
+   * always consistent with the contents; FNINIT value 0xffff. FXSAVE's abridged tag is
+   * "tag !== 11" per register.
+   */
   ftw = 0xffff;
+  /**
+   * Last opcode (11 bits) and data pointer (offset): recorded only by an instruction that raises
+   * an unmasked exception, as on processors with CPUID.(EAX=07H,ECX=0):EBX[6] FDP_EXCPTN_ONLY
+   * and FOP compatibility off (this host's silicon); 0 after FNINIT.
+   */
   fop = 0;
+  /** Last non-control instruction's offset (RIP; FXSAVE64 stores all 64 bits). */
   fipLo = 0;
   fipHi = 0;
+  /** FCS and FDS are deprecated (CPUID.(EAX=07H,ECX=0):EBX[13] on this host): stored as 0. */
   fcs = 0;
   fdpLo = 0;
   fdpHi = 0;
