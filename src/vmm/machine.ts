@@ -198,6 +198,15 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     else if (this.lapic.passesPic()) this.pic.inta();
   }
 
+  /** CR8 is the local APIC's TPR[7:4] (SDM vol. 3A §10.8.6.1). */
+  readCr8(): number {
+    return this.lapic.readCr8();
+  }
+
+  writeCr8(value: number): void {
+    this.lapic.writeCr8(value);
+  }
+
   // ---- MsrBus (x2APIC, IA32_APIC_BASE, IA32_TSC_DEADLINE) -----------------------------------
   rdmsr(index: number): [number, number] | null {
     return this.lapic.rdmsr(index);

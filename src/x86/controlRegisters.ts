@@ -6,6 +6,7 @@
  */
 import type { Cpu } from './cpu';
 import { cpuidInto } from './cpuid';
+import { updateDebugState } from './debugRegs';
 import { updateModeFromSegments } from './descriptors';
 import { gp0 } from './exceptions';
 import { loadCr3, loadPdptes } from './paging';
@@ -205,6 +206,8 @@ export function writeCr4(c: Cpu, lo: number, hi: number): void {
   if (((lo ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)) !== 0) checkPdptes(c, c.cr0, lo, c.efer);
   c.cr4 = lo | 0;
   c.flushTlb();
+  // CR4.DE turns DR7 R/W = 10 into I/O breakpoints (SDM vol. 3B §18.2.4).
+  if (((lo ^ old) & CR4_DE) !== 0) updateDebugState(c);
 }
 
 /**
@@ -247,4 +250,26 @@ export function toNumber(lo: number, hi: number): number {
  */
 export function requireCpl0(c: Cpu, what: string): void {
   if (c.cpl !== 0 || (c.protectedMode && (c.flagsRest & Flag.VM) !== 0)) throw gp0(`${what} at CPL ${c.cpl}`);
+}
+
+/**
+ * MOV from CR8 (64-bit mode): the task-priority class. With a platform interrupt source that
+ * implements the TPR view (a local APIC) CR8 reads TPR[7:4] (SDM vol. 3A §10.8.6.1); a bare
+ * processor keeps it in `c.cr8`.
+ */
+export function readCr8(c: Cpu): number {
+  const s = c.intr;
+  if (s !== null && s.readCr8 !== undefined) {
+    c.cr8 = s.readCr8() & 0xf;
+  }
+  return c.cr8 & 0xf;
+}
+
+/** MOV to CR8: bits 63:4 must be zero (#GP(0)); a lower priority may unmask an interrupt. */
+export function writeCr8(c: Cpu, lo: number, hi: number): void {
+  if ((lo & ~0xf) !== 0 || hi !== 0) throw gp0('MOV to CR8: bits 63:4 are reserved');
+  const s = c.intr;
+  c.cr8 = lo & 0xf;
+  if (s !== null && s.writeCr8 !== undefined) s.writeCr8(lo & 0xf);
+  c.eventPending = true;
 }

@@ -491,6 +491,9 @@ export class Cpu extends Mmu {
       }
       if (exc !== null) {
         this.prevBlock = null;
+        // A faulting instruction does not complete: its data-breakpoint hits are not reported
+        // (SDM vol. 3B §18.3.1.2 takes the trap after the instruction completes).
+        this.dbgHits = 0;
         if (!this.deliverException(exc)) {
           this.lastException = this.report(exc);
           return { reason: 'exception', exception: this.lastException };

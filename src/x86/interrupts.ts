@@ -13,12 +13,22 @@
  * (SDM vol. 3A §6.8.3, vol. 2B STI; here it blocks maskable interrupts, NMI and the single-step
  * trap on the one boundary that follows the instruction — the STI page allows NMI inhibition
  * there; a held single-step trap is delivered after the next instruction), NMI (§6.7.1) and
- * maskable interrupts (§6.8.1).
+ * maskable interrupts (§6.8.1), then the debug-register breakpoints (debugRegs.ts; SDM vol. 3B
+ * chapter 18): data/I/O breakpoint hits and the TSS T flag are reported with the single-step
+ * trap, instruction breakpoints are faults checked last, before the next instruction.
+ *
+ * Task gates in the IDT (outside IA-32e mode) switch tasks through taskSwitch.ts (SDM vol. 3A
+ * §6.12.2) and push the error code on the new task's stack.
  */
 import type { Cpu } from './cpu';
 import { CpuException, Vector, hasErrorCode } from './exceptions';
-import { ATTR_UNUSABLE, readDescriptor, descriptorAddress, updateModeFromSegments, type Descriptor } from './descriptors';
+import {
+  ATTR_UNUSABLE, decodeDescriptor, readDescriptor, descriptorAddress, updateModeFromSegments, type Descriptor,
+} from './descriptors';
 import { Flag, Gpr, Seg } from './registers';
+import { codeBreakpointNear, codeBreakpoints } from './debugRegs';
+import { switchThroughTaskGate, TaskReason } from './taskSwitch';
+import { push } from './stack';
 
 const TWO32 = 4294967296;
 
@@ -184,7 +194,10 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
   }
   if (kind === EventKind.Software && gdpl < c.cpl) throw new CpuException(Vector.GP, idtErr, 'software interrupt through a gate with DPL < CPL');
   if ((w1 & 0x8000) === 0) throw new CpuException(Vector.NP, idtErr, 'gate not present');
-  if (type === 0x05) throw new CpuException(Vector.GP, idtErr, 'task gates are not implemented');
+  if (type === 0x05) {
+    deliverTaskGate(c, vector, ec, kind, w0, w1, retLo);
+    return;
+  }
   const gate32 = long || (type & 8) !== 0;
   const trapGate = (type & 1) !== 0;
   const sel = w0 >>> 16;
@@ -341,6 +354,28 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
   updateModeFromSegments(c);
 }
 
+/**
+ * Delivery through a task gate outside IA-32e mode (SDM vol. 3A §6.12.2 "Interrupt Tasks", §7.3;
+ * vol. 2A INT n "TASK-GATE"): a nesting task switch to the TSS the gate names (the old task's
+ * saved EIP is `retLo`; its saved EFLAGS has RF = 1 for a fault, §18.3.1.1), then, in the new
+ * task, the error code of an exception that has one is pushed on the new task's stack (a
+ * doubleword: only 32-bit TSSs are implemented) and EIP is checked against the new CS limit.
+ * Faults after the switch are raised in the new task's context, as the SDM describes.
+ */
+function deliverTaskGate(c: Cpu, vector: number, ec: number | undefined, kind: EventKind, w0: number, w1: number, retLo: number): void {
+  const gate = decodeDescriptor(w0, w1);
+  const setRf = kind === EventKind.Exception && isFault(vector) && (c.flagsRest & Flag.RF) === 0;
+  if (setRf) c.flagsRest |= Flag.RF;
+  try {
+    switchThroughTaskGate(c, gate, TaskReason.Interrupt, retLo);
+  } catch (x) {
+    if (setRf) c.flagsRest &= ~Flag.RF;
+    throw x;
+  }
+  if (kind === EventKind.Exception && hasErrorCode(vector)) push(c, 4, ec ?? 0);
+  if ((c.ripLo >>> 0) > c.segLimit[Seg.CS]) throw new CpuException(Vector.GP, 0, 'new task EIP beyond its code-segment limit');
+}
+
 // ---- entry points -------------------------------------------------------------------------
 /** Enter shutdown (triple fault, SDM vol. 3A §6.15 "Interrupt 8"): the run stops with 'shutdown'. */
 function shutdown(c: Cpu, why: string): void {
@@ -465,15 +500,20 @@ export function serviceEvents(c: Cpu): boolean {
       one = true;
     }
   }
-  for (let n = 0; n < 4 && !c.inShutdown; n++) {
-    if (c.stepArmed) {
+  for (let n = 0; n < 6 && !c.inShutdown; n++) {
+    if (c.stepArmed || c.dbgHits !== 0) {
       if (shadow) {
-        // A MOV SS / POP SS shadow defers the single-step trap past the next instruction.
+        // A MOV SS / POP SS shadow defers the single-step and data-breakpoint traps past the
+        // next instruction (SDM vol. 3A §6.8.3).
         c.eventPending = true;
         return true;
       }
+      // One #DB reports the single-step (BS), the data/I/O breakpoints (B0-B3) the previous
+      // instruction met and a task switch to a TSS with T = 1 (BT) (SDM vol. 3B §18.3.1.2,
+      // §18.3.1.4, §18.3.1.5; debugRegs.ts).
+      c.dr6 = (c.dr6 | (c.stepArmed ? 0x4000 : 0) | (c.dbgHits & 0x800f)) >>> 0;
       c.stepArmed = false;
-      c.dr6 = (c.dr6 | 0x4000) >>> 0;
+      c.dbgHits = 0;
       deliverEvent(c, Vector.DB, undefined, EventKind.Exception, c.ripLo, c.ripHi);
       continue;
     }
@@ -497,6 +537,16 @@ export function serviceEvents(c: Cpu): boolean {
         c.eventPending = true;
       }
     }
+    if (c.dbgCode !== 0 && !c.halted) {
+      // Instruction breakpoints: a fault before the instruction at CS:RIP executes, lowest in
+      // priority (SDM vol. 3A §6.9 table 6-2; vol. 3B §18.3.1.1).
+      const hit = codeBreakpoints(c);
+      if (hit !== 0) {
+        c.dr6 = (c.dr6 | hit) >>> 0;
+        deliverEvent(c, Vector.DB, undefined, EventKind.Exception, c.ripLo, c.ripHi);
+        continue;
+      }
+    }
     break;
   }
   if (c.inShutdown) return false;
@@ -509,6 +559,13 @@ export function serviceEvents(c: Cpu): boolean {
     c.stepArmed = true;
     c.eventPending = true;
     one = true;
+  }
+  if (c.debugActive) {
+    // Enabled breakpoints (debugRegs.ts): look again at the next boundary. Data breakpoints
+    // need a look after every instruction; instruction breakpoints only while the block about
+    // to run can reach one (I/O instructions end their block anyway).
+    c.eventPending = true;
+    if (c.dbgWatch !== 0 || (c.dbgCode !== 0 && codeBreakpointNear(c))) one = true;
   }
   if (one) c.eventPending = true;
   return one;

@@ -20,6 +20,13 @@ export interface InterruptSource {
   pendingVector(): number;
   /** The processor accepted `vector` (the controller moves it to in-service). */
   acknowledge(vector: number): void;
+  /**
+   * Optional: CR8 as a view of the local APIC's task-priority register (SDM vol. 3A §10.8.6.1:
+   * CR8[3:0] = TPR[7:4]; MOV to CR8 sets TPR[7:4] = CR8[3:0] and TPR[3:0] = 0). Without it
+   * the processor keeps CR8 to itself (`c.cr8`).
+   */
+  readCr8?(): number;
+  writeCr8?(value: number): void;
 }
 
 /**

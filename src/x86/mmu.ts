@@ -42,6 +42,29 @@ export abstract class Mmu extends CpuState {
   private rmwLo = 0;
   private rmwHi = 0;
 
+  // ---- debug-register data breakpoints (debugRegs.ts; SDM vol. 3B §18.2) ---------------------
+  /** Enabled data breakpoints (mask of 0..3): their pages stay out of the TLB. 0: no cost at all. */
+  dbgWatch = 0;
+  /** Breakpoints configured as data breakpoints (R/W = 01 or 11), enabled or not. */
+  dbgWatchAll = 0;
+  /** Enabled / all instruction breakpoints (R/W = 00). */
+  dbgCode = 0;
+  dbgCodeAll = 0;
+  /** Enabled I/O breakpoints (R/W = 10 with CR4.DE = 1). */
+  dbgIo = 0;
+  /** Any breakpoint enabled: the run loop executes one instruction at a time. */
+  debugActive = false;
+  /** Decoded DR0-DR3: address aligned to the length (lo, hi), length in bytes, R/W field. */
+  readonly dbgLo = new Int32Array(4);
+  readonly dbgHi = new Int32Array(4);
+  readonly dbgLen = new Int32Array(4);
+  readonly dbgRw = new Int32Array(4);
+  /**
+   * Debug traps of the instruction executing, in DR6 layout: data/I/O breakpoint hits (B0-B3)
+   * and BT (bit 15, task switch to a TSS with T = 1); taken as one #DB after the instruction.
+   */
+  dbgHits = 0;
+
   constructor(readonly mem: PhysicalMemory) {
     super();
   }
@@ -78,7 +101,38 @@ export abstract class Mmu extends CpuState {
     }
   }
 
+  /** True when the 4 KiB linear page of (lo, hi) holds an address an enabled data breakpoint watches. */
+  private watchedPage(lo: number, hi: number): boolean {
+    const w = this.dbgWatch;
+    const p = lo & ~0xfff;
+    for (let k = 0; k < 4; k++) {
+      if (((w >>> k) & 1) !== 0 && (this.dbgLo[k] & ~0xfff) === p && this.dbgHi[k] === hi) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A slow-path access of `n` bytes at (lo, hi): record the data breakpoints it meets (SDM vol. 3B
+   * §18.3.1.2: R/W = 01 on writes, 11 on reads and writes). Breakpoints that DR7 does not enable
+   * are recorded with the enabled ones (DR6 B bits "may or may not be set" for them, §18.2.3).
+   */
+  private dbgCheck(lo: number, hi: number, n: number, write: boolean): void {
+    const all = this.dbgWatchAll;
+    const s = lo >>> 0;
+    let hit = 0;
+    for (let k = 0; k < 4; k++) {
+      if (((all >>> k) & 1) === 0 || (!write && this.dbgRw[k] !== 3) || this.dbgHi[k] !== hi) continue;
+      const b = this.dbgLo[k] >>> 0;
+      if (s < b + this.dbgLen[k] && s + n > b) hit |= 1 << k;
+    }
+    if ((hit & this.dbgWatch) !== 0) {
+      this.dbgHits |= hit;
+      this.eventPending = true;
+    }
+  }
+
   private fillRead(lo: number, hi: number): Uint8Array | null {
+    if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Read);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
     if (page !== null) {
@@ -91,6 +145,7 @@ export abstract class Mmu extends CpuState {
   }
 
   private fillWrite(lo: number, hi: number): Uint8Array | null {
+    if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Write);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
@@ -123,6 +178,7 @@ export abstract class Mmu extends CpuState {
 
   // ---- slow paths: byte at a time, each byte translated (page-crossing and MMIO) -----------
   private readSlow(lo: number, hi: number, n: number): number {
+    if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, false);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       // Within one page that is not RAM: one sized device access (an APIC register is read
       // as a dword, not as four bytes).
@@ -160,6 +216,7 @@ export abstract class Mmu extends CpuState {
   }
 
   private writeSlow(lo: number, hi: number, n: number, v: number): void {
+    if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, true);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       const phys = this.translate(lo, hi, Access.Write);
       if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {

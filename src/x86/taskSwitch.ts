@@ -27,6 +27,7 @@ import { Flag, Seg } from './registers';
 import { isNullSelector, selectorFault, setAccessed } from './segmentation';
 import { updateModeFromSegments } from './descriptors';
 import { writeCr3 } from './controlRegisters';
+import { taskSwitchDebug } from './debugRegs';
 
 export const enum TaskReason { Jmp = 0, Call = 1, Iret = 2, Interrupt = 3 }
 
@@ -88,6 +89,8 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   for (let i = 0; i < 8; i++) gpr[i] = rd(0x28 + 4 * i, 4);
   for (let i = 0; i < 6; i++) nsel[i] = rd(0x48 + 4 * i, 2);
   const ldtSel = rd(0x60, 2);
+  // T (debug trap) flag, bit 0 at offset 0x64 (SDM vol. 3A §7.2.1; vol. 3B §18.3.1.5).
+  const debugTrap = (rd(0x64, 2) & 1) !== 0;
   const vm = (eflags & Flag.VM) !== 0;
 
   // Validate the new LDT (SDM vol. 3A table 7-1: #TS(LDT selector)).
@@ -158,6 +161,8 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   c.segLimit[Seg.TR] = tss.limit;
   c.segAttr[Seg.TR] = tss.attr | 2;
   c.cr0 |= CR0_TS;
+  // DR7.L0-L3 (local breakpoint enables) are cleared on every task switch (SDM vol. 3B §18.2.4).
+  taskSwitchDebug(c);
   // Step 12: CR3 (when paging), LDTR, EFLAGS, EIP, general registers, segments.
   if ((c.cr0 & 0x80000000) !== 0) writeCr3(c, cr3, 0);
   c.segSel[Seg.LDTR] = ldtSel;
@@ -194,6 +199,18 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   if (c.cpl !== cpl) c.cpl = cpl;
   c.flushTlb();
   updateModeFromSegments(c);
+  if ((eflags & Flag.RF) !== 0) {
+    // RF loaded from the TSS: it suppresses instruction breakpoints for the task's first
+    // instruction and is cleared after it (SDM vol. 3B §18.3.1.1; interrupts.ts serviceEvents).
+    c.rfPending = true;
+    c.rfArmed = false;
+    c.eventPending = true;
+  }
+  if (debugTrap) {
+    // A #DB trap with DR6.BT before the new task's first instruction (interrupts.ts serviceEvents).
+    c.dbgHits |= 0x8000;
+    c.eventPending = true;
+  }
 }
 
 /** The TSS descriptor a task gate names (JMP/CALL/interrupts): GDT only, an available 32-bit TSS. */

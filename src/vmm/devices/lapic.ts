@@ -176,6 +176,16 @@ export class LocalApic implements TimedDevice {
     this.host.interruptsChanged();
   }
 
+  /** MOV from CR8: TPR[7:4] (SDM vol. 3A §10.8.6.1). */
+  readCr8(): number {
+    return this.getTpr() >> 4;
+  }
+
+  /** MOV to CR8: TPR[7:4] = CR8[3:0], TPR[3:0] = 0 (SDM vol. 3A §10.8.6.1). */
+  writeCr8(v: number): void {
+    this.setTpr((v & 0xf) << 4);
+  }
+
   private static highest(bits: Uint32Array): number {
     for (let i = 7; i >= 0; i--) {
       const w = bits[i];

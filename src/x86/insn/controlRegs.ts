@@ -8,7 +8,8 @@
 import { Mnemonic, OpKind, Register } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import {
-  CR0_PE, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_UMIP, cpuidReg, requireCpl0, writeCr0, writeCr3, writeCr4,
+  CR0_PE, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_UMIP, cpuidReg, readCr8, requireCpl0, writeCr0, writeCr3, writeCr4,
+  writeCr8,
 } from '../controlRegisters';
 import type { DecodedInsn } from '../decoded';
 import { gprOf } from '../decoded';
@@ -17,6 +18,7 @@ import type { Op } from '../operands';
 import { linearAddress } from '../operands';
 import { Gpr } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { updateDebugState } from '../debugRegs';
 import { portIoHandlers } from './portIo';
 import { sysCallHandlers } from './sysCall';
 import { sysMiscHandlers } from './sysMisc';
@@ -39,7 +41,7 @@ function movFromCr(d: DecodedInsn, cr: number, r: number): Op | null {
       : (c) => { requireCpl0(c, what); c.lo[r] = c.cr3Lo; c.hi[r] = 0; };
     case 4: return (c) => { requireCpl0(c, what); c.lo[r] = c.cr4; c.hi[r] = 0; };
     // CR8 (the task-priority register) exists in 64-bit mode only (SDM vol. 3A §2.5).
-    case 8: return d.bitness === 64 ? (c) => { requireCpl0(c, what); c.lo[r] = c.cr8 & 0xf; c.hi[r] = 0; } : null;
+    case 8: return d.bitness === 64 ? (c) => { requireCpl0(c, what); c.lo[r] = readCr8(c); c.hi[r] = 0; } : null;
     default: return null; // CR1, CR5-CR7, CR9-CR15: #UD
   }
 }
@@ -65,9 +67,7 @@ function movToCr(d: DecodedInsn, cr: number, r: number): Op | null {
       endBlock(d);
       return (c) => {
         requireCpl0(c, what);
-        if ((c.lo[r] & ~0xf) !== 0 || c.hi[r] !== 0) throw gp0('MOV to CR8: bits 63:4 are reserved');
-        c.cr8 = c.lo[r];
-        c.eventPending = true;
+        writeCr8(c, c.lo[r], c.hi[r]);
       };
     default:
       return null;
@@ -127,11 +127,17 @@ function movToDr(d: DecodedInsn, n: number, r: number): Op | null {
     if (k < 4) {
       c.drLo[k] = lo;
       c.drHi[k] = hi;
+      updateDebugState(c);
       return;
     }
     if (hi !== 0) throw gp0(`MOV to DR${k}: bits 63:32 must be zero`);
-    if (k === 6) c.dr6 = (lo & DR6_WRITABLE) | DR6_FIXED1;
-    else c.dr7 = (lo & DR7_WRITABLE) | 0x400;
+    if (k === 6) {
+      c.dr6 = (lo & DR6_WRITABLE) | DR6_FIXED1;
+    } else {
+      c.dr7 = (lo & DR7_WRITABLE) | 0x400;
+      // Breakpoints take effect from the next instruction (debugRegs.ts; SDM vol. 3B §18.2.4).
+      updateDebugState(c);
+    }
   };
 }
 

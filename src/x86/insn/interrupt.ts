@@ -7,6 +7,7 @@ import type { Cpu } from '../cpu';
 import { ATTR_UNUSABLE, readDescriptor, updateModeFromSegments } from '../descriptors';
 import { CpuException, Vector, gp0 } from '../exceptions';
 import { EventKind, softwareInterrupt } from '../interrupts';
+import { iretTaskReturn } from '../taskSwitch';
 import type { Op } from '../operands';
 import { Flag, Gpr, Seg } from '../registers';
 import { adjustSp, stackRead } from '../stack';
@@ -68,7 +69,7 @@ function iretReal(c: Cpu, n: number): void {
 /** Protected and IA-32e mode (SDM vol. 2A IRET, "PROTECTED-MODE" and "IA-32e-MODE"). */
 function iretProtected(c: Cpu, n: number): void {
   if (c.flagsRest & Flag.NT) {
-    throw gp0(c.longMode ? 'IRET with NT = 1 in IA-32e mode' : 'IRET task return (NT = 1) is not implemented');
+    throw gp0('IRET with NT = 1 in IA-32e mode');
   }
   const ipLo = item(c, 0, n);
   const ipHi = n === 8 ? c.vHi : 0;
@@ -172,12 +173,16 @@ function iretProtected(c: Cpu, n: number): void {
 function iret(d: DecodedInsn, n: number): Op {
   d.endsBlock = true;
   d.setsRip = true;
+  const nLo = d.nextLo;
   return (c) => {
     // IRET ends NMI blocking, even when it faults (SDM vol. 3A §6.7.1).
     c.nmiBlocked = false;
     c.eventPending = true;
     if (!c.protectedMode) iretReal(c, n);
     else if (c.flagsRest & Flag.VM) throw gp0('IRET in virtual-8086 mode is not implemented');
+    // NT = 1 outside IA-32e mode: return to the previous task (SDM vol. 2A IRET "TASK-RETURN",
+    // vol. 3A §7.4); the EIP saved in the current task's TSS is the one after the IRET.
+    else if ((c.flagsRest & Flag.NT) !== 0 && !c.longMode) iretTaskReturn(c, nLo);
     else iretProtected(c, n);
     if (c.flagsRest & Flag.RF) {
       c.rfPending = true;

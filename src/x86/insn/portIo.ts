@@ -7,6 +7,7 @@
  * stops the machine) is seen right after the instruction.
  */
 import { Code, Mnemonic, OpKind } from 'iced-x86';
+import { ioBreakpoint } from '../debugRegs';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { ATTR_UNUSABLE } from '../descriptors';
@@ -33,6 +34,7 @@ function tssByte(c: Cpu, off: number): number {
  * and the two bytes read must lie within the TSS limit — else #GP(0).
  */
 export function checkIoPermission(c: Cpu, port: number, size: number): void {
+  if (c.dbgIo !== 0) ioBreakpoint(c, port, size); // I/O breakpoints (debugRegs.ts)
   if (!c.protectedMode) return;
   const rest = c.flagsRest;
   if ((rest & Flag.VM) === 0 && c.cpl <= ((rest >>> 12) & 3)) return;
