@@ -183,7 +183,7 @@ export class Cpu extends Mmu {
   private codeLinear(): number {
     if (this.bitness === 64) {
       const hi = this.ripHi;
-      if (((hi << 16) >> 16) !== hi) throw gp0('RIP is not canonical');
+      if (((hi << this.canonShift) >> this.canonShift) !== hi) throw gp0('RIP is not canonical');
       this.linHi = hi;
       return this.ripLo;
     }
@@ -241,7 +241,7 @@ export class Cpu extends Mmu {
     // Probing the next page must not leave CR2 changed: nothing is delivered yet.
     const cr2Lo = this.cr2Lo, cr2Hi = this.cr2Hi;
     try {
-      if (this.bitness === 64 && ((nhi << 16) >> 16) !== nhi) throw gp0('instruction fetch crosses out of the canonical address range');
+      if (this.bitness === 64 && ((nhi << this.canonShift) >> this.canonShift) !== nhi) throw gp0('instruction fetch crosses out of the canonical address range');
       const nphys = this.translate(nlo | 0, nhi, Access.Execute);
       nextPpn = Math.floor(nphys / PAGE_SIZE);
       // Device pages are not read ahead (a read can have side effects): they fetch as all-ones.

@@ -58,6 +58,7 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'RDSEED': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 18 },
   'CLFLUSHOPT': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 23 },
   'RDPID': { leaf: 7, subleaf: 0, reg: 'ecx', bit: 22 },
+  'LA57': { leaf: 7, subleaf: 0, reg: 'ecx', bit: 16 },
   'SYSCALL': { leaf: 0x80000001, reg: 'edx', bit: 11 },
   'CX16': { leaf: 1, reg: 'ecx', bit: 13 },
   'MOVBE': { leaf: 1, reg: 'ecx', bit: 22 },
@@ -97,6 +98,7 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   'RDSEED': ['Rdseed'],
   'CLFLUSHOPT': ['Clflushopt'],
   'RDPID': ['Rdpid'],
+  'LA57': [], // 57-bit linear addresses, 5-level paging (CR4.LA57; SDM vol. 3A §4.5)
   'SYSCALL': ['Syscall', 'Sysret'],
   'SSE3': ['Addsubpd', 'Addsubps', 'Haddpd', 'Haddps', 'Hsubpd', 'Hsubps', 'Lddqu', 'Movddup', 'Movshdup', 'Movsldup', 'Fisttp'],
   // SSE/SSE2/SSSE3/SSE4.1 (src/x86/sse): their XMM-register forms; see sse/index.ts for the
@@ -178,7 +180,7 @@ export const DEFAULT_CPUID: CpuidModel = {
       // initial APIC ID 0 (bits 31:24).
       leaf: 1, eax: SIGNATURE, ebx: (1 << 16) | (8 << 8), ecx: 0, edx: 0, description: 'version and feature information',
     }),
-    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID'], {
+    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID', 'LA57'], {
       leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features (highest subleaf 0)',
     }),
     {
@@ -192,8 +194,8 @@ export const DEFAULT_CPUID: CpuidModel = {
     zeroLeaf(0x80000006, 'L2 cache information: not reported'),
     zeroLeaf(0x80000007, 'invariant TSC not reported: the TSC counts retired instructions'),
     {
-      leaf: 0x80000008, eax: 0x3027, ebx: 0, ecx: 0, edx: 0,
-      description: 'address sizes: 39-bit physical, 48-bit linear',
+      leaf: 0x80000008, eax: 0x3927, ebx: 0, ecx: 0, edx: 0,
+      description: 'address sizes: 39-bit physical, 57-bit linear (LA57)',
     },
   ],
 };

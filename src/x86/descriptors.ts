@@ -8,7 +8,7 @@
  */
 import type { Cpu } from './cpu';
 import { CpuException } from './exceptions';
-import { Seg } from './registers';
+import { Flag, Seg } from './registers';
 
 export const ATTR_UNUSABLE = 1 << 16;
 
@@ -122,13 +122,15 @@ export function setSegmentCache(c: Cpu, seg: number, selector: number, base: num
 
 /**
  * Recompute the code bitness and stack size from CS and SS (SDM vol. 3A §5.2.1): 64 when
- * IA-32e mode is active and CS.L = 1, else CS.D selects 32 or 16 (always 16 in real mode).
+ * IA-32e mode is active and CS.L = 1, else CS.D selects 32 or 16 (always 16 in real and
+ * virtual-8086 mode).
  * Call after any CS or SS load; it ends chained blocks when CS changed.
  */
 export function updateModeFromSegments(c: Cpu): void {
   const cs = c.segAttr[Seg.CS];
   const ss = c.segAttr[Seg.SS];
-  if (!c.protectedMode) {
+  if (!c.protectedMode || (c.flagsRest & Flag.VM) !== 0) {
+    // Real-address and virtual-8086 mode (SDM vol. 3A §20.2.1): 16-bit code and stack.
     c.bitness = 16;
     c.stackBits = 16;
   } else if (c.longMode && (cs & 0x2000) !== 0) {

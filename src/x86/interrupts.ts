@@ -29,6 +29,9 @@ import { Flag, Gpr, Seg } from './registers';
 import { codeBreakpointNear, codeBreakpoints } from './debugRegs';
 import { switchThroughTaskGate, TaskReason } from './taskSwitch';
 import { push } from './stack';
+import { checkV86HandlerSegment } from './v86';
+
+const V86_DATA_SEGS = [Seg.ES, Seg.DS, Seg.FS, Seg.GS];
 
 const TWO32 = 4294967296;
 
@@ -167,7 +170,10 @@ function deliverReal(c: Cpu, vector: number, retLo: number): void {
 }
 
 function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: EventKind, retLo: number, retHi: number): void {
-  if (c.flagsRest & Flag.VM) throw new CpuException(Vector.GP, 0, 'interrupt delivery from virtual-8086 mode is not implemented');
+  // From virtual-8086 mode (SDM vol. 3A §20.3.1.1, §6.12.1; vol. 2A INT n
+  // "INTERRUPT-FROM-VIRTUAL-8086-MODE"): to privilege level 0 only, with GS, FS, DS, ES pushed
+  // above the usual SS, ESP, EFLAGS, CS, EIP frame and the four data registers made null.
+  const fromV86 = (c.flagsRest & Flag.VM) !== 0;
   const ext = kind === EventKind.Software ? 0 : 1;
   const long = c.longMode;
   const idtErr = vector * 8 + 2 + ext;
@@ -210,6 +216,7 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
     throw new CpuException(Vector.GP, sel & 0xfffc, 'gate target is not a code segment with DPL <= CPL');
   }
   if (!cd.present) throw new CpuException(Vector.NP, sel & 0xfffc, 'gate target segment not present');
+  if (fromV86) checkV86HandlerSegment(sel, cd.type, cd.dpl);
   if (long && ((cd.attr & 0x2000) === 0 || (cd.attr & 0x4000) !== 0)) {
     throw new CpuException(Vector.GP, sel & 0xfffc, 'IA-32e mode gate target is not a 64-bit code segment');
   }
@@ -241,7 +248,7 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
       spLo = tssRead(c, 4 + newCpl * 8, 4, ext);
       spHi = tssRead(c, 8 + newCpl * 8, 4, ext);
     }
-    if (((offHi << 16) >> 16) !== offHi) throw new CpuException(Vector.GP, 0, 'handler RIP not canonical');
+    if (((offHi << c.canonShift) >> c.canonShift) !== offHi) throw new CpuException(Vector.GP, 0, 'handler RIP not canonical');
     spLo &= ~0xf;
     const frame = [oldSs, 0, oldSpLo, oldSpHi, flags, 0, csImage, 0, retLo, retHi];
     if (pushEc) frame.push(ec!, 0);
@@ -250,7 +257,7 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
     for (let k = 0; k < nSlots; k++) {
       if (s < 8) h = (h - 1) | 0;
       s = (s - 8 + TWO32) % TWO32;
-      if (((h << 16) >> 16) !== h) throw new CpuException(Vector.SS, 0, 'interrupt stack not canonical');
+      if (((h << c.canonShift) >> c.canonShift) !== h) throw new CpuException(Vector.SS, 0, 'interrupt stack not canonical');
       slotLo[k] = s | 0;
       slotHi[k] = h;
       vLo.push(frame[2 * k]);
@@ -298,6 +305,9 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
       if (attr & ATTR_UNUSABLE) throw new CpuException(Vector.SS, 0, 'stack segment unusable');
     }
     const frame = change ? [oldSs, oldSpLo, flags, csImage, retLo] : [flags, csImage, retLo];
+    if (fromV86) {
+      frame.unshift(c.segSel[Seg.GS], c.segSel[Seg.FS], c.segSel[Seg.DS], c.segSel[Seg.ES]);
+    }
     if (pushEc) frame.push(ec!);
     nSlots = frame.length;
     const mask = big ? 0xffffffff : 0xffff;
@@ -338,6 +348,16 @@ function deliverProtected(c: Cpu, vector: number, ec: number | undefined, kind: 
   }
   c.lo[Gpr.RSP] = newSpLo;
   if (long) c.hi[Gpr.RSP] = newSpHi;
+  if (fromV86) {
+    // GS, FS, DS, ES := null (unusable in protected mode).
+    for (const s of V86_DATA_SEGS) {
+      c.segSel[s] = 0;
+      c.segBaseLo[s] = 0;
+      c.segBaseHi[s] = 0;
+      c.segLimit[s] = 0;
+      c.segAttr[s] = ATTR_UNUSABLE;
+    }
+  }
   c.segSel[Seg.CS] = (sel & 0xfffc) | newCpl;
   c.segBaseLo[Seg.CS] = cd.base | 0;
   c.segBaseHi[Seg.CS] = 0;
@@ -372,7 +392,9 @@ function deliverTaskGate(c: Cpu, vector: number, ec: number | undefined, kind: E
     if (setRf) c.flagsRest &= ~Flag.RF;
     throw x;
   }
-  if (kind === EventKind.Exception && hasErrorCode(vector)) push(c, 4, ec ?? 0);
+  // The error code goes on the new task's stack, sized by the new TSS (a 16-bit TSS, type 1/3,
+  // takes a word: SDM vol. 3A §6.12.2, §7.6).
+  if (kind === EventKind.Exception && hasErrorCode(vector)) push(c, c.segAttr[Seg.TR] & 8 ? 4 : 2, ec ?? 0);
   if ((c.ripLo >>> 0) > c.segLimit[Seg.CS]) throw new CpuException(Vector.GP, 0, 'new task EIP beyond its code-segment limit');
 }
 

@@ -83,6 +83,8 @@ export abstract class Mmu extends CpuState {
   protected abstract codeWritten(ppn: number, off: number): void;
 
   flushTlb(): void {
+    // CR4.LA57 (bit 12) selects 57-bit linear addresses (SDM vol. 3A §4.5).
+    this.canonShift = (this.cr4 & 0x1000) !== 0 ? 7 : 16;
     this.tlbRLo.fill(-1);
     this.tlbWLo.fill(-1);
     this.tlbWPpn.fill(-1);
@@ -168,7 +170,7 @@ export abstract class Mmu extends CpuState {
     if (s >= TWO32 && this.bitness === 64) {
       const nh = (hi + 1) | 0;
       // An access that starts canonical but runs past the canonical boundary faults (SDM vol. 1 §3.3.7.1).
-      if (((nh << 16) >> 16) !== nh) throw gp0('access crosses out of the canonical address range');
+      if (((nh << this.canonShift) >> this.canonShift) !== nh) throw gp0('access crosses out of the canonical address range');
       this.nextHi = nh;
     } else {
       this.nextHi = hi;
@@ -201,7 +203,8 @@ export abstract class Mmu extends CpuState {
   }
 
   /** Translate all pages a write of n bytes touches; returns nothing, faults before any byte is written. */
-  private checkWrite(lo: number, hi: number, n: number): void {
+  /** Check a write of `n` bytes (every page it touches) without writing: a later write cannot fault. */
+  checkWrite(lo: number, hi: number, n: number): void {
     this.translate(lo, hi, Access.Write);
     const l = this.addLin(lo, hi, n - 1);
     // A fault on the second page reports that page's first byte (CR2), as the processor does.

@@ -98,7 +98,7 @@ export function segmented(bitness: number, seg: number, size: number, off: AddrF
         const lo = off(c);
         const s = (lo >>> 0) + (c.segBaseLo[seg] >>> 0);
         const hi = (c.linHi + c.segBaseHi[seg] + (s >= TWO32 ? 1 : 0)) | 0;
-        if (((hi << 16) >> 16) !== hi) throw segFault(seg);
+        if (((hi << c.canonShift) >> c.canonShift) !== hi) throw segFault(seg);
         c.linHi = hi;
         return s | 0;
       };
@@ -106,7 +106,7 @@ export function segmented(bitness: number, seg: number, size: number, off: AddrF
     return (c) => {
       const lo = off(c);
       const hi = c.linHi;
-      if (((hi << 16) >> 16) !== hi) throw segFault(seg);
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw segFault(seg);
       return lo;
     };
   }

@@ -256,7 +256,7 @@ export function targetIs64(c: Cpu, d: Descriptor): boolean {
  */
 export function checkTargetIp(c: Cpu, d: Descriptor, lo: number, hi: number): void {
   if (targetIs64(c, d)) {
-    if (((hi << 16) >> 16) !== hi) throw new CpuException(Vector.GP, 0, 'far transfer target not canonical');
+    if (((hi << c.canonShift) >> c.canonShift) !== hi) throw new CpuException(Vector.GP, 0, 'far transfer target not canonical');
   } else if (hi !== 0 || lo >>> 0 > d.limit) {
     throw new CpuException(Vector.GP, 0, 'far transfer target outside the code segment limit');
   }
@@ -344,7 +344,8 @@ export class FrameWriter {
     if (this.bits === 64) {
       const s = (this.spLo >>> 0) - n;
       const hi = s < 0 ? (this.spHi - 1) | 0 : this.spHi;
-      if (((hi << 16) >> 16) !== hi || ((this.spHi << 16) >> 16) !== this.spHi) throw this.fail();
+      const k = this.c!.canonShift;
+      if (((hi << k) >> k) !== hi || ((this.spHi << k) >> k) !== this.spHi) throw this.fail();
       return;
     }
     const max = this.bits === 32 ? 0xffffffff : 0xffff;

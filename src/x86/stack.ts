@@ -31,7 +31,7 @@ function slot(c: Cpu, delta: number, n: number): number {
  */
 export function stackLinear(c: Cpu, sb: number, lo: number, hi: number, n: number, write: boolean): number {
   if (sb === 64) {
-    if (((hi << 16) >> 16) !== hi) throw ssFault();
+    if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ssFault();
     c.linHi = hi;
     return lo;
   }

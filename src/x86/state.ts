@@ -107,6 +107,14 @@ export class CpuState {
   protectedMode = false;
   /** EFER.LMA: IA-32e mode active. */
   longMode = false;
+  /**
+   * Canonical-address check shift for the linear-address width in force (SDM vol. 1 §3.3.7.1,
+   * vol. 3A §4.5): 16 for 48-bit addresses, 7 for 57-bit ones (CR4.LA57 = 1; it only matters in
+   * IA-32e mode, where LA57 cannot change). A 64-bit address with high half `hi` is canonical when
+   * `((hi << canonShift) >> canonShift) === hi`. Recomputed by flushTlb(), which every CR4 write
+   * calls.
+   */
+  canonShift = 16;
   /** Current privilege level. */
   cpl = 0;
 

@@ -1,6 +1,6 @@
 /**
- * Hardware task switching with 32-bit TSSs (SDM vol. 3A §7.3, table 7-1; §7.2.1 figure 7-2 for
- * the TSS layout; §7.4 task linking). Used by far JMP/CALL to a TSS descriptor or a task gate
+ * Hardware task switching with 32-bit and 16-bit TSSs (SDM vol. 3A §7.3, table 7-1; §7.2.1
+ * figure 7-2 for the 32-bit TSS layout, §7.6 figure 7-11 for the 16-bit one; §7.4 task linking). Used by far JMP/CALL to a TSS descriptor or a task gate
  * (farTransfer.ts) and exported for task gates in the IDT and IRET with NT = 1.
  *
  *   taskSwitch(c, sel, tss, reason, retLo)
@@ -15,9 +15,19 @@
  *
  * Deviation (documented): the new task's segment descriptors are validated before anything is
  * committed, so a #TS/#NP/#SS/#GP raised by them is reported in the context of the old task
- * (the SDM raises them in the new task's context, after the switch). 16-bit TSSs and task
- * switches in IA-32e mode are #GP(selector) "task switching not implemented" (IA-32e mode has
- * no task switching at all: such descriptors are rejected by the callers).
+ * (the SDM raises them in the new task's context, after the switch). Task switches in IA-32e
+ * mode raise #GP(selector) (IA-32e mode has no task switching at all: the callers reject such
+ * descriptors).
+ *
+ * 16-bit TSSs (types 1 available / 3 busy; SDM vol. 3A §7.6, figure 7-11), minimum limit 2BH:
+ *   00 previous-task link  02 SP0 04 SS0 06 SP1 08 SS1 0A SP2 0C SS2  0E IP  10 FLAGS
+ *   12 AX 14 CX 16 DX 18 BX 1A SP 1C BP 1E SI 20 DI  22 ES 24 CS 26 SS 28 DS  2A LDT selector
+ * The old task's state is saved in the format of the old TSS, the new one loaded in the format
+ * of the new TSS, so 16-bit and 32-bit tasks switch to each other. A 16-bit TSS has no CR3 (the
+ * page tables stay), no FS/GS (their selectors and caches stay), no T flag and no I/O map.
+ * Saving drops the upper halves of EIP, EFLAGS and the registers; loading gives EIP = IP and
+ * EFLAGS = FLAGS (upper half 0). The SDM leaves the upper 16 bits of the general registers
+ * "modified and not maintained" after a load from a 16-bit TSS; vtx sets them to 0FFFFH.
  */
 import type { Cpu } from './cpu';
 import type { Descriptor } from './descriptors';
@@ -32,8 +42,13 @@ import { taskSwitchDebug } from './debugRegs';
 export const enum TaskReason { Jmp = 0, Call = 1, Iret = 2, Interrupt = 3 }
 
 const CR0_TS = 1 << 3;
-/** Segment registers in TSS order: ES CS SS DS FS GS at 0x48.. (4 bytes apart). */
+/** Segment registers in TSS order: ES CS SS DS FS GS at 0x48.. (4 bytes apart; 16-bit TSS: ES..DS at 0x22, 2 apart). */
 const TSS_SEGS = [Seg.ES, Seg.CS, Seg.SS, Seg.DS, Seg.FS, Seg.GS];
+
+/** True for a 16-bit TSS type (1 available, 3 busy); 9/0xB are 32-bit. */
+function is16(type: number): boolean {
+  return (type & 8) === 0;
+}
 
 function tssAddr(base: number, off: number): number {
   return (base + off) | 0;
@@ -64,16 +79,15 @@ function readIn(c: Cpu, sel: number, ldtBase: number, ldtLimit: number, ldtOk: b
   return decodeDescriptor(c.readSystem(a, 0, 4), c.readSystem((a + 4) | 0, 0, 4));
 }
 
-/** Perform a task switch to the 32-bit TSS `sel` (descriptor `tss`). */
+/** Perform a task switch to the 32-bit or 16-bit TSS `sel` (descriptor `tss`). */
 export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskReason, retLo: number): void {
   if (c.longMode) throw selectorFault(Vector.GP, sel, 0, 'task switching in IA-32e mode');
   const t = tss.type;
-  if (t === 1 || t === 3 || (c.segAttr[Seg.TR] & 0xf) === 1 || (c.segAttr[Seg.TR] & 0xf) === 3) {
-    throw selectorFault(Vector.GP, sel, 0, '16-bit task switching not implemented');
-  }
-  // Step 3: present and limit >= 0x67.
+  const new16 = is16(t);
+  const old16 = is16(c.segAttr[Seg.TR] & 0xf);
+  // Step 3: present and limit >= 67H (32-bit TSS) or 2BH (16-bit TSS) (SDM vol. 3A table 7-1).
   if (!tss.present) throw selectorFault(Vector.NP, sel, 0, 'TSS not present');
-  if (tss.limit < 0x67) throw selectorFault(Vector.TS, sel, 0, 'TSS limit below 0x67');
+  if (tss.limit < (new16 ? 0x2b : 0x67)) throw selectorFault(Vector.TS, sel, 0, new16 ? 'TSS limit below 0x2B' : 'TSS limit below 0x67');
   // Step 4: available for JMP/CALL/interrupts, busy for IRET.
   const busy = (t & 2) !== 0;
   if (reason === TaskReason.Iret ? !busy : busy) {
@@ -82,15 +96,27 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   const nb = tss.base | 0;
   const rd = (off: number, n: number) => c.readSystem(tssAddr(nb, off), 0, n);
   // Read the whole new state first.
-  const cr3 = rd(0x1c, 4);
-  const eip = rd(0x20, 4);
-  let eflags = rd(0x24, 4);
+  let cr3 = 0, eip: number, eflags: number, ldtSel: number, debugTrap = false;
   const gpr = [0, 0, 0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < 8; i++) gpr[i] = rd(0x28 + 4 * i, 4);
-  for (let i = 0; i < 6; i++) nsel[i] = rd(0x48 + 4 * i, 2);
-  const ldtSel = rd(0x60, 2);
-  // T (debug trap) flag, bit 0 at offset 0x64 (SDM vol. 3A §7.2.1; vol. 3B §18.3.1.5).
-  const debugTrap = (rd(0x64, 2) & 1) !== 0;
+  if (new16) {
+    eip = rd(0x0e, 2);
+    eflags = rd(0x10, 2);
+    for (let i = 0; i < 8; i++) gpr[i] = rd(0x12 + 2 * i, 2) | 0xffff0000; // upper halves: see the header
+    for (let i = 0; i < 4; i++) nsel[i] = rd(0x22 + 2 * i, 2);
+    // FS and GS are not in a 16-bit TSS: they keep their selectors and caches.
+    nsel[4] = c.segSel[Seg.FS];
+    nsel[5] = c.segSel[Seg.GS];
+    ldtSel = rd(0x2a, 2);
+  } else {
+    cr3 = rd(0x1c, 4);
+    eip = rd(0x20, 4);
+    eflags = rd(0x24, 4);
+    for (let i = 0; i < 8; i++) gpr[i] = rd(0x28 + 4 * i, 4);
+    for (let i = 0; i < 6; i++) nsel[i] = rd(0x48 + 4 * i, 2);
+    ldtSel = rd(0x60, 2);
+    // T (debug trap) flag, bit 0 at offset 0x64 (SDM vol. 3A §7.2.1; vol. 3B §18.3.1.5).
+    debugTrap = (rd(0x64, 2) & 1) !== 0;
+  }
   const vm = (eflags & Flag.VM) !== 0;
 
   // Validate the new LDT (SDM vol. 3A table 7-1: #TS(LDT selector)).
@@ -121,7 +147,7 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
     }
     if (!s.present) throw selectorFault(Vector.SS, ss, 0, 'new task SS not present');
     ndesc[2] = s;
-    for (const k of [0, 3, 4, 5]) {
+    for (const k of new16 ? [0, 3] : [0, 3, 4, 5]) {
       const v = nsel[k];
       ndesc[k] = null;
       if (isNullSelector(v)) continue;
@@ -141,10 +167,17 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   let oldFlags = c.getRflags();
   if (reason === TaskReason.Iret) oldFlags &= ~Flag.NT;
   const wr = (off: number, n: number, v: number) => c.writeSystem(tssAddr(ob, off), 0, n, v);
-  wr(0x20, 4, retLo);
-  wr(0x24, 4, oldFlags);
-  for (let i = 0; i < 8; i++) wr(0x28 + 4 * i, 4, c.lo[i]);
-  for (let i = 0; i < 6; i++) wr(0x48 + 4 * i, 4, c.segSel[TSS_SEGS[i]]);
+  if (old16) {
+    wr(0x0e, 2, retLo & 0xffff);
+    wr(0x10, 2, oldFlags & 0xffff);
+    for (let i = 0; i < 8; i++) wr(0x12 + 2 * i, 2, c.lo[i] & 0xffff);
+    for (let i = 0; i < 4; i++) wr(0x22 + 2 * i, 2, c.segSel[TSS_SEGS[i]]);
+  } else {
+    wr(0x20, 4, retLo);
+    wr(0x24, 4, oldFlags);
+    for (let i = 0; i < 8; i++) wr(0x28 + 4 * i, 4, c.lo[i]);
+    for (let i = 0; i < 6; i++) wr(0x48 + 4 * i, 4, c.segSel[TSS_SEGS[i]]);
+  }
   if (reason === TaskReason.Jmp || reason === TaskReason.Iret) setBusy(c, oldSel, false);
   // Steps 9-10: back link and NT for nesting switches; the new TSS becomes busy.
   if (reason === TaskReason.Call || reason === TaskReason.Interrupt) {
@@ -163,8 +196,8 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   c.cr0 |= CR0_TS;
   // DR7.L0-L3 (local breakpoint enables) are cleared on every task switch (SDM vol. 3B §18.2.4).
   taskSwitchDebug(c);
-  // Step 12: CR3 (when paging), LDTR, EFLAGS, EIP, general registers, segments.
-  if ((c.cr0 & 0x80000000) !== 0) writeCr3(c, cr3, 0);
+  // Step 12: CR3 (when paging; a 16-bit TSS has none), LDTR, EFLAGS, EIP, general registers, segments.
+  if (!new16 && (c.cr0 & 0x80000000) !== 0) writeCr3(c, cr3, 0);
   c.segSel[Seg.LDTR] = ldtSel;
   if (ldtDesc !== null) {
     c.segBaseLo[Seg.LDTR] = ldtDesc.base | 0;
@@ -176,7 +209,7 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   }
   c.setRflags(eflags);
   for (let i = 0; i < 8; i++) { c.lo[i] = gpr[i]; c.hi[i] = 0; }
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < (new16 ? 4 : 6); i++) {
     const s = TSS_SEGS[i];
     const v = nsel[i];
     if (vm) {
@@ -213,7 +246,7 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   }
 }
 
-/** The TSS descriptor a task gate names (JMP/CALL/interrupts): GDT only, an available 32-bit TSS. */
+/** The TSS descriptor a task gate names (JMP/CALL/interrupts): GDT only, an available 32-bit or 16-bit TSS. */
 export function taskGateTarget(c: Cpu, gate: Descriptor, reason: TaskReason): { sel: number; tss: Descriptor } {
   const sel = gate.gateSelector;
   if (sel & 4) throw selectorFault(Vector.GP, sel, 0, 'task gate names an LDT selector');

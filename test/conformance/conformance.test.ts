@@ -83,6 +83,33 @@ test('host helper: known answers (so a broken host side cannot make the comparis
     }
     assert.equal(ud2.kind, 'exception');
     assert.equal(ud2.vector, 6);
+
+    // XMM registers and MXCSR reach the instruction and come back (both modes).
+    const sse = (mode: 64 | 32, bytes: number[], x0: number[], x1: number[], mxcsr = 0x1f80): Case => {
+      const c = mk(mode, bytes, {});
+      const xmm = new Uint32Array(64);
+      x0.forEach((v, i) => { xmm[i] = v; });
+      x1.forEach((v, i) => { xmm[4 + i] = v; });
+      xmm[4 * 15] = 0x12345678;
+      return { ...c, xmm, mxcsr } as Case;
+    };
+    const sseCases = [
+      sse(64, [0x66, 0x0f, 0xfe, 0xc1], [1, 2, 3, 4], [10, 20, 30, 40]), // paddd xmm0, xmm1
+      sse(32, [0x66, 0x0f, 0xfe, 0xc1], [1, 2, 3, 4], [10, 20, 30, 40]),
+      sse(64, [0xf3, 0x0f, 0x5e, 0xc1], [0x3f800000], [0]), // divss xmm0, xmm1: 1/0
+      sse(64, [0xf3, 0x0f, 0x5e, 0xc1], [0x3f800000], [0], 0x1f80 & ~(1 << 9)), // ZE unmasked: #XM
+    ];
+    const [p64, p32, div0, xm] = (await host.run(sseCases)).map((r) => r);
+    for (const r of [p64, p32]) {
+      assert.deepEqual([...r.xmm.slice(0, 4)], [11, 22, 33, 44]);
+      assert.equal(r.xmm[60], 0x12345678, 'XMM15 kept');
+      assert.equal(r.mxcsr, 0x1f80);
+    }
+    assert.equal(div0.xmm[0], 0x7f800000);
+    assert.equal(div0.mxcsr, 0x1f84);
+    assert.equal(xm.trapno, 19);
+    assert.equal(xm.xmm[0], 0x3f800000, '#XM leaves the destination');
+    assert.equal(xm.mxcsr & 0x3f, 4);
   } finally {
     await host.close();
   }

@@ -108,10 +108,11 @@ test('RDMSR clears the upper halves of RAX and RDX; reset values of PAT, APIC_BA
 });
 
 test('WRMSR #GP(0): non-canonical bases, reserved bits, invalid memory types, read-only MSRs', { skip }, () => {
-  assert.ok(writeFaults(0xc0000082, 0x0000800000000000n), 'LSTAR non-canonical');
+  // Non-canonical for 57-bit addresses too: the model reports LA57 (SDM vol. 3A §4.5).
+  assert.ok(writeFaults(0xc0000082, 0x0100000000000000n), 'LSTAR non-canonical');
   assert.ok(writeFaults(0xc0000100, 0x1234000000000000n), 'FS_BASE non-canonical');
   assert.ok(writeFaults(0xc0000102, 0x8000000000000000n), 'KERNEL_GS_BASE non-canonical');
-  assert.ok(writeFaults(0x175, 0x0001000000000000n), 'SYSENTER_ESP non-canonical');
+  assert.ok(writeFaults(0x175, 0x0200000000000000n), 'SYSENTER_ESP non-canonical');
   assert.ok(writeFaults(0xc0000084, 0x100000000n), 'FMASK bits 63:32');
   assert.ok(writeFaults(0xc0000103, 0x100000000n), 'TSC_AUX bits 63:32');
   assert.ok(writeFaults(0x277, 0x0007040600070402n), 'PAT type 2');

@@ -8,7 +8,7 @@ import { Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
 import { condition } from './arith';
 import { PARITY } from '../state';
-import { canonicalHi, farJmp, jumpIndirect, jumpToConstant } from './control';
+import { canonicalHi, canonicalNow, farJmp, jumpIndirect, jumpToConstant } from './control';
 
 /** Map iced's ConditionCode to the opcode's low nibble (o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g). */
 export function ccNibble(cc: ConditionCode): number {
@@ -70,8 +70,12 @@ function jcc(d: DecodedInsn): Op {
     const tHi = d.targetHi;
     if (!canonicalHi(tHi)) {
       return (c) => {
-        if (test(c)) throw gp0('branch target not canonical');
-        c.ripLo = nLo; c.ripHi = nHi;
+        if (test(c)) {
+          if (!canonicalNow(c, tHi)) throw gp0('branch target not canonical');
+          c.ripLo = tLo; c.ripHi = tHi;
+        } else {
+          c.ripLo = nLo; c.ripHi = nHi;
+        }
       };
     }
     return (c) => {

@@ -28,9 +28,18 @@ import type { TranslatorTable } from '../translator';
 
 const TWO32 = 4294967296;
 
-/** True when a 64-bit value with high half `hi` is canonical for 48-bit linear addresses. */
+/**
+ * True when a 64-bit value with high half `hi` is canonical for 48-bit linear addresses — then it
+ * is canonical for 57-bit ones too, so translators use it to drop the run-time check for constant
+ * targets; a target that fails it is checked at run time with canonicalNow.
+ */
 export function canonicalHi(hi: number): boolean {
   return ((hi << 16) >> 16) === hi;
+}
+
+/** True when high half `hi` is canonical for the linear-address width in force (48 or 57 bits, SDM vol. 3A §4.5). */
+export function canonicalNow(c: Cpu, hi: number): boolean {
+  return ((hi << c.canonShift) >> c.canonShift) === hi;
 }
 
 function targetFault(): CpuException {
@@ -45,7 +54,12 @@ export function jumpToConstant(d: DecodedInsn): Op {
   const tLo = d.targetLo;
   if (d.bitness === 64) {
     const tHi = d.targetHi;
-    if (!canonicalHi(tHi)) return () => { throw targetFault(); };
+    if (!canonicalHi(tHi)) {
+      return (c) => {
+        if (!canonicalNow(c, tHi)) throw targetFault();
+        c.ripLo = tLo; c.ripHi = tHi;
+      };
+    }
     return (c) => { c.ripLo = tLo; c.ripHi = tHi; };
   }
   const t = tLo >>> 0;
@@ -63,7 +77,7 @@ export function jumpToConstant(d: DecodedInsn): Op {
 function storeReturn64(c: Cpu, lo: number, hi: number): void {
   const s = (c.lo[Gpr.RSP] >>> 0) - 8;
   const h = s < 0 ? (c.hi[Gpr.RSP] - 1) | 0 : c.hi[Gpr.RSP];
-  if (((h << 16) >> 16) !== h) throw ss0('stack address not canonical');
+  if (((h << c.canonShift) >> c.canonShift) !== h) throw ss0('stack address not canonical');
   c.write64(s | 0, h, lo, hi);
 }
 
@@ -73,7 +87,7 @@ function storeReturn(c: Cpu, size: number, v: number): void {
     const s = (c.lo[Gpr.RSP] >>> 0) - size;
     let h = c.hi[Gpr.RSP];
     if (s < 0) h = (h - 1) | 0;
-    if (((h << 16) >> 16) !== h) throw ss0('stack address not canonical');
+    if (((h << c.canonShift) >> c.canonShift) !== h) throw ss0('stack address not canonical');
     if (size === 4) c.write32(s | 0, h, v); else c.write16(s | 0, h, v);
     return;
   }
@@ -91,7 +105,7 @@ export function jumpIndirect(d: DecodedInsn): Op {
     return (c) => {
       const lo = rd(c);
       const hi = c.vHi;
-      if (((hi << 16) >> 16) !== hi) throw targetFault();
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw targetFault();
       c.ripLo = lo;
       c.ripHi = hi;
     };
@@ -119,21 +133,21 @@ function callRel(d: DecodedInsn, size: number): Op {
   const tLo = d.targetLo, tHi = d.targetHi;
   const rLo = d.nextLo, rHi = d.nextHi;
   if (d.bitness === 64) {
-    if (!canonicalHi(tHi)) {
-      return (c) => {
-        storeReturn64(c, rLo, rHi);
-        throw targetFault();
-      };
-    }
-    return (c) => {
+    const call: Op = (c) => {
       const s = (c.lo[Gpr.RSP] >>> 0) - 8;
       const h = s < 0 ? (c.hi[Gpr.RSP] - 1) | 0 : c.hi[Gpr.RSP];
-      if (((h << 16) >> 16) !== h) throw ss0('stack address not canonical');
+      if (((h << c.canonShift) >> c.canonShift) !== h) throw ss0('stack address not canonical');
       c.write64(s | 0, h, rLo, rHi);
       c.lo[Gpr.RSP] = s | 0;
       c.hi[Gpr.RSP] = h;
       c.ripLo = tLo;
       c.ripHi = tHi;
+    };
+    if (canonicalHi(tHi)) return call;
+    return (c) => {
+      if (canonicalNow(c, tHi)) { call(c); return; }
+      storeReturn64(c, rLo, rHi);
+      throw targetFault();
     };
   }
   const t = tLo >>> 0;
@@ -155,9 +169,9 @@ function callIndirect(d: DecodedInsn, size: number): Op {
       const hi = c.vHi;
       const s = (c.lo[Gpr.RSP] >>> 0) - 8;
       const h = s < 0 ? (c.hi[Gpr.RSP] - 1) | 0 : c.hi[Gpr.RSP];
-      if (((h << 16) >> 16) !== h) throw ss0('stack address not canonical');
+      if (((h << c.canonShift) >> c.canonShift) !== h) throw ss0('stack address not canonical');
       c.write64(s | 0, h, rLo, rHi);
-      if (((hi << 16) >> 16) !== hi) throw targetFault();
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw targetFault();
       c.lo[Gpr.RSP] = s | 0;
       c.hi[Gpr.RSP] = h;
       c.ripLo = lo;
@@ -200,10 +214,10 @@ function retNear(d: DecodedInsn, size: number): Op {
     const inc = 8 + imm;
     return (c) => {
       const lo = c.lo[Gpr.RSP], hi = c.hi[Gpr.RSP];
-      if (((hi << 16) >> 16) !== hi) throw ss0('stack address not canonical');
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ss0('stack address not canonical');
       const tLo = c.read64(lo, hi);
       const tHi = c.vHi;
-      if (((tHi << 16) >> 16) !== tHi) throw targetFault();
+      if (((tHi << c.canonShift) >> c.canonShift) !== tHi) throw targetFault();
       const s = (lo >>> 0) + inc;
       c.lo[Gpr.RSP] = s | 0;
       if (s >= TWO32) c.hi[Gpr.RSP] = (hi + 1) | 0;
@@ -246,7 +260,7 @@ function loop(d: DecodedInsn, kind: number): Op {
   const tHi = d.bitness === 64 ? d.targetHi : 0;
   const nLo = d.nextLo, nHi = d.nextHi;
   const b64 = d.bitness === 64;
-  const bad = b64 && !canonicalHi(tHi);
+  const bad = b64 && !canonicalHi(tHi); // not canonical under 48 bits: check the width in force
   const t = tLo >>> 0;
   const asz = d.addrSize;
   const zfWanted = kind === LOOPE; // LOOPE: ZF=1 (fRes === 0); LOOPNE: ZF=0
@@ -269,7 +283,7 @@ function loop(d: DecodedInsn, kind: number): Op {
     }
     const taken = nz && (kind === LOOP || (c.fRes === 0) === zfWanted);
     if (taken) {
-      if (bad || (!b64 && t > c.segLimit[Seg.CS])) throw targetFault();
+      if ((bad && !canonicalNow(c, tHi)) || (!b64 && t > c.segLimit[Seg.CS])) throw targetFault();
       c.ripLo = tLo;
       c.ripHi = tHi;
     } else {
@@ -287,14 +301,14 @@ function jcxz(d: DecodedInsn, size: number): Op {
   const tHi = d.bitness === 64 ? d.targetHi : 0;
   const nLo = d.nextLo, nHi = d.nextHi;
   const b64 = d.bitness === 64;
-  const bad = b64 && !canonicalHi(tHi);
+  const bad = b64 && !canonicalHi(tHi); // not canonical under 48 bits: check the width in force
   const t = tLo >>> 0;
   const zero = size === 8 ? (c: Cpu) => (c.lo[Gpr.RCX] | c.hi[Gpr.RCX]) === 0
     : size === 4 ? (c: Cpu) => c.lo[Gpr.RCX] === 0
       : (c: Cpu) => (c.lo[Gpr.RCX] & 0xffff) === 0;
   return (c) => {
     if (zero(c)) {
-      if (bad || (!b64 && t > c.segLimit[Seg.CS])) throw targetFault();
+      if ((bad && !canonicalNow(c, tHi)) || (!b64 && t > c.segLimit[Seg.CS])) throw targetFault();
       c.ripLo = tLo;
       c.ripHi = tHi;
     } else {

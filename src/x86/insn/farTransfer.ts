@@ -5,7 +5,7 @@
  *
  * Order of effects: every check and every memory read happens first; then the frame is written
  * (a #PF there leaves the registers untouched); then SS, RSP, CS, CPL and RIP are committed.
- * Task gates and TSS descriptors as targets switch tasks (taskSwitch.ts, 32-bit TSSs).
+ * Task gates and TSS descriptors as targets switch tasks (taskSwitch.ts, 32-bit and 16-bit TSSs).
  */
 import type { Cpu } from '../cpu';
 import type { Descriptor } from '../descriptors';

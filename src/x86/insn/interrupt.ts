@@ -8,6 +8,7 @@ import { ATTR_UNUSABLE, readDescriptor, updateModeFromSegments } from '../descri
 import { CpuException, Vector, gp0 } from '../exceptions';
 import { EventKind, softwareInterrupt } from '../interrupts';
 import { iretTaskReturn } from '../taskSwitch';
+import { iretFromV86, iretToV86 } from '../v86';
 import type { Op } from '../operands';
 import { Flag, Gpr, Seg } from '../registers';
 import { adjustSp, stackRead } from '../stack';
@@ -24,13 +25,18 @@ function ifChangeAllowed(c: Cpu): boolean {
   return c.cpl <= iopl;
 }
 
-function intN(d: DecodedInsn, vector: number, kind: EventKind): Op {
+/**
+ * `ioplSensitive`: INT imm8 (opcode CD, including CD 03). In virtual-8086 mode with IOPL < 3 it
+ * raises #GP(0) (SDM vol. 2A INT n "PROTECTED-MODE"; vol. 3A §20.2.7, table 20-2 method 2;
+ * CR4.VME is not supported). INT3 (CC), INTO and INT1 are not IOPL-sensitive: they go to the
+ * protected-mode handler at any IOPL (vol. 2A INT3 description; §20.3.1.1).
+ */
+function intN(d: DecodedInsn, vector: number, kind: EventKind, ioplSensitive: boolean): Op {
   const nLo = d.nextLo, nHi = d.nextHi;
   d.endsBlock = true;
   d.setsRip = true;
   return (c) => {
-    // Virtual-8086 mode with IOPL < 3: #GP(0) (no VME redirection).
-    if (kind === EventKind.Software && (c.flagsRest & Flag.VM) !== 0 && (c.flagsRest & Flag.IOPL) !== Flag.IOPL) {
+    if (ioplSensitive && (c.flagsRest & Flag.VM) !== 0 && (c.flagsRest & Flag.IOPL) !== Flag.IOPL) {
       throw gp0('INT n in virtual-8086 mode with IOPL < 3');
     }
     softwareInterrupt(c, vector, kind, nLo, nHi);
@@ -77,7 +83,9 @@ function iretProtected(c: Cpu, n: number): void {
   const fl = item(c, 2, n);
   const cpl = c.cpl;
   if (!c.longMode && n === 4 && (fl & Flag.VM) !== 0 && cpl === 0) {
-    throw gp0('IRET to virtual-8086 mode is not implemented');
+    // "RETURN-TO-VIRTUAL-8086-MODE" (v86.ts).
+    iretToV86(c);
+    return;
   }
   if ((cs & 0xfffc) === 0) throw gp0('IRET to a null code selector');
   const cd = readDescriptor(c, cs, Vector.GP);
@@ -109,7 +117,7 @@ function iretProtected(c: Cpu, n: number): void {
     }
   }
   if (to64) {
-    if (((ipHi << 16) >> 16) !== ipHi) throw gp0('IRET to a non-canonical RIP');
+    if (((ipHi << c.canonShift) >> c.canonShift) !== ipHi) throw gp0('IRET to a non-canonical RIP');
   } else {
     const eip = n === 2 ? ipLo & 0xffff : ipLo >>> 0;
     if (ipHi !== 0 || eip > cd.limit) throw gp0('IRET target beyond the code-segment limit');
@@ -179,7 +187,7 @@ function iret(d: DecodedInsn, n: number): Op {
     c.nmiBlocked = false;
     c.eventPending = true;
     if (!c.protectedMode) iretReal(c, n);
-    else if (c.flagsRest & Flag.VM) throw gp0('IRET in virtual-8086 mode is not implemented');
+    else if (c.flagsRest & Flag.VM) iretFromV86(c, n);
     // NT = 1 outside IA-32e mode: return to the previous task (SDM vol. 2A IRET "TASK-RETURN",
     // vol. 3A §7.4); the EIP saved in the current task's TSS is the one after the IRET.
     else if ((c.flagsRest & Flag.NT) !== 0 && !c.longMode) iretTaskReturn(c, nLo);
@@ -192,9 +200,9 @@ function iret(d: DecodedInsn, n: number): Op {
 }
 
 export const interruptHandlers: TranslatorTable = {
-  [Mnemonic.Int]: (d) => intN(d, d.immLo & 0xff, EventKind.Software),
-  [Mnemonic.Int3]: (d) => intN(d, Vector.BP, EventKind.Software),
-  [Mnemonic.Int1]: (d) => intN(d, Vector.DB, EventKind.Icebp),
+  [Mnemonic.Int]: (d) => intN(d, d.immLo & 0xff, EventKind.Software, true),
+  [Mnemonic.Int3]: (d) => intN(d, Vector.BP, EventKind.Software, false),
+  [Mnemonic.Int1]: (d) => intN(d, Vector.DB, EventKind.Icebp, false),
   [Mnemonic.Into]: (d) => {
     if (d.bitness === 64) return null; // #UD in 64-bit mode
     const nLo = d.nextLo, nHi = d.nextHi;

@@ -1,5 +1,6 @@
 /** INVLPG, INVPCID (SDM vol. 2A INVLPG, vol. 2A INVPCID, vol. 3A §4.10.4). */
 import { Mnemonic } from 'iced-x86';
+import { isCanonical, maxLinearBits } from '../controlRegisters';
 import type { Cpu } from '../cpu';
 import { cpuidInto } from '../cpuid';
 import type { DecodedInsn } from '../decoded';
@@ -7,7 +8,7 @@ import { gprOf } from '../decoded';
 import { gp0, ud } from '../exceptions';
 import type { Op } from '../operands';
 import { linearAddress } from '../operands';
-import { CR4_LA57, CR4_PCIDE, invalidatePage, invalidatePcid } from '../paging';
+import { CR4_PCIDE, invalidatePage, invalidatePcid } from '../paging';
 import type { TranslatorTable } from '../translator';
 
 const TWO32 = 4294967296;
@@ -75,8 +76,9 @@ function invpcid(d: DecodedInsn): Op | null {
     if ((dLo & ~0xfff) !== 0 || dHi !== 0) throw gp0('INVPCID descriptor bits 63:12 not zero');
     if (type <= 1 && (c.cr4 & CR4_PCIDE) === 0 && (dLo & 0xfff) !== 0) throw gp0('INVPCID with a non-zero PCID while CR4.PCIDE = 0');
     if (type === 0) {
-      const bits = (c.cr4 & CR4_LA57) !== 0 ? 7 : 16;
-      if (((lHi << bits) >> bits) !== lHi) throw gp0('INVPCID address is not canonical');
+      // TLB-invalidation addresses are checked against the widest supported linear address
+      // (57 bits with LA57), whatever CR4.LA57 is — as for the other loaded bases (SDM vol. 3A §4.5).
+      if (!isCanonical(lHi, maxLinearBits(c))) throw gp0('INVPCID address is not canonical');
     }
     invalidatePcid(c);
   };

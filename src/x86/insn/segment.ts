@@ -8,6 +8,7 @@
  * UMIP is not reported by the CPUID model, so SGDT/SIDT/SLDT/STR work at any CPL.
  */
 import { Code, Mnemonic, OpKind } from 'iced-x86';
+import { isCanonical, maxLinearBits } from '../controlRegisters';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { gprOf } from '../decoded';
@@ -57,7 +58,10 @@ function lgdt(d: DecodedInsn, idt: boolean): Op | null {
     if (form === 8) {
       lo = c.read64(b, c.linHi);
       hi = c.vHi;
-      if (((hi << 16) >> 16) !== hi) throw gp0('LGDT/LIDT base not canonical');
+      // Base addresses loaded into GDTR/IDTR/LDTR/TR are checked against the widest linear
+      // address the processor supports (57 bits with LA57), whatever CR4.LA57 is (SDM vol. 3A
+      // §4.5; Intel's 5-level paging white paper, canonicality checking on other addresses).
+      if (!isCanonical(hi, maxLinearBits(c))) throw gp0('LGDT/LIDT base not canonical');
     } else {
       lo = c.read32(b, c.linHi);
       if (form === 2) lo &= 0xffffff;
@@ -114,7 +118,7 @@ function readGdtSystem(c: Cpu, sel: number): Descriptor {
 }
 
 function systemSegmentBaseOk(c: Cpu, desc: Descriptor): boolean {
-  return !c.longMode || ((desc.baseHi << 16) >> 16) === desc.baseHi;
+  return !c.longMode || isCanonical(desc.baseHi, maxLinearBits(c)); // see LGDT: the widest supported width
 }
 
 /** LLDT r/m16 (SDM vol. 2A LLDT): a null selector makes LDTR unusable. */

@@ -60,7 +60,7 @@ function pushAny(c: Cpu, n: number, vlo: number, vhi: number): void {
 function push64q(c: Cpu, vlo: number, vhi: number): void {
   const s = (c.lo[RSP] >>> 0) - 8;
   const hi = s < 0 ? (c.hi[RSP] - 1) | 0 : c.hi[RSP];
-  if (((hi << 16) >> 16) !== hi) throw ssFault();
+  if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ssFault();
   const lo = s | 0;
   c.write64(lo, hi, vlo, vhi);
   c.lo[RSP] = lo;
@@ -176,7 +176,7 @@ function pop(d: DecodedInsn): Op | null {
     if (n === 8) {
       return (c) => {
         const lo = c.lo[RSP], hi = c.hi[RSP];
-        if (((hi << 16) >> 16) !== hi) throw ssFault();
+        if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ssFault();
         const v = c.read64(lo, hi), vh = c.vHi;
         const s2 = (lo >>> 0) + 8;
         c.lo[RSP] = s2 | 0;
@@ -379,12 +379,12 @@ function enter(d: DecodedInsn): Op | null {
     return (c) => {
       const s = (c.lo[RSP] >>> 0) - 8;
       const hi = s < 0 ? (c.hi[RSP] - 1) | 0 : c.hi[RSP];
-      if (((hi << 16) >> 16) !== hi) throw ssFault();
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ssFault();
       const lo = s | 0;
       c.write64(lo, hi, c.lo[RBP], c.hi[RBP]);
       const s2 = (lo >>> 0) - alloc;
       const nLo = s2 | 0, nHi = s2 < 0 ? (hi - 1) | 0 : hi;
-      if (((nHi << 16) >> 16) !== nHi) throw ssFault();
+      if (((nHi << c.canonShift) >> c.canonShift) !== nHi) throw ssFault();
       c.rmwBegin(nLo, nHi, 8); // write probe of the new top of stack (see below)
       c.lo[RSP] = nLo;
       c.hi[RSP] = nHi;
@@ -433,7 +433,7 @@ function leave(d: DecodedInsn): Op | null {
   if (d.bitness === 64 && n === 8) {
     return (c) => {
       const lo = c.lo[RBP], hi = c.hi[RBP];
-      if (((hi << 16) >> 16) !== hi) throw ssFault();
+      if (((hi << c.canonShift) >> c.canonShift) !== hi) throw ssFault();
       const v = c.read64(lo, hi), vh = c.vHi;
       const s = (lo >>> 0) + 8;
       c.lo[RSP] = s | 0;

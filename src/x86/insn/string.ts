@@ -33,6 +33,7 @@ import * as A from './arith';
 import { cmpsForward, movsBulk, scasForward, stosBulk } from './stringBulk';
 import * as stringRegs from './stringRegs';
 import type { Read, Spec, Write } from './stringRegs';
+import { sseStringAlias } from '../sse';
 
 // Module-local bindings of the helpers the ops call. Under tsx (tests, conformance) each file is
 // CommonJS and every use of an imported name goes through a getter on the other module's exports
@@ -67,10 +68,15 @@ function segFault(seg: number): CpuException {
     : new CpuException(Vector.GP, 0, 'string operand outside the segment limit or not canonical');
 }
 
-/** True when an access of `last + 1` bytes at (lo, hi) is not entirely canonical. */
-function nonCanonical(lo: number, hi: number, last: number): boolean {
-  if (((hi << 16) >> 16) !== hi) return true;
-  return hi === 0x7fff && (lo >>> 0) + last >= TWO32;
+/**
+ * True when an access of `last + 1` bytes at (lo, hi) is not entirely canonical for the
+ * linear-address width in force (48 or 57 bits; SDM vol. 1 §3.3.7.1, vol. 3A §4.5).
+ */
+function nonCanonical(c: Cpu, lo: number, hi: number, last: number): boolean {
+  const k = c.canonShift;
+  if (((hi << k) >> k) !== hi) return true;
+  // The top of the lower half (0x00007fff_ffffffff or 0x00ffffff_ffffffff) must not be crossed.
+  return hi === (0x7fffffff >>> k) && (lo >>> 0) + last >= TWO32;
 }
 
 /**
@@ -86,14 +92,14 @@ function stringAddress(bitness: number, seg: number, reg: number, asz: number, s
         return (c) => {
           const s = (c.lo[reg] >>> 0) + (c.segBaseLo[seg] >>> 0);
           const hi = (c.hi[reg] + c.segBaseHi[seg] + (s >= TWO32 ? 1 : 0)) | 0;
-          if (nonCanonical(s, hi, last)) throw segFault(seg);
+          if (nonCanonical(c, s, hi, last)) throw segFault(seg);
           c.linHi = hi;
           return s | 0;
         };
       }
       return (c) => {
         const lo = c.lo[reg], hi = c.hi[reg];
-        if (nonCanonical(lo, hi, last)) throw segFault(seg);
+        if (nonCanonical(c, lo, hi, last)) throw segFault(seg);
         c.linHi = hi;
         return lo;
       };
@@ -103,7 +109,7 @@ function stringAddress(bitness: number, seg: number, reg: number, asz: number, s
       return (c) => {
         const s = (c.lo[reg] >>> 0) + (c.segBaseLo[seg] >>> 0);
         const hi = (c.segBaseHi[seg] + (s >= TWO32 ? 1 : 0)) | 0;
-        if (nonCanonical(s, hi, last)) throw segFault(seg);
+        if (nonCanonical(c, s, hi, last)) throw segFault(seg);
         c.linHi = hi;
         return s | 0;
       };
@@ -255,7 +261,7 @@ function scasStep(s: Spec): Once {
 
 function stringOp(d: DecodedInsn): Op | null {
   const f = FORMS.get(d.code);
-  if (f === undefined) return null; // e.g. SSE2 MOVSD/CMPSD share the mnemonic: not this group's
+  if (f === undefined) return sseStringAlias(d); // SSE2 MOVSD/CMPSD (XMM forms) share the mnemonic
   const { kind, size } = f;
   const asz = d.addrSize;
   const b64 = d.bitness === 64;

@@ -78,11 +78,10 @@ export function read128(c: Cpu, lo: number, hi: number, v: Vec): void {
   v.i32[0] = a; v.i32[1] = b; v.i32[2] = x; v.i32[3] = c.vHi;
 }
 
-type CheckWrite = { checkWrite(lo: number, hi: number, n: number): void };
 
 /** Writes 16 bytes, checking the whole range first so a fault changes nothing. */
 export function write128(c: Cpu, lo: number, hi: number, w0: number, w1: number, w2: number, w3: number): void {
-  (c as unknown as CheckWrite).checkWrite(lo, hi, 16);
+  c.checkWrite(lo, hi, 16);
   c.write64(lo, hi, w0, w1);
   c.linHi = hi;
   const lo2 = plus8(c, lo);
@@ -146,9 +145,9 @@ export const MXCSR_MASK = 0xffff;
  * Exceptions detected by the current instruction, accumulated by the float kernels:
  * `pre` = invalid/denormal/zero-divide (before computation), `post` = overflow/underflow/precision.
  */
-export const fx = { pre: 0, post: 0, ueTinyExact: 0 };
+export const fx = { pre: 0, post: 0, ueTinyExact: 0, banked: 0 };
 export function fxReset(): void {
-  fx.pre = 0; fx.post = 0; fx.ueTinyExact = 0;
+  fx.pre = 0; fx.post = 0; fx.ueTinyExact = 0; fx.banked = 0;
 }
 
 /**
@@ -161,6 +160,7 @@ export function fxReset(): void {
 export function fxCommit(c: Cpu): void {
   const masks = (c.sse.mxcsr >>> 7) & 0x3f;
   const pre = fx.pre;
+  c.sse.mxcsr |= fx.banked;
   if ((pre & ~masks) !== 0) {
     c.sse.mxcsr |= pre;
     throw simdFault(c);
@@ -191,4 +191,7 @@ export function fxCheckpoint(): void {
   const c = fxCtx.c!;
   const masks = (c.sse.mxcsr >>> 7) & 0x3f;
   if (((fx.pre | fx.post | fx.ueTinyExact) & ~masks) !== 0) fxCommit(c);
+  // The first stage completed: its (masked) flags stay reported whatever the next stage does.
+  fx.banked |= fx.pre | fx.post;
+  fx.pre = 0; fx.post = 0; fx.ueTinyExact = 0;
 }

@@ -37,7 +37,7 @@ export function fpBegin(mxcsr: number): void {
   // flag reflects the result rounded with an unbounded exponent (host-measured).
   fm.ueTrap = (mxcsr & (UE << 7)) === 0;
   fm.oeTrap = (mxcsr & (OE << 7)) === 0;
-  fx.pre = 0; fx.post = 0; fx.ueTinyExact = 0;
+  fx.pre = 0; fx.post = 0; fx.ueTinyExact = 0; fx.banked = 0;
 }
 
 // ---- classification on bits -----------------------------------------------------------------
@@ -87,10 +87,11 @@ export function prodErr(a: number, b: number, p: number): number {
   const bh = t - (t - b), bl = b - bh;
   return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
 }
-/** Exact error of a+b = s (TwoSum). */
+/** Exact error of a+b = s (Fast2Sum on the operands ordered by magnitude). */
 export function sumErr(a: number, b: number, s: number): number {
-  const bb = s - a;
-  return (a - (s - bb)) + (b - bb);
+  // Fast2Sum with |a| ≥ |b| (no intermediate can overflow when s is finite).
+  if (Math.abs(a) < Math.abs(b)) { const t = a; a = b; b = t; }
+  return b - (s - a);
 }
 function sgn(x: number): number { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 

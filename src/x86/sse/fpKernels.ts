@@ -259,16 +259,24 @@ export type { Vec };
  */
 const DPPS_ORDER = [[1, 0, 3, 2], [0, 1, 2, 3], [3, 2, 1, 0], [2, 3, 0, 1]];
 const DP = new Int32Array(4);
+const DPP = new Int32Array(8);
 export const dpps: Kernel = (a, b, r, imm) => {
   const m = DP;
   for (let i = 0; i < 4; i++) m[i] = (imm >> (4 + i)) & 1 ? arith32(Op2.Mul, a.i32[i], b.i32[i]) : 0;
   fxCheckpoint();
+  // Pair sums of every lane, then (after a checkpoint: an unmasked exception there ends the
+  // instruction before the final sums) the final sums.
+  const p = DPP;
   for (let i = 0; i < 4; i++) {
     const o = DPPS_ORDER[i];
+    if (((imm >> i) & 1) === 0 && !(i === 1 && (imm & 15) === 0)) continue;
+    p[2 * i] = arith32(Op2.Add, m[o[0]], m[o[1]]);
+    p[2 * i + 1] = arith32(Op2.Add, m[o[2]], m[o[3]]);
+  }
+  fxCheckpoint();
+  for (let i = 0; i < 4; i++) {
     if (((imm >> i) & 1) === 0 && !(i === 1 && (imm & 15) === 0)) { r.i32[i] = 0; continue; }
-    const t2 = arith32(Op2.Add, m[o[0]], m[o[1]]);
-    const t3 = arith32(Op2.Add, m[o[2]], m[o[3]]);
-    const t4 = arith32(Op2.Add, t2, t3);
+    const t4 = arith32(Op2.Add, p[2 * i], p[2 * i + 1]);
     r.i32[i] = (imm >> i) & 1 ? t4 : 0;
   }
 };

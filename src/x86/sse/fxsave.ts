@@ -9,7 +9,7 @@ import type { Cpu } from '../cpu';
 import { gp0 } from '../exceptions';
 import { MXCSR_MASK } from './common';
 
-type CheckWrite = { checkWrite(lo: number, hi: number, n: number): void };
+const IMAGE = new Int32Array(128);
 const TWO32 = 4294967296;
 
 function at(c: Cpu, lo: number, hi: number, off: number): number {
@@ -19,7 +19,7 @@ function at(c: Cpu, lo: number, hi: number, off: number): number {
 }
 
 export function fxsave(c: Cpu, lo: number, hi: number, wide: boolean): void {
-  (c as unknown as CheckWrite).checkWrite(lo, hi, 512);
+  c.checkWrite(lo, hi, 512);
   const f = c.fpu;
   const w16 = (off: number, v: number): void => { const a = at(c, lo, hi, off); c.write16(a, c.linHi, v & 0xffff); };
   const w32 = (off: number, v: number): void => { const a = at(c, lo, hi, off); c.write32(a, c.linHi, v); };
@@ -62,7 +62,7 @@ export function fxrstor(c: Cpu, lo: number, hi: number, wide: boolean): void {
   const r32 = (off: number): number => { const a = at(c, lo, hi, off); return c.read32(a, c.linHi); };
   // Read everything first (faults before changes), then check MXCSR (#GP(0) for reserved bits).
   const mx = r32(24);
-  const buf = new Int32Array(128);
+  const buf = IMAGE;
   for (let i = 0; i < 128; i++) buf[i] = r32(4 * i);
   void r16;
   if ((mx & ~MXCSR_MASK) !== 0) throw gp0('FXRSTOR with reserved MXCSR bits set');

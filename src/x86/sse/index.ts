@@ -1,7 +1,9 @@
 /**
- * SSE/SSE2/SSE3/SSSE3/SSE4.1/SSE4.2 instructions (SDM vol. 1 chapters 10-12, vol. 2 instruction
- * pages). Legacy (non-VEX) encodings with XMM operands; the MMX (MMn) forms of shared mnemonics
- * are not implemented here (#UD), nor are VEX forms.
+ * SSE/SSE2/SSE3/SSSE3/SSE4.1 instructions, CRC32 (SSE4.2), FXSAVE/FXRSTOR, LDMXCSR/STMXCSR
+ * (SDM vol. 1 chapters 10-12, vol. 2 instruction pages). Legacy (non-VEX) encodings with XMM
+ * operands. Not implemented (#UD): the MMX-register (MMn) forms of shared mnemonics, VEX forms,
+ * PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM, CVTPI2PS-style MMX conversions, the XSAVE family.
+ * MOVSD/CMPSD (XMM forms) are reached through `sseStringAlias`, called by string.ts.
  *
  * Each op first checks availability (CR0.EM, CR4.OSFXSR → #UD; CR0.TS → #NM; common.ts), then
  * reads its operands (memory faults before any state changes; 16-byte alignment #GP(0) for the
