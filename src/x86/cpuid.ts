@@ -40,6 +40,7 @@ function brandLeaf(i: number): CpuidLeaf {
 
 /** Bit positions of the features this model can report (SDM vol. 2A, CPUID tables 3-10, 3-11). */
 export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; bit: number }>> = {
+  'FPU': { leaf: 1, reg: 'edx', bit: 0 },
   'SSE3': { leaf: 1, reg: 'ecx', bit: 0 },
   'SSSE3': { leaf: 1, reg: 'ecx', bit: 9 },
   'SSE4_1': { leaf: 1, reg: 'ecx', bit: 19 },
@@ -77,6 +78,20 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'PREFETCHW': { leaf: 0x80000001, reg: 'ecx', bit: 8 },
   'RDTSCP': { leaf: 0x80000001, reg: 'edx', bit: 27 },
   'PAGE1GB': { leaf: 0x80000001, reg: 'edx', bit: 26 },
+  'PSE': { leaf: 1, reg: 'edx', bit: 3 },
+  'PAE': { leaf: 1, reg: 'edx', bit: 6 },
+  'APIC': { leaf: 1, reg: 'edx', bit: 9 },
+  'PGE': { leaf: 1, reg: 'edx', bit: 13 },
+  'PSE36': { leaf: 1, reg: 'edx', bit: 17 },
+  'PCID': { leaf: 1, reg: 'ecx', bit: 17 },
+  'X2APIC': { leaf: 1, reg: 'ecx', bit: 21 },
+  'TSC_DEADLINE': { leaf: 1, reg: 'ecx', bit: 24 },
+  'FDP_EXCPTN_ONLY': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 6 },
+  'SMEP': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 7 },
+  'INVPCID': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 10 },
+  'FCS_FDS_DEPRECATED': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 13 },
+  'SMAP': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 20 },
+  'NX': { leaf: 0x80000001, reg: 'edx', bit: 20 },
   'LM': { leaf: 0x80000001, reg: 'edx', bit: 29 },
 };
 
@@ -100,6 +115,13 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   'RDPID': ['Rdpid'],
   'LA57': [], // 57-bit linear addresses, 5-level paging (CR4.LA57; SDM vol. 3A §4.5)
   'SYSCALL': ['Syscall', 'Sysret'],
+  // x87 (src/x86/fpu). The transcendentals are within 1 ulp of Intel's results, bit-exact in
+  // 93-98% of measured cases (see fpu/transcendental.ts); everything else is bit-exact.
+  'FPU': ['Fld', 'Fst', 'Fstp', 'Fild', 'Fist', 'Fistp', 'Fbld', 'Fbstp', 'Fadd', 'Faddp', 'Fsub', 'Fsubr', 'Fmul',
+    'Fdiv', 'Fdivr', 'Fsqrt', 'Fabs', 'Fchs', 'Frndint', 'Fscale', 'Fxtract', 'Fprem', 'Fprem1', 'Fcom', 'Fcomp',
+    'Fcompp', 'Fucom', 'Fucomi', 'Fcomi', 'Ftst', 'Fxam', 'Fcmove', 'Fld1', 'Fldz', 'Fldpi', 'Fxch', 'Fldcw', 'Fnstcw',
+    'Fnstsw', 'Fnclex', 'Fninit', 'Fnsave', 'Frstor', 'Fnstenv', 'Fldenv', 'Ffree', 'Fincstp', 'Fdecstp', 'Fnop', 'Wait',
+    'Fsin', 'Fcos', 'Fsincos', 'Fptan', 'Fpatan', 'F2xm1', 'Fyl2x', 'Fyl2xp1'],
   'SSE3': ['Addsubpd', 'Addsubps', 'Haddpd', 'Haddps', 'Hsubpd', 'Hsubps', 'Lddqu', 'Movddup', 'Movshdup', 'Movsldup', 'Fisttp'],
   // SSE/SSE2/SSSE3/SSE4.1 (src/x86/sse): their XMM-register forms; see sse/index.ts for the
   // MMX-register forms, which are not modelled.
@@ -141,6 +163,24 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   'PREFETCHW': ['Prefetchw'],
   'RDTSCP': ['Rdtscp'],
   'PAGE1GB': [],
+  // Paging features (src/x86/paging.ts walks honour each of them; SDM vol. 3A chapter 4).
+  'PSE': [],
+  'PAE': [],
+  'PGE': [],
+  'PSE36': [],
+  'PCID': [],
+  'SMEP': [],
+  'NX': [],
+  'INVPCID': ['Invpcid'],
+  'SMAP': ['Stac', 'Clac'],
+  // The local APIC (src/vmm/devices/lapic.ts): xAPIC MMIO, x2APIC MSRs, the TSC-deadline timer.
+  'APIC': [],
+  'X2APIC': [],
+  'TSC_DEADLINE': [],
+  // x87 pointer behaviour measured on Intel silicon (src/x86/fpu): FDP/FDS/FOP only on an unmasked
+  // exception, FCS and FDS stored as zero.
+  'FDP_EXCPTN_ONLY': [],
+  'FCS_FDS_DEPRECATED': [],
   'LM': [],
 };
 
@@ -174,19 +214,21 @@ export const DEFAULT_CPUID: CpuidModel = {
       leaf: 0, eax: 0xd, ebx: ascii4(VENDOR.slice(0, 4)), edx: ascii4(VENDOR.slice(4, 8)), ecx: ascii4(VENDOR.slice(8, 12)),
       description: 'highest basic leaf and vendor string',
     },
-    featureLeaf(1, undefined, ['CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
-      'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1'], {
+    featureLeaf(1, undefined, ['FPU', 'CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
+      'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1', 'PSE', 'PAE', 'APIC', 'PGE', 'PSE36', 'PCID', 'X2APIC',
+      'TSC_DEADLINE'], {
       // EBX: CLFLUSH line size 8 (x 8 bytes) in bits 15:8, one logical processor (bits 23:16),
       // initial APIC ID 0 (bits 31:24).
       leaf: 1, eax: SIGNATURE, ebx: (1 << 16) | (8 << 8), ecx: 0, edx: 0, description: 'version and feature information',
     }),
-    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID', 'LA57'], {
+    featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID', 'LA57',
+      'FDP_EXCPTN_ONLY', 'SMEP', 'INVPCID', 'FCS_FDS_DEPRECATED', 'SMAP'], {
       leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features (highest subleaf 0)',
     }),
     {
       leaf: 0x80000000, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0, description: 'highest extended leaf',
     },
-    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'PREFETCHW', 'LM', 'RDTSCP', 'PAGE1GB', 'SYSCALL'], {
+    featureLeaf(0x80000001, undefined, ['LAHF_LM', 'ABM_LZCNT', 'PREFETCHW', 'LM', 'RDTSCP', 'PAGE1GB', 'SYSCALL', 'NX'], {
       leaf: 0x80000001, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'extended feature information',
     }),
     brandLeaf(0), brandLeaf(1), brandLeaf(2),
@@ -269,4 +311,26 @@ export function hasFeature(model: CpuidModel, name: string): boolean {
   cpuidInto(model, f.leaf, f.subleaf ?? 0, out);
   const v = out[f.reg === 'eax' ? 0 : f.reg === 'ebx' ? 1 : f.reg === 'ecx' ? 2 : 3];
   return ((v >>> f.bit) & 1) === 1;
+}
+
+/**
+ * A copy of `model` with the named features (FEATURE_BITS) cleared or set: a CPU model for a
+ * launch configuration that hides a feature, and for tests of "#UD unless CPUID reports it".
+ */
+export function withFeatures(model: CpuidModel, set: readonly string[], clear: readonly string[] = []): CpuidModel {
+  const edit = (l: CpuidLeaf, names: readonly string[], on: boolean): CpuidLeaf => {
+    let n = l;
+    for (const name of names) {
+      const f = FEATURE_BITS[name];
+      if (f === undefined) throw new Error(`unknown CPUID feature ${name}`);
+      if (f.leaf !== l.leaf || (f.subleaf ?? 0) !== (l.subleaf ?? 0)) continue;
+      n = { ...n, [f.reg]: on ? (n[f.reg] | (1 << f.bit)) | 0 : n[f.reg] & ~(1 << f.bit) };
+    }
+    return n;
+  };
+  return { leaves: model.leaves.map((l) => edit(edit(l, set, true), clear, false)) };
+}
+
+export function withoutFeatures(model: CpuidModel, names: readonly string[]): CpuidModel {
+  return withFeatures(model, [], names);
 }

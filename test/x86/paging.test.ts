@@ -11,7 +11,7 @@ import {
   CR0_WP, CR4_PAE, CR4_PCIDE, CR4_PSE, CR4_SMAP, CR4_SMEP, EFER_NXE, PageFault, beforePagingControlWrite, loadCr3, loadPdptes,
 } from '../../src/x86/paging';
 import { CpuException } from '../../src/x86/exceptions';
-import { DEFAULT_CPUID } from '../../src/x86/cpuid';
+import { DEFAULT_CPUID, withoutFeatures } from '../../src/x86/cpuid';
 import type { CpuidModel } from '../../src/x86/cpuid';
 
 const AC = 1 << 18;
@@ -74,7 +74,7 @@ test('32-bit paging: 4 KiB pages, 4 MiB pages with CR4.PSE, PS ignored without i
 });
 
 test('32-bit paging, 4 MiB pages: bits 21:13 are reserved without PSE-36; with PSE-36 bits 20:13 give physical bits 38:32 (SDM §4.3, table 4-4)', () => {
-  const s = new PagingSetup('legacy32');
+  const s = new PagingSetup('legacy32', { cpuid: withoutFeatures(DEFAULT_CPUID, ['PSE36']) });
   const pde = s.map(0x00800000n, 0x400000, P | RW, 2);
   s.write(pde, BigInt(0x400000) | P | RW | PS | (1n << 13n));
   expectPf(s.c, 0x00801000n, R, 1 | 8);

@@ -9,7 +9,7 @@ import { Code, Instruction, MemoryOperand, Register } from 'iced-x86';
 import { encode } from './run';
 import { A, D, P, PagingSetup, RW, US, r64, w64 } from './pagingHelpers';
 import { Cpu } from '../../src/x86/cpu';
-import { DEFAULT_CPUID } from '../../src/x86/cpuid';
+import { DEFAULT_CPUID, withoutFeatures } from '../../src/x86/cpuid';
 import type { CpuidModel } from '../../src/x86/cpuid';
 import { PageFault, pagingTranslate, IDENTITY_TABLES_END, identityTablesSize } from '../../src/x86/paging';
 import { enterMode } from '../../src/x86/modes';
@@ -87,7 +87,7 @@ const WITH_INVPCID: CpuidModel = {
 };
 
 test('INVPCID: #UD unless CPUID reports it (SDM vol. 2A INVPCID)', () => {
-  const s = machine();
+  const s = machine({ cpuid: withoutFeatures(DEFAULT_CPUID, ['INVPCID']) });
   s.mem.load(0x3800, new Uint8Array(16));
   const r = run(s, encode(64, [movImm(Rg.RSI, 0x3800n), movImm(Rg.RAX, 2n), invpcid(Rg.RAX, Rg.RSI), hlt()]));
   assert.equal(r.result.reason, 'exception');

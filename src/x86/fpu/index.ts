@@ -19,6 +19,7 @@ import { effectiveAddress, linearAddress, type AddrFn, type Op } from '../operan
 import type { TranslatorTable } from '../translator';
 import type { FpuState } from './state';
 import * as softfloat from './softfloat';
+import * as tr from './transcendental';
 
 // Plain copies: property loads instead of the module namespace's accessors (hot path).
 const sf = { ...softfloat };
@@ -862,7 +863,170 @@ function fbstp(d: DecodedInsn): Op | null {
   };
 }
 
+// ---- transcendentals (SDM vol. 2A FSIN/FCOS/FSINCOS/FPTAN/FPATAN/F2XM1/FYL2X/FYL2XP1) ----------
+/** Load ST(i) fields into module scratch. */
+let ts = 0, te = 0, th = 0, tl = 0;
+function ld(f: FpuState, p: number): void { ts = f.signExp[p] >>> 15; te = f.signExp[p] & 0x7fff; th = f.sigHi[p]; tl = f.sigLo[p]; }
+
+/**
+ * FSIN (0), FCOS (1), FSINCOS (2: ST0 = cos after pushing, ST1 = sin), FPTAN (3: ST0 = tan, then
+ * push 1.0). |ST0| >= 2^63: C2 = 1, operand unchanged, nothing pushed. Otherwise C2 = 0.
+ * Stack underflow/overflow as for FXTRACT (SDM vol. 1 §8.5.1.1).
+ */
+function trigOp(which: number): (d: DecodedInsn) => Op | null {
+  const push = which >= 2;
+  return (d) => {
+    const x = ctx(d);
+    return (c) => {
+      check(c, true);
+      const f = c.fpu;
+      recordPointers(c, x);
+      const p0 = f.top, pn = (f.top - 1) & 7;
+      if (isEmpty(f, p0) || (push && !isEmpty(f, pn))) {
+        const ovf = !isEmpty(f, p0);
+        if (commit(f, IE | SF | (ovf ? C1 : 0))) return;
+        f.fsw &= ~C2;
+        sf.setIndefinite(); writeResult(f, p0);
+        if (push) { f.top = pn; writeResult(f, pn); }
+        return;
+      }
+      ld(f, p0);
+      const s = ts, e = te, h = th, l = tl;
+      sf.clearFlags();
+      const k = sf.classify(e, h, l);
+      const r = rc(f), w = f.fcw;
+      let s2 = 0, e2 = 0x3fff, h2 = 0x80000000, l2 = 0; // the pushed value (FSINCOS: cos; FPTAN: 1.0)
+      if (k === sf.K.Unsupported || k === sf.K.Inf) { sf.addFlags(IE); sf.setIndefinite(); s2 = R.s; e2 = R.e; h2 = R.h; l2 = R.l; }
+      else if (k === sf.K.SNaN || k === sf.K.QNaN) {
+        if (k === sf.K.SNaN) sf.addFlags(IE);
+        sf.setResult(s, e, (h | 0x40000000) >>> 0, l); s2 = R.s; e2 = R.e; h2 = R.h; l2 = R.l;
+      } else if (k === sf.K.Zero) {
+        if (which === 1) sf.setResult(0, 0x3fff, 0x80000000, 0); else sf.setResult(s, 0, 0, 0);
+      } else if (e >= 16383 + 63) {
+        // Out of range (SDM vol. 2A FSIN: |x| >= 2^63): C2 = 1, ST0 unchanged.
+        if (commit(f, k === sf.K.Denormal ? DE : 0)) return;
+        f.fsw |= C2;
+        return;
+      } else if (which === 2) {
+        tr.trig(1, s, e, h, l, r, w);
+        s2 = R.s; e2 = R.e; h2 = R.h; l2 = R.l;
+        const fxCos = R.fx;
+        tr.trig(0, s, e, h, l, r, w);
+        R.fx = (R.fx & ~C1) | fxCos; // C1 reports the rounding of the cosine (measured)
+      } else tr.trig(which === 3 ? 2 : which, s, e, h, l, r, w);
+      if (commit(f, R.fx)) return;
+      f.fsw &= ~C2;
+      writeResult(f, p0);
+      if (push) { f.top = pn; writeReg(f, pn, s2, e2, h2, l2); }
+    };
+  };
+}
+
+/** Two-operand transcendentals on ST1 (y) and ST0 (x): result to ST1, then pop. */
+function binTrans(fn: (f: FpuState, sy: number, ey: number, hy: number, ly: number, sx: number, ex: number, hx: number, lx: number) => void): (d: DecodedInsn) => Op | null {
+  return (d) => {
+    const x = ctx(d);
+    return (c) => {
+      check(c, true);
+      const f = c.fpu;
+      recordPointers(c, x);
+      const p0 = f.top, p1 = (f.top + 1) & 7;
+      sf.clearFlags();
+      if (isEmpty(f, p0) || isEmpty(f, p1)) {
+        if (commit(f, IE | SF)) return;
+        sf.setIndefinite(); writeResult(f, p1); pop(f); return;
+      }
+      ld(f, p0); const sx = ts, ex = te, hx = th, lx = tl;
+      ld(f, p1);
+      const kx = sf.classify(ex, hx, lx), ky = sf.classify(te, th, tl);
+      if (kx === sf.K.Unsupported || ky === sf.K.Unsupported) { sf.addFlags(IE); sf.setIndefinite(); }
+      else if (kx === sf.K.QNaN || kx === sf.K.SNaN || ky === sf.K.QNaN || ky === sf.K.SNaN) sf.add(sx, ex, hx, lx, ts, te, th, tl, 64, 0, f.fcw);
+      else {
+        if (kx === sf.K.Denormal || ky === sf.K.Denormal) sf.addFlags(DE);
+        fn(f, ts, te, th, tl, sx, ex, hx, lx);
+      }
+      if (commit(f, R.fx)) return;
+      writeResult(f, p1);
+      pop(f);
+    };
+  };
+}
+
+function isZ(e: number, h: number, l: number): boolean { return e === 0 && h === 0 && l === 0; }
+function isI(e: number, _h: number, _l: number): boolean { return e === 0x7fff; } // NaNs screened already
+
+/** FPATAN: ST1 = arctan(ST1 / ST0) with the quadrant of (ST0, ST1) (SDM vol. 2A FPATAN table). */
+function fpatanFn(f: FpuState, sy: number, ey: number, hy: number, ly: number, sx: number, ex: number, hx: number, lx: number): void {
+  const r = rc(f), w = f.fcw;
+  const zy = isZ(ey, hy, ly), zx = isZ(ex, hx, lx), iy = isI(ey, hy, ly), ix = isI(ex, hx, lx);
+  if (zy) { if (sx === 0) sf.setResult(sy, 0, 0, 0); else tr.constant(sy, tr.PI[0], tr.PI[1], r, w); return; }
+  if (iy) {
+    if (!ix) tr.constant(sy, tr.PI2[0], tr.PI2[1], r, w);
+    else if (sx === 0) tr.constant(sy, tr.PI4[0], tr.PI4[1], r, w);
+    else tr.constant(sy, tr.PI34[0], tr.PI34[1], r, w);
+    return;
+  }
+  if (zx) { tr.constant(sy, tr.PI2[0], tr.PI2[1], r, w); return; }
+  if (ix) { if (sx === 0) sf.setResult(sy, 0, 0, 0); else tr.constant(sy, tr.PI[0], tr.PI[1], r, w); return; }
+  tr.atan2(sy, ey, hy, ly, sx, ex, hx, lx, r, w);
+}
+
+/** FYL2X: ST1 = ST1 × log2(ST0) (SDM vol. 2A FYL2X table). */
+function fyl2xFn(f: FpuState, sy: number, ey: number, hy: number, ly: number, sx: number, ex: number, hx: number, lx: number): void {
+  const zy = isZ(ey, hy, ly), zx = isZ(ex, hx, lx), iy = isI(ey, hy, ly), ix = isI(ex, hx, lx);
+  if (sx !== 0 && !zx) { R.fx = (R.fx & ~DE) | IE; sf.setIndefinite(); return; } // no DE then (measured)
+  if (zx) {
+    R.fx &= ~DE; // x = ±0: no DE for a denormal y (measured)
+    if (zy) { sf.addFlags(IE); sf.setIndefinite(); return; }
+    if (!iy) sf.addFlags(ZE);
+    sf.setResult(sy ^ 1, 0x7fff, 0x80000000, 0); return;
+  }
+  if (ix) {
+    if (zy) { sf.addFlags(IE); sf.setIndefinite(); return; }
+    sf.setResult(sy, 0x7fff, 0x80000000, 0); return;
+  }
+  const one = ex === 0x3fff && hx === 0x80000000 && lx === 0;
+  const below = ex < 0x3fff;
+  if (iy || zy) {
+    if (one && iy) { sf.addFlags(IE); sf.setIndefinite(); return; }
+    sf.setResult(one ? sy : below ? sy ^ 1 : sy, iy ? 0x7fff : 0, iy ? 0x80000000 : 0, 0); return;
+  }
+  tr.yl2x(sy, ey, hy, ly, ex, hx, lx, rc(f), f.fcw);
+}
+
+/** FYL2XP1: ST1 = ST1 × log2(ST0 + 1) (SDM vol. 2A FYL2XP1 table). */
+function fyl2xp1Fn(f: FpuState, sy: number, ey: number, hy: number, ly: number, sx: number, ex: number, hx: number, lx: number): void {
+  const zy = isZ(ey, hy, ly), zx = isZ(ex, hx, lx), iy = isI(ey, hy, ly), ix = isI(ex, hx, lx);
+  const le1 = sx !== 0 && !zx && ex >= 0x3fff; // x <= -1
+  if (zx) { if (iy) { sf.addFlags(IE); sf.setIndefinite(); return; } sf.setResult(sx ^ sy, 0, 0, 0); return; }
+  if (zy) { if (ix) { sf.addFlags(IE); sf.setIndefinite(); return; } sf.setResult(sx ^ sy, 0, 0, 0); return; }
+  if (iy && !ix) { sf.setResult(sx ^ sy, 0x7fff, 0x80000000, 0); return; } // also for x <= -1 (measured)
+  if (le1 && ix) { R.fx = (R.fx & ~DE) | IE; sf.setIndefinite(); return; } // x = -inf: no DE (measured)
+  // x <= -1, outside the documented domain: the result is x itself with PE (measured)
+  if (le1) { sf.addFlags(PE); sf.setResult(sx, ex, hx, lx); return; }
+  if (ix || iy) { sf.setResult(sx ^ sy, 0x7fff, 0x80000000, 0); return; }
+  tr.yl2xp1(sy, ey, hy, ly, sx, ex, hx, lx, rc(f), f.fcw);
+}
+
+/** F2XM1: ST0 = 2^ST0 - 1 (SDM vol. 2A F2XM1; defined for -1 <= ST0 <= +1). */
+function f2xm1Fn(_c: Cpu, f: FpuState, s: number, e: number, h: number, l: number): void {
+  const k = sf.classify(e, h, l);
+  if (k === sf.K.Unsupported) { sf.addFlags(IE); sf.setIndefinite(); return; }
+  if (k === sf.K.SNaN) { sf.addFlags(IE); sf.setResult(s, e, h | 0x40000000, l); return; }
+  if (k === sf.K.QNaN || k === sf.K.Zero) { sf.setResult(s, e, h, l); return; }
+  if (k === sf.K.Inf) { if (s) sf.setResult(1, 0x3fff, 0x80000000, 0); else sf.setResult(0, 0x7fff, 0x80000000, 0); return; }
+  tr.exp2m1(s, e, h, l, rc(f), f.fcw);
+}
+
 export const fpuHandlers: TranslatorTable = {
+  [Mnemonic.Fsin]: trigOp(0),
+  [Mnemonic.Fcos]: trigOp(1),
+  [Mnemonic.Fsincos]: trigOp(2),
+  [Mnemonic.Fptan]: trigOp(3),
+  [Mnemonic.Fpatan]: binTrans(fpatanFn),
+  [Mnemonic.Fyl2x]: binTrans(fyl2xFn),
+  [Mnemonic.Fyl2xp1]: binTrans(fyl2xp1Fn),
+  [Mnemonic.F2xm1]: unary(f2xm1Fn),
   [Mnemonic.Fbld]: fbld,
   [Mnemonic.Fbstp]: fbstp,
   [Mnemonic.Fprem]: twoRegs(fpremOp(false)),
