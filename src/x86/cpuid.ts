@@ -44,6 +44,7 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'SSE3': { leaf: 1, reg: 'ecx', bit: 0 },
   'SSSE3': { leaf: 1, reg: 'ecx', bit: 9 },
   'SSE4_1': { leaf: 1, reg: 'ecx', bit: 19 },
+  'SSE4_2': { leaf: 1, reg: 'ecx', bit: 20 },
   'FXSR': { leaf: 1, reg: 'edx', bit: 24 },
   'SSE': { leaf: 1, reg: 'edx', bit: 25 },
   'SSE2': { leaf: 1, reg: 'edx', bit: 26 },
@@ -93,6 +94,10 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'SMAP': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 20 },
   'NX': { leaf: 0x80000001, reg: 'edx', bit: 20 },
   'LM': { leaf: 0x80000001, reg: 'edx', bit: 29 },
+  'XSAVE': { leaf: 1, reg: 'ecx', bit: 26 },
+  'XSAVEOPT': { leaf: 0xd, subleaf: 1, reg: 'eax', bit: 0 },
+  'XSAVEC': { leaf: 0xd, subleaf: 1, reg: 'eax', bit: 1 },
+  'XGETBV_ECX1': { leaf: 0xd, subleaf: 1, reg: 'eax', bit: 2 },
 };
 
 /**
@@ -146,6 +151,8 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
     'Pblendw', 'Pblendvb', 'Blendps', 'Blendpd', 'Blendvps', 'Blendvpd', 'Pmovzxbw', 'Pmovzxbd', 'Pmovzxbq', 'Pmovzxwd',
     'Pmovzxwq', 'Pmovzxdq', 'Pmovsxbw', 'Pmovsxbd', 'Pmovsxbq', 'Pmovsxwd', 'Pmovsxwq', 'Pmovsxdq', 'Roundps', 'Roundpd',
     'Roundss', 'Roundsd', 'Dpps', 'Dppd', 'Mpsadbw', 'Phminposuw', 'Movntdqa'],
+  // SSE4.2: string compares (sse/pcmpstr.ts, host-verified for every imm8), CRC32, PCMPGTQ.
+  'SSE4_2': ['Pcmpestri', 'Pcmpestrm', 'Pcmpistri', 'Pcmpistrm', 'Crc32', 'Pcmpgtq'],
   'CX16': ['Cmpxchg16b'],
   'MOVBE': ['Movbe'],
   'POPCNT': ['Popcnt'],
@@ -182,6 +189,12 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   'FDP_EXCPTN_ONLY': [],
   'FCS_FDS_DEPRECATED': [],
   'LM': [],
+  // XSAVE feature set for x87 and SSE state (src/x86/sse/xsave.ts; XGETBV/XSETBV in
+  // insn/controlRegs.ts). XSAVES/XRSTORS (CPUID.(EAX=0DH,ECX=1):EAX[3]) are not reported.
+  'XSAVE': ['Xsave', 'Xsave64', 'Xrstor', 'Xrstor64', 'Xgetbv', 'Xsetbv'],
+  'XSAVEOPT': ['Xsaveopt', 'Xsaveopt64'],
+  'XSAVEC': ['Xsavec', 'Xsavec64'],
+  'XGETBV_ECX1': ['Xgetbv'], // XGETBV with ECX = 1 reads XCR0 AND XINUSE
 };
 
 function featureLeaf(leaf: number, subleaf: number | undefined, names: string[], base: Omit<CpuidLeaf, 'features'>): CpuidLeaf {
@@ -206,7 +219,7 @@ function zeroLeaf(leaf: number, description: string): CpuidLeaf {
 
 /**
  * The model. A leaf within the reported ranges that is not listed reads as all zeros: the
- * feature or information it would describe is absent (leaves 2-6 and 8-0xD for now).
+ * feature or information it would describe is absent (leaves 2-6 and 8-0xC for now).
  */
 export const DEFAULT_CPUID: CpuidModel = {
   leaves: [
@@ -215,8 +228,8 @@ export const DEFAULT_CPUID: CpuidModel = {
       description: 'highest basic leaf and vendor string',
     },
     featureLeaf(1, undefined, ['FPU', 'CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
-      'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1', 'PSE', 'PAE', 'APIC', 'PGE', 'PSE36', 'PCID', 'X2APIC',
-      'TSC_DEADLINE'], {
+      'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1', 'SSE4_2', 'PSE', 'PAE', 'APIC', 'PGE', 'PSE36', 'PCID', 'X2APIC',
+      'TSC_DEADLINE', 'XSAVE'], {
       // EBX: CLFLUSH line size 8 (x 8 bytes) in bits 15:8, one logical processor (bits 23:16),
       // initial APIC ID 0 (bits 31:24).
       leaf: 1, eax: SIGNATURE, ebx: (1 << 16) | (8 << 8), ecx: 0, edx: 0, description: 'version and feature information',
@@ -224,6 +237,19 @@ export const DEFAULT_CPUID: CpuidModel = {
     featureLeaf(7, 0, ['BMI1', 'BMI2', 'ADX', 'ERMS', 'FSRM', 'FSGSBASE', 'RDSEED', 'CLFLUSHOPT', 'RDPID', 'LA57',
       'FDP_EXCPTN_ONLY', 'SMEP', 'INVPCID', 'FCS_FDS_DEPRECATED', 'SMAP'], {
       leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0, description: 'structured extended features (highest subleaf 0)',
+    }),
+    // Leaf 0DH (SDM vol. 2A CPUID, vol. 1 §13.2): XSAVE-managed state. Supported XCR0 bits 1:0
+    // (x87, SSE); both live in the 512-byte legacy region, so the area for any valid XCR0 (1 or 3)
+    // is the legacy region plus the 64-byte header: 576 bytes. Subleaves 2 and above are zero
+    // (no extended components).
+    {
+      leaf: 0xd, subleaf: 0, eax: 3, ebx: 576, ecx: 576, edx: 0,
+      description: 'XSAVE: supported XCR0 bits (x87, SSE), area size for XCR0, maximum area size',
+    },
+    featureLeaf(0xd, 1, ['XSAVEOPT', 'XSAVEC', 'XGETBV_ECX1'], {
+      // EBX: size of the area for XCR0 | IA32_XSS (no IA32_XSS: same as XCR0).
+      leaf: 0xd, subleaf: 1, eax: 0, ebx: 576, ecx: 0, edx: 0,
+      description: 'XSAVE extensions: XSAVEOPT, XSAVEC, XGETBV with ECX = 1 (no XSAVES)',
     }),
     {
       leaf: 0x80000000, eax: 0x80000008, ebx: 0, ecx: 0, edx: 0, description: 'highest extended leaf',

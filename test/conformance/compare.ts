@@ -6,6 +6,7 @@
  *   - 64-bit mode: all 16 GPRs, 64 bits each; compatibility mode: the low 32 bits of the 8
  *     legacy GPRs (the upper halves and R8-R15 are undefined there, SDM vol. 1 §3.4.1.1);
  *   - RFLAGS except TF and RF (and the flags the SDM leaves undefined for the instruction);
+ *   - XMM0-15 and MXCSR; the x87 state (FCW, FSW, abridged tags, non-empty registers, FOP/FIP/FDP);
  *   - every byte of the data, stack and code regions.
  */
 import { disassemble } from '../../src/x86/decoded';
@@ -15,6 +16,8 @@ import type { Case } from './generator';
 import type { HostResult } from './host';
 import { HOST_FLAG_TIMEOUT, HOST_FLAG_TRUNCATED } from './host';
 import type { OurResult } from './ours';
+import type { X87Image } from './host';
+import { stHex } from './x87';
 
 export interface Outcome {
   kind: 'completed' | 'exception' | 'timeout' | 'error';
@@ -28,6 +31,7 @@ export interface Outcome {
   truncated: boolean;
   xmm: Uint32Array;
   mxcsr: number;
+  x87: X87Image;
 }
 
 const SIGTRAP = 5;
@@ -37,7 +41,7 @@ export const FLAGS_COMPARED = 0x3f7fd7 & ~((1 << 8) | (1 << 16));
 
 export function hostOutcome(c: Case, h: HostResult): Outcome {
   const base = {
-    regs: h.regs, rflags: h.rflags, diff: h.diff, truncated: (h.flags & HOST_FLAG_TRUNCATED) !== 0, xmm: h.xmm, mxcsr: h.mxcsr,
+    regs: h.regs, rflags: h.rflags, diff: h.diff, truncated: (h.flags & HOST_FLAG_TRUNCATED) !== 0, xmm: h.xmm, mxcsr: h.mxcsr, x87: h.x87,
   };
   if ((h.flags & HOST_FLAG_TIMEOUT) !== 0) {
     return { ...base, kind: 'timeout', vector: -1, detail: 'the host did not reach a breakpoint within 5 s', rip: h.rip, cr2: null };
@@ -136,6 +140,7 @@ export function compareOutcomes(c: Case, host: Outcome, ours: Outcome, strict: b
   if ((host.mxcsr & 0xffff) !== (ours.mxcsr & 0xffff)) {
     out.push(`MXCSR: host ${hex(host.mxcsr, 4)}, ours ${hex(ours.mxcsr, 4)} (input ${hex(c.mxcsr, 4)})`);
   }
+  diffX87(c, host.x87, ours.x87, out);
   // Memory: both lists are bytes differing from the same initial image.
   const skip = (a: number): boolean => !strict && completed && c.undefMem.some(([s, n]) => a >= s && a < s + n);
   const hm = new Map(host.diff.filter(([a]) => !skip(a)));
@@ -151,6 +156,33 @@ export function compareOutcomes(c: Case, host: Outcome, ours: Outcome, strict: b
   }
   if (host.truncated) out.push('memory: the host reported more than 4096 changed bytes');
   return out;
+}
+
+/**
+ * x87 state (README.md, "x87"): FCW, FSW (C0-C3, TOP, ES/B, flags), the abridged tag, the
+ * 80-bit contents of every non-empty register, FOP, FIP and FDP.
+ */
+function diffX87(c: Case, h: X87Image, o: X87Image, out: string[]): void {
+  if (h.fcw !== o.fcw) out.push(`FCW: host ${hex(h.fcw, 4)}, ours ${hex(o.fcw, 4)} (input ${hex(c.x87.fcw, 4)})`);
+  if (h.fsw !== o.fsw) out.push(`FSW: host ${hex(h.fsw, 4)}, ours ${hex(o.fsw, 4)}, differ in ${fswBits(h.fsw ^ o.fsw)} (input ${hex(c.x87.fsw, 4)})`);
+  if (h.ftw !== o.ftw) out.push(`x87 tags: host ${hex(h.ftw, 2)}, ours ${hex(o.ftw, 2)} (input ${hex(c.x87.ftw, 2)}; bit i = Ri not empty)`);
+  const ht = (h.fsw >> 11) & 7;
+  for (let i = 0; i < 8; i++) {
+    // The contents of an empty register are not compared: when the x87 state is in its initial
+    // configuration XSAVE does not write ST0-7 into the signal frame (SDM vol. 1 §13.6).
+    const p = (ht + i) & 7;
+    if (((h.ftw >> p) & 1) === 0 && ((o.ftw >> p) & 1) === 0) continue;
+    const oi = (p - ((o.fsw >> 11) & 7)) & 7;
+    if (stHex(h, i) !== stHex(o, oi)) out.push(`R${p} (ST${i}): host ${stHex(h, i)}, ours ${stHex(o, oi)}`);
+  }
+  if (h.fop !== o.fop) out.push(`FOP: host ${hex(h.fop, 3)}, ours ${hex(o.fop, 3)}`);
+  if (h.fip !== o.fip) out.push(`FIP: host ${hex(h.fip)}, ours ${hex(o.fip)}`);
+  if (h.fdp !== o.fdp) out.push(`FDP: host ${hex(h.fdp)}, ours ${hex(o.fdp)}`);
+}
+
+const FSW_BITS = ['IE', 'DE', 'ZE', 'OE', 'UE', 'PE', 'SF', 'ES', 'C0', 'C1', 'C2', 'TOP', 'TOP', 'TOP', 'C3', 'B'];
+function fswBits(x: number): string {
+  return [...new Set(FSW_BITS.filter((_, i) => (x >> i) & 1))].join(' ');
 }
 
 function xmmHex(x: Uint32Array, i: number): string {
@@ -177,7 +209,7 @@ export function mismatchKind(host: Outcome, ours: Outcome, diffs: string[]): str
   if (diffs.length === 1 && diffs[0].startsWith('outcome:')) return `host ${short(host, false)}, ours ${short(ours, true)}`;
   const fields = new Set(diffs.map((d) => {
     const f = d.slice(0, d.indexOf(':'));
-    return /^(r|e)[a-z0-9]+$/.test(f) ? 'registers' : /^xmm/.test(f) ? 'XMM' : f.replace(/ \(.*/, '');
+    return /^(r|e)[a-z0-9]+$/.test(f) ? 'registers' : /^xmm/.test(f) ? 'XMM' : /^R[0-7] /.test(f) ? 'x87 registers' : f.replace(/ \(.*/, '');
   }));
   return `both ${short(host, false)}; differ in ${[...fields].join(', ')}`;
 }
@@ -208,6 +240,11 @@ export function formatMismatch(c: Case, host: Outcome, ours: Outcome, diffs: str
   lines.push(`         rflags=${hex(c.rflags)} [${formatFlags(c.rflags)}]` +
     (c.undefFlags ? `  undefined: ${formatFlags(c.undefFlags)}` : '') +
     (c.undefRegs ? `  undefined regs: ${[...Array(16).keys()].filter((i) => (c.undefRegs >>> i) & 1).map((i) => GPR_NAMES[i]).join(',')}` : ''));
+  if (c.form.x87) {
+    const x = c.x87;
+    lines.push(`         fcw=${hex(x.fcw, 4)} fsw=${hex(x.fsw, 4)} (TOP ${(x.fsw >> 11) & 7}) tags=${hex(x.ftw, 2)} ` +
+      [...Array(8).keys()].map((i) => `st${i}=${stHex(x, i)}${((x.ftw >> (((x.fsw >> 11) + i) & 7)) & 1) ? '' : '(empty)'}`).join(' '));
+  }
   if (c.sse) {
     const used = [...Array(16).keys()].filter((i) => c.xmm[4 * i] | c.xmm[4 * i + 1] | c.xmm[4 * i + 2] | c.xmm[4 * i + 3]);
     lines.push(`         mxcsr=${hex(c.mxcsr, 4)} ${used.map((i) => `xmm${i}=${xmmHex(c.xmm, i)}`).join(' ')}`);

@@ -44,6 +44,33 @@ const SSE_MNEMONICS: string[] = [
 ];
 
 /**
+ * x87 mnemonics (iced names) the FPU group implements. The WAIT-prefixed forms (FSTENV, FSAVE,
+ * FINIT, FCLEX, FSTCW, FSTSW: `9B` + the FN* opcode) are two instructions to the processor and
+ * are covered as WAIT plus the FN* form, so they are not listed.
+ */
+export const X87_MNEMONICS: string[] = [
+  'Fld', 'Fild', 'Fbld', 'Fst', 'Fstp', 'Fist', 'Fistp', 'Fisttp', 'Fbstp', 'Fstpnce', 'Fxch',
+  'Fld1', 'Fldz', 'Fldpi', 'Fldl2t', 'Fldl2e', 'Fldlg2', 'Fldln2',
+  'Fadd', 'Faddp', 'Fiadd', 'Fsub', 'Fsubp', 'Fisub', 'Fsubr', 'Fsubrp', 'Fisubr',
+  'Fmul', 'Fmulp', 'Fimul', 'Fdiv', 'Fdivp', 'Fidiv', 'Fdivr', 'Fdivrp', 'Fidivr',
+  'Fchs', 'Fabs', 'Fsqrt', 'Frndint', 'Fscale', 'Fxtract', 'Fprem', 'Fprem1',
+  'Fcom', 'Fcomp', 'Fcompp', 'Fucom', 'Fucomp', 'Fucompp', 'Ficom', 'Ficomp',
+  'Fcomi', 'Fcomip', 'Fucomi', 'Fucomip', 'Ftst', 'Fxam',
+  'Fcmovb', 'Fcmovnb', 'Fcmove', 'Fcmovne', 'Fcmovbe', 'Fcmovnbe', 'Fcmovu', 'Fcmovnu',
+  'Fldcw', 'Fnstcw', 'Fnstsw', 'Fnclex', 'Fninit', 'Fldenv', 'Fnstenv', 'Frstor', 'Fnsave',
+  'Ffree', 'Ffreep', 'Fincstp', 'Fdecstp', 'Fnop', 'Fneni', 'Fndisi', 'Fnsetpm', 'Wait',
+];
+
+/**
+ * x87 transcendentals: run only when named with --mnemonic (or the TRANSCENDENTAL alias). The
+ * model is within 1 ulp of silicon but not bit-exact (src/x86/fpu/transcendental.ts: 93-99%
+ * bit-exact per form on host samples; measured here, see README.md).
+ */
+export const X87_TRANSCENDENTAL: string[] = ['Fsin', 'Fcos', 'Fsincos', 'Fptan', 'Fpatan', 'F2xm1', 'Fyl2x', 'Fyl2xp1'];
+const ON_DEMAND = new Set(X87_TRANSCENDENTAL.map((m) => m.toUpperCase()));
+const X87_SET = new Set([...X87_MNEMONICS, ...X87_TRANSCENDENTAL]);
+
+/**
  * The listed mnemonics (iced names). The per-mnemonic counts and the coverage check use these
  * names upper-cased.
  */
@@ -68,7 +95,11 @@ export const LISTED_MNEMONICS: readonly string[] = [
   'Nop', 'Reservednop', 'Pause', 'Ud0', 'Ud1', 'Ud2',
   // SSE-SSE4.2 (their XMM forms; MOVSD/CMPSD's XMM forms come with the string mnemonics).
   ...SSE_MNEMONICS,
+  ...X87_MNEMONICS,
 ];
+
+/** Listed, but only run on demand (--mnemonic): the x87 transcendentals. */
+const ALL_NAMED: readonly string[] = [...LISTED_MNEMONICS, ...X87_TRANSCENDENTAL];
 
 /** Names a --mnemonic filter may use for a family. */
 export const MNEMONIC_ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -89,6 +120,8 @@ export const MNEMONIC_ALIASES: Readonly<Record<string, readonly string[]>> = {
   POPF: ['POPF', 'POPFD', 'POPFQ'],
   CBW: ['CBW', 'CWDE', 'CDQE', 'CWD', 'CDQ', 'CQO'],
   SHIFT: ['SHL', 'SAL', 'SHR', 'SAR', 'ROL', 'ROR', 'RCL', 'RCR', 'SHLD', 'SHRD'],
+  X87: X87_MNEMONICS.map((m) => m.toUpperCase()),
+  TRANSCENDENTAL: X87_TRANSCENDENTAL.map((m) => m.toUpperCase()),
   BMI: ['ANDN', 'BEXTR', 'BLSI', 'BLSMSK', 'BLSR', 'BZHI', 'PDEP', 'PEXT', 'RORX', 'SARX', 'SHLX', 'SHRX', 'MULX'],
 };
 
@@ -119,6 +152,8 @@ export interface Form {
   features: CpuidFeature[];
   /** Has an XMM operand: gets varied XMM/MXCSR inputs. */
   sse: boolean;
+  /** An x87 instruction: gets a varied x87 state. */
+  x87: boolean;
 }
 
 const SUPPORTED = new Set<K>([
@@ -134,6 +169,7 @@ const SUPPORTED = new Set<K>([
 ]);
 
 for (const k of [K.xmm_reg, K.xmm_rm, K.xmm_or_mem]) SUPPORTED.add(k);
+for (const k of [K.st0, K.sti_opcode]) SUPPORTED.add(k);
 
 let wired: boolean | null = null;
 /** Whether string.ts hands MOVSD/CMPSD's XMM forms to the SSE group (see src/x86/sse/index.ts). */
@@ -151,7 +187,7 @@ let cache: Form[] | null = null;
 export function allForms(): Form[] {
   if (cache !== null) return cache;
   const wanted = new Map<number, string>();
-  for (const n of LISTED_MNEMONICS) {
+  for (const n of ALL_NAMED) {
     const m = (Mnemonic as unknown as Record<string, number>)[n];
     if (m === undefined) throw new Error(`iced-x86 has no mnemonic ${n}`);
     wanted.set(m, n.toUpperCase());
@@ -168,6 +204,9 @@ export function allForms(): Form[] {
       // AVX forms of the SSE instructions are not under test (VEX with XMM operands).
       if (o.encoding === EncodingKind.VEX && SSE_MNEMONICS.includes(Mnemonic[o.mnemonic])) continue;
       if (o.decoderOption !== 0 || !o.isInstruction) continue;
+      const x87 = X87_SET.has(Mnemonic[o.mnemonic]);
+      // WAIT-prefixed x87 forms are WAIT + the FN* instruction (see X87_MNEMONICS).
+      if (x87 && o.mnemonic !== Mnemonic.Wait && o.opCodeString.startsWith('9B')) continue;
       const ops: K[] = [];
       for (let i = 0; i < o.opCount; i++) ops.push(o.opKind(i));
       if (!ops.every((k) => SUPPORTED.has(k))) continue;
@@ -175,7 +214,7 @@ export function allForms(): Form[] {
       if (ops.length > 0 && ops[0] === K.seg_reg) continue;
       // A bare `mem` operand is only LEA's and CMPXCHG8B/16B's here (not far pointers).
       if (ops.includes(K.mem) && ![Mnemonic.Lea, Mnemonic.Cmpxchg8b, Mnemonic.Cmpxchg16b].includes(o.mnemonic) &&
-        !SSE_MNEMONICS.includes(Mnemonic[o.mnemonic])) continue;
+        !SSE_MNEMONICS.includes(Mnemonic[o.mnemonic]) && !x87) continue;
       const features = featuresOf(c);
       const name = Code[c];
       let kind: FormKind = 'generic';
@@ -191,6 +230,7 @@ export function allForms(): Form[] {
           memSize: o.mnemonic === Mnemonic.Lea ? 0 : memSize, opSize: o.operandSize,
           lockable: o.canUseLockPrefix, vex: o.encoding === EncodingKind.VEX, features,
           sse: ops.some((k) => k === K.xmm_reg || k === K.xmm_rm || k === K.xmm_or_mem) || SSE_MNEMONICS.includes(Mnemonic[o.mnemonic]),
+          x87,
         };
         if (ok) forms.push({ ...base, mode, kind });
         else if (mode === 64 && o.mode32 && o.intelDecoder32 && isBcd(o.mnemonic)) {
@@ -256,7 +296,7 @@ export interface FormFilter {
 
 /** Expand --mnemonic values (names or aliases, any case) into upper-case groups. */
 export function expandMnemonics(values: string[]): string[] {
-  const known = new Set(LISTED_MNEMONICS.map((m) => m.toUpperCase()));
+  const known = new Set(ALL_NAMED.map((m) => m.toUpperCase()));
   const out = new Set<string>();
   for (const v of values) {
     for (const part of v.split(',')) {
@@ -276,7 +316,7 @@ export function selectForms(mode: Mode, filter: FormFilter, host: HostCpuid | nu
   const mn = new Set(filter.mnemonics);
   return allForms().filter((f) =>
     f.mode === mode &&
-    (mn.size === 0 || mn.has(f.group)) &&
+    (mn.size === 0 ? !ON_DEMAND.has(f.group) : mn.has(f.group)) &&
     (filter.forms.length === 0 || filter.forms.some((s) => f.name.toLowerCase().includes(s.toLowerCase()))) &&
     (host === null || f.features.every((x) => hostHas(host, x))));
 }

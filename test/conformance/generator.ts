@@ -19,6 +19,9 @@ import {
 } from './layout';
 import type { Form, Mode } from './forms';
 import { Rng } from './rng';
+import { X87_INIT } from './host';
+import type { X87Image } from './host';
+import { genX87, x87MemValue } from './x87';
 import {
   MemSpec, RegFile, Retry, dataSpot, faultAddress, genMem, inStub, isSafeLinear, mod, pickLinear, segBase,
 } from './address';
@@ -67,6 +70,8 @@ export interface Case {
   sse: boolean;
   /** XMM registers whose result the SDM leaves implementation-specific (bit i = XMMi). */
   undefXmm: number;
+  /** x87 state input (x87 forms get varied values; others the FNINIT state). */
+  x87: X87Image;
 }
 
 export const EFLAGS_TF = 1 << 8;
@@ -369,7 +374,7 @@ export class Generator {
     return {
       mode: form.mode, index, form, bytes, insnAddr, regs, rflags: b.rflags >>> 0,
       patches: patchesOf(b.mem), group: listed, undefFlags, undefRegs: b.undefRegs, undefMem: b.undefMem, decoded: d,
-      xmm, mxcsr, sse: form.sse, undefXmm,
+      xmm, mxcsr, sse: form.sse, undefXmm, x87: form.x87 ? genX87(b.rng) : X87_INIT,
     };
   }
 
@@ -421,6 +426,12 @@ export class Generator {
         if (k === K.mem || k === K.mem_offs || (isRm(k) && useMem)) {
           b.memOp = i;
           b.locs.push(NONE); // filled below
+          continue;
+        }
+        if (k === K.st0 || k === K.sti_opcode) {
+          ins.setOpKind(i, OpKind.Register);
+          ins.setOpRegister(i, k === K.st0 ? Register.ST0 : Register.ST0 + rng.int(8));
+          b.locs.push(NONE);
           continue;
         }
         if (k === K.xmm_reg || k === K.xmm_rm || k === K.xmm_or_mem) {
@@ -501,6 +512,10 @@ export class Generator {
           b.locs[b.memOp] = { t: 'mem', addr: spec.linear, size };
           if (spec.linear !== null) b.set(b.locs[b.memOp], rng.edge(Math.min(size, 8) * 8));
           if (spec.linear !== null && size === 16) b.writeMem(spec.linear + 8n, 8, rng.edge(64));
+          if (spec.linear !== null && f.x87 && rng.chance(0.85)) {
+            const v = x87MemValue(rng, f.name, size);
+            if (v !== null) for (let o = 0; o < v.length; o++) b.writeMem(spec.linear + BigInt(o), 1, BigInt(v[o]));
+          }
           if (spec.linear !== null && f.sse && rng.chance(0.7)) {
             for (let o = 0; o + 4 <= size; o += 8) {
               if (size - o >= 8) b.writeMem(spec.linear + BigInt(o), 8, fpValue64(rng));

@@ -13,6 +13,7 @@ import { SEL_CS32, SEL_CS64, SEL_DATA } from './layout';
 import { Ours } from './ours';
 import { Rng } from './rng';
 import { VECTOR_NAMES } from '../../src/x86/exceptions';
+import { knownX87 } from './known';
 import { compareOutcomes, formatMismatch, hostOutcome, mismatchClass, mismatchKind, ourOutcome } from './compare';
 
 export interface Options {
@@ -30,6 +31,8 @@ export interface Options {
   batch: number;
   /** How many full mismatch reports to keep. */
   maxDetails: number;
+  /** Count the known x87 differences (known.ts) as mismatches instead of listing them apart. */
+  countKnown?: boolean;
   /** Called with each full mismatch report as it happens (verbose output). */
   onMismatch?: (report: string) => void;
 }
@@ -40,6 +43,8 @@ export interface GroupStats {
   outcomes: Map<string, number>;
   mismatches: number;
   byClass: Map<string, number>;
+  /** Known x87 differences (known.ts) among its cases. */
+  known?: number;
   /** First mismatch report of this mnemonic. */
   example: string | null;
 }
@@ -59,6 +64,8 @@ export interface Summary {
   gsCompat: boolean;
   /** Mismatches grouped by how they differ (see mismatchKind): count and cases per mnemonic. */
   kinds: Map<string, { count: number; groups: Map<string, number>; example: string | null }>;
+  /** Known x87 differences (known.ts), not counted as mismatches unless countKnown. */
+  known: Map<string, { what: string; count: number; groups: Map<string, number>; example: string }>;
   /** Seconds spent generating cases, running ours, and waiting for the host. */
   timing: { generate: number; ours: number; hostWait: number };
 }
@@ -97,6 +104,7 @@ export async function runConformance(o: Options): Promise<Summary> {
   const groups = new Map<string, GroupStats>();
   const kinds = new Map<string, { count: number; groups: Map<string, number>; example: string | null }>();
   const details: string[] = [];
+  const known: Summary['known'] = new Map();
   const formsPerMode = new Map<Mode, number>();
   let total = 0, mismatches = 0;
   const replay = { seed: o.seed, filterArgs: filterArgs(o) };
@@ -160,6 +168,19 @@ export async function runConformance(o: Options): Promise<Summary> {
         s.outcomes.set(oc, (s.outcomes.get(oc) ?? 0) + 1);
         const d = compareOutcomes(c, h, u, o.strict);
         if (d.length === 0) continue;
+        const kn = o.countKnown ? null : knownX87(c, h, u, d);
+        if (kn !== null) {
+          let ke = known.get(kn.id);
+          if (ke === undefined) {
+            ke = { what: kn.what, count: 0, groups: new Map(), example: formatMismatch(c, h, u, d, replay) };
+            known.set(kn.id, ke);
+          }
+          ke.count++;
+          ke.groups.set(c.group, (ke.groups.get(c.group) ?? 0) + 1);
+          s.known = (s.known ?? 0) + 1;
+          if (o.onMismatch !== undefined) o.onMismatch(`(known: ${kn.id})\n${formatMismatch(c, h, u, d, replay)}`);
+          continue;
+        }
         mismatches++;
         s.mismatches++;
         const kind = mismatchKind(h, u, d);
@@ -194,7 +215,7 @@ export async function runConformance(o: Options): Promise<Summary> {
   const hostLacks = uncovered.filter((m) => allForms().some((f) => f.group === m) &&
     allForms().filter((f) => f.group === m && o.modes.includes(f.mode)).every((f) => !f.features.every((x) => hostHas(host.hello, x))));
   return {
-    seed: o.seed, total, mismatches, groups, kinds, uncovered, hostLacks, details,
+    seed: o.seed, total, mismatches, groups, kinds, known, uncovered, hostLacks, details,
     seconds: (performance.now() - t0) / 1000, formsPerMode, gsCompat: host.hello.gsLdt,
     timing: { generate: timing.generate / 1000, ours: timing.ours / 1000, hostWait: timing.hostWait / 1000 },
   };
@@ -205,7 +226,7 @@ export function formatCounts(s: Summary): string {
   const names = [...s.groups.keys()].sort();
   const cells = names.map((n) => {
     const g = s.groups.get(n)!;
-    return `${n.padEnd(11)}${String(g.cases).padStart(6)}${g.mismatches ? ` ✗${g.mismatches}` : ''}`;
+    return `${n.padEnd(11)}${String(g.cases).padStart(6)}${g.mismatches ? ` ✗${g.mismatches}` : ''}${g.known ? ` ~${g.known}` : ''}`;
   });
   const w = Math.max(...cells.map((c) => c.length), 10) + 2;
   const lines: string[] = [];
@@ -241,6 +262,18 @@ export function formatMismatchSummary(s: Summary, examples = true): string {
       const cls = [...g.byClass.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
       lines.push(`  ${n}: ${g.mismatches} of ${g.cases} cases differ (${cls})`);
     }
+  }
+  return lines.join('\n');
+}
+
+/** The known x87 differences met (known.ts): count, mnemonics and one full example each. */
+export function formatKnown(s: Summary, examples = true): string {
+  if (s.known.size === 0) return '';
+  const lines = ['known x87 differences (known.ts; listed, not counted as mismatches; --count-known counts them):'];
+  for (const [id, v] of [...s.known.entries()].sort((a, b) => b[1].count - a[1].count)) {
+    const gs = [...v.groups.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n}(${c})`).join(' ');
+    lines.push(`  ${String(v.count).padStart(6)}  ${id}: ${v.what}: ${gs}`);
+    if (examples) lines.push(v.example.split('\n').map((l) => `          ${l}`).join('\n'));
   }
   return lines.join('\n');
 }

@@ -23,10 +23,10 @@ const MAGIC_CONFIG = 0x43585456;
 const MAGIC_HELLO = 0x48585456;
 const MAGIC_BATCH = 0x42585456;
 const MAGIC_RESULT = 0x52585456;
-const PROTO_VERSION = 4;
+const PROTO_VERSION = 5;
 const HELLO_SIZE = 60;
-const CASE_HDR = 424;
-const RESULT_SIZE = 440;
+const CASE_HDR = 528;
+const RESULT_SIZE = 544;
 
 export class HostUnavailable extends Error {}
 
@@ -86,6 +86,42 @@ export interface HostResult {
   /** XMM0-15 as 4 uint32 lanes each, and MXCSR, after the instruction. */
   xmm: Uint32Array;
   mxcsr: number;
+  /** x87 state after the instruction (the signal frame's FXSAVE area). */
+  x87: X87Image;
+}
+
+/**
+ * x87 state in FXSAVE terms (SDM vol. 1 §10.5.1): FCW, FSW (with TOP), the abridged tag byte
+ * (bit i = physical register i not empty), FOP, FIP, FDP, and ST(0)..ST(7) in stack order,
+ * 10 bytes each (significand little-endian, then sign+exponent).
+ */
+export interface X87Image {
+  fcw: number;
+  fsw: number;
+  ftw: number;
+  fop: number;
+  fip: bigint;
+  fdp: bigint;
+  st: Uint8Array;
+}
+
+export const X87_INIT: X87Image = { fcw: 0x37f, fsw: 0, ftw: 0, fop: 0, fip: 0n, fdp: 0n, st: new Uint8Array(80) };
+
+function writeX87(b: Buffer, o: number, x: X87Image): void {
+  b.writeUInt16LE(x.fcw, o);
+  b.writeUInt16LE(x.fsw, o + 2);
+  b.writeUInt8(x.ftw, o + 4);
+  b.writeUInt16LE(x.fop, o + 6);
+  b.writeBigUInt64LE(x.fip, o + 8);
+  b.writeBigUInt64LE(x.fdp, o + 16);
+  b.set(x.st, o + 24);
+}
+
+function readX87(b: Buffer, o: number): X87Image {
+  return {
+    fcw: b.readUInt16LE(o), fsw: b.readUInt16LE(o + 2), ftw: b.readUInt8(o + 4), fop: b.readUInt16LE(o + 6),
+    fip: b.readBigUInt64LE(o + 8), fdp: b.readBigUInt64LE(o + 16), st: Uint8Array.from(b.subarray(o + 24, o + 104)),
+  };
 }
 
 export const HOST_FLAG_TRUNCATED = 1;
@@ -194,6 +230,7 @@ export class HostRunner {
       b.writeUInt32LE(0, 156);
       for (let i = 0; i < 64; i++) b.writeUInt32LE((c.xmm?.[i] ?? 0) >>> 0, 160 + 4 * i);
       b.writeUInt32LE((c.mxcsr ?? 0x1f80) >>> 0, 416);
+      writeX87(b, 424, c.x87 ?? X87_INIT);
       let o = CASE_HDR;
       for (const p of c.patches) {
         b.writeUInt32LE(p.addr >>> 0, o);
@@ -224,7 +261,7 @@ export class HostRunner {
         flags: out.readUInt32LE(o + 16), regs,
         rip: out.readBigUInt64LE(o + 152), rflags: Number(out.readBigUInt64LE(o + 160) & 0xffffffffn),
         cr2: out.readBigUInt64LE(o + 168), diff: [],
-        xmm: new Uint32Array(64), mxcsr: out.readUInt32LE(o + 432),
+        xmm: new Uint32Array(64), mxcsr: out.readUInt32LE(o + 432), x87: readX87(out, o + 440),
       };
       for (let i = 0; i < 64; i++) r.xmm[i] = out.readUInt32LE(o + 176 + 4 * i);
       o += RESULT_SIZE;

@@ -12,11 +12,11 @@
  *     harness uses are mapped inside that reservation at the addresses the config names.
  *   - The code region is filled with INT3 (0xCC) and the instruction is copied in. Whatever
  *     the instruction does (fall through, branch anywhere into the region), the next thing
- *     executed is an INT3, whose SIGTRAP handler records the full register state from the
- *     signal context. Faults (SIGSEGV/SIGILL/SIGFPE/SIGBUS) are recorded the same way, with
+ *     executed is an INT3, whose SIGTRAP handler records the full register state (GPRs, and
+ *     x87/MXCSR/XMM from the frame's FXSAVE area) from the signal context. Faults (SIGSEGV/SIGILL/SIGFPE/SIGBUS) are recorded the same way, with
  *     the exception vector the kernel reports (trapno).
- *   - A small stub in low memory loads RFLAGS and the general registers from a state block
- *     and jumps to the instruction, in 64-bit mode directly, in compatibility mode after a far
+ *   - A small stub in low memory loads the x87/SSE state (FXRSTOR64 of an FXSAVE image), RFLAGS
+ *     and the general registers from a state block and jumps to the instruction, in 64-bit mode directly, in compatibility mode after a far
  *     return to the 32-bit user code selector 0x23.
  *   - The handler runs on an alternate signal stack and longjmps back here.
  */
@@ -41,7 +41,7 @@
 #define MAGIC_HELLO 0x48585456u  /* "VTXH" */
 #define MAGIC_BATCH 0x42585456u  /* "VTXB" */
 #define MAGIC_RESULT 0x52585456u /* "VTXR" */
-#define PROTO_VERSION 4u
+#define PROTO_VERSION 5u
 
 #define MAX_DIFF 4096
 #define RF_TIMEOUT 2u
@@ -77,6 +77,13 @@ struct case_hdr {
   uint8_t xmm[16][16]; /* XMM0-15 inputs */
   uint32_t mxcsr;      /* MXCSR input (valid: reserved bits clear) */
   uint32_t pad2;
+  struct x87 {          /* x87 state in FXSAVE terms (SDM vol. 1 §10.5.1 table 10-2) */
+    uint16_t fcw, fsw;  /* FSW with TOP in bits 13:11 */
+    uint8_t ftw, pad;   /* abridged tag: bit i = physical register i not empty */
+    uint16_t fop;
+    uint64_t fip, fdp;
+    uint8_t st[8][10];  /* ST(0)..ST(7) (stack order): significand (8 bytes), sign+exponent */
+  } x87;
 };
 struct patch_hdr {
   uint32_t addr;
@@ -89,6 +96,7 @@ struct result {
   uint64_t rip, rflags, cr2;
   uint8_t xmm[16][16]; /* XMM0-15 after the instruction (from the signal frame) */
   uint32_t mxcsr, pad2;
+  struct x87 x87;      /* x87 state after the instruction (the signal frame's FXSAVE area) */
 };
 struct diff {
   uint32_t addr, val;
@@ -175,8 +183,16 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
   cur.trapno = (uint32_t)g[REG_TRAPNO];
   cur.err = (uint32_t)g[REG_ERR];
   if (uc->uc_mcontext.fpregs != NULL) {
-    memcpy(cur.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof cur.xmm);
-    cur.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+    struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    memcpy(cur.xmm, fp->_xmm, sizeof cur.xmm);
+    cur.mxcsr = fp->mxcsr;
+    cur.x87.fcw = fp->cwd;
+    cur.x87.fsw = fp->swd;
+    cur.x87.ftw = (uint8_t)fp->ftw;
+    cur.x87.fop = fp->fop;
+    cur.x87.fip = fp->rip;
+    cur.x87.fdp = fp->rdp;
+    for (int i = 0; i < 8; i++) memcpy(cur.x87.st[i], &fp->_st[i], 10);
   }
   if (sig == SIGVTALRM) {
     cur.flags |= RF_TIMEOUT;
@@ -194,23 +210,17 @@ static void e32(uint32_t v) {
   ep += 4;
 }
 
-/* State block layout (qwords): 0..15 GPRs, 16 RFLAGS, 17 jump target, 18 MXCSR; XMM0-15 at 0x100. */
+/* State block layout (qwords): 0..15 GPRs, 16 RFLAGS, 17 jump target; at ST_FX a 512-byte
+ * FXSAVE image (x87 state, MXCSR, XMM0-15) that the stub loads with FXRSTOR64. */
 #define ST_FLAGS (16 * 8)
 #define ST_TARGET (17 * 8)
-#define ST_MXCSR (18 * 8)
-#define ST_XMM 0x100
+#define ST_FX 0x400
 
-/* ldmxcsr [st + ST_MXCSR]; movdqu xmm0-15, [st + ST_XMM + 16 n] (64-bit code). */
+/* fxrstor64 [st + ST_FX] (64-bit code): x87 registers, FCW/FSW/tags/FOP/FIP/FDP, MXCSR, XMM0-15.
+ * A pending unmasked x87 exception (FSW.ES) loaded this way raises #MF only at the next waiting
+ * x87 instruction: the instruction under test (SDM vol. 1 §8.6). */
 static void emit_sse_loads(uint32_t st) {
-  e8(0x0f); e8(0xae); e8(0x14); e8(0x25); e32(st + ST_MXCSR);
-  for (int i = 0; i < 16; i++) {
-    e8(0xf3);
-    if (i >= 8) e8(0x44);
-    e8(0x0f); e8(0x6f);
-    e8((uint8_t)(0x04 | ((i & 7) << 3)));
-    e8(0x25);
-    e32(st + ST_XMM + 16 * (uint32_t)i);
-  }
+  e8(0x48); e8(0x0f); e8(0xae); e8(0x0c); e8(0x25); e32(st + ST_FX);
 }
 #define ST_TEMP_STACK 0xf00
 
@@ -438,8 +448,20 @@ static void run_batch(uint32_t count, uint8_t *in, uint32_t in_len) {
     /* TF and AC stay clear (single-step and alignment checks would break the harness). */
     state[16] = (h.rflags & ~(uint64_t)((1u << 8) | (1u << 18) | (1u << 16))) | 0x202;
     state[17] = h.insn_addr;
-    state[18] = h.mxcsr & 0xffff; /* reserved MXCSR bits would fault in the stub */
-    memcpy((uint8_t *)state + ST_XMM, h.xmm, sizeof h.xmm);
+    { /* The FXSAVE image (SDM vol. 1 §10.5.1): FXRSTOR64 format. */
+      uint8_t *fx = (uint8_t *)state + ST_FX;
+      memset(fx, 0, 512);
+      memcpy(fx + 0, &h.x87.fcw, 2);
+      memcpy(fx + 2, &h.x87.fsw, 2);
+      fx[4] = h.x87.ftw;
+      memcpy(fx + 6, &h.x87.fop, 2);
+      memcpy(fx + 8, &h.x87.fip, 8);
+      memcpy(fx + 16, &h.x87.fdp, 8);
+      uint32_t mx = h.mxcsr & 0xffff; /* reserved MXCSR bits would fault in the stub */
+      memcpy(fx + 24, &mx, 4);
+      for (int i = 0; i < 8; i++) memcpy(fx + 32 + 16 * i, h.x87.st[i], 10);
+      memcpy(fx + 160, h.xmm, sizeof h.xmm);
+    }
 
     memset(&cur, 0, sizeof cur);
     in_case = 1;

@@ -18,6 +18,8 @@ import {
 import type { Case, Pristine } from './generator';
 import { EFLAGS_AC, EFLAGS_RF, EFLAGS_TF } from './generator';
 import type { Mode } from './forms';
+import type { X87Image } from './host';
+import { loadFpu, saveFpu } from './x87';
 
 const ACCESS_WRITE = 1;
 const ACCESS_EXECUTE = 2;
@@ -60,6 +62,7 @@ export interface OurResult {
   diff: Array<[number, number]>;
   xmm: Uint32Array;
   mxcsr: number;
+  x87: X87Image;
 }
 
 interface Region {
@@ -158,6 +161,9 @@ class ModeRunner {
     c.cr4 |= (1 << 9) | (1 << 10);
     for (let i = 0; i < 64; i++) c.sse.xmm[i] = k.xmm[i] | 0;
     c.sse.mxcsr = k.mxcsr & 0xffff;
+    // x87: Linux runs user code with CR0.NE (#MF reporting) and CR0.MP set, EM and TS clear.
+    c.cr0 = ((c.cr0 | 0x22) & ~0xc) >>> 0;
+    loadFpu(c.fpu, k.x87);
     c.ripLo = k.insnAddr | 0;
     c.ripHi = 0;
     c.setRflags(((k.rflags & ~(EFLAGS_TF | EFLAGS_AC | EFLAGS_RF)) | 0x202) >>> 0);
@@ -198,6 +204,7 @@ class ModeRunner {
     for (let i = 0; i < 64; i++) xmm[i] = c.sse.xmm[i] >>> 0;
     const out: OurResult = {
       kind, vector, detail, regs, rip: c.getRip(), rflags: c.getRflags(), cr2, diff: this.diff(), xmm, mxcsr: c.sse.mxcsr >>> 0,
+      x87: saveFpu(c.fpu),
     };
     if (kind === 'error') this.reset();
     return out;

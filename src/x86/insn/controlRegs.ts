@@ -8,7 +8,7 @@
 import { Mnemonic, OpKind, Register } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import {
-  CR0_PE, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_UMIP, cpuidReg, readCr8, requireCpl0, writeCr0, writeCr3, writeCr4,
+  CR0_PE, CR0_TS, CR4_DE, CR4_OSXSAVE, CR4_UMIP, cpuidBit, cpuidReg, readCr8, requireCpl0, writeCr0, writeCr3, writeCr4,
   writeCr8,
 } from '../controlRegisters';
 import type { DecodedInsn } from '../decoded';
@@ -17,6 +17,7 @@ import { CpuException, Vector, gp0, ud } from '../exceptions';
 import type { Op } from '../operands';
 import { linearAddress } from '../operands';
 import { Gpr } from '../registers';
+import { xinuse } from '../sse/xsave';
 import type { TranslatorTable } from '../translator';
 import { updateDebugState } from '../debugRegs';
 import { portIoHandlers } from './portIo';
@@ -225,10 +226,20 @@ function xcr0Supported(c: Cpu): number {
   return 1 | cpuidReg(c, 0xd, 0, 'eax');
 }
 
+/**
+ * XGETBV: ECX = 0 reads XCR0; ECX = 1 (when CPUID.(EAX=0DH,ECX=1):EAX[2]) reads XCR0 AND XINUSE
+ * (SDM vol. 1 §13.6); any other ECX is #GP(0).
+ */
 function xgetbv(): Op {
   return (c) => {
     if ((c.cr4 & CR4_OSXSAVE) === 0) throw ud('XGETBV with CR4.OSXSAVE = 0');
-    if (c.lo[Gpr.RCX] !== 0) throw gp0('XGETBV: unsupported XCR');
+    const n = c.lo[Gpr.RCX];
+    if (n === 1 && cpuidBit(c, 0xd, 1, 'eax', 2)) {
+      c.lo[Gpr.RAX] = c.xcr0 & xinuse(c); c.hi[Gpr.RAX] = 0;
+      c.lo[Gpr.RDX] = 0; c.hi[Gpr.RDX] = 0;
+      return;
+    }
+    if (n !== 0) throw gp0('XGETBV: unsupported XCR');
     c.lo[Gpr.RAX] = c.xcr0; c.hi[Gpr.RAX] = 0;
     c.lo[Gpr.RDX] = 0; c.hi[Gpr.RDX] = 0;
   };

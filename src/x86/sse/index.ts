@@ -1,8 +1,8 @@
 /**
  * SSE/SSE2/SSE3/SSSE3/SSE4.1 instructions, CRC32 (SSE4.2), FXSAVE/FXRSTOR, LDMXCSR/STMXCSR
  * (SDM vol. 1 chapters 10-12, vol. 2 instruction pages). Legacy (non-VEX) encodings with XMM
- * operands. Not implemented (#UD): the MMX-register (MMn) forms of shared mnemonics, VEX forms,
- * PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM, CVTPI2PS-style MMX conversions, the XSAVE family.
+ * operands. SSE4.2 string compares (PCMPESTRI/...) live in pcmpstr.ts. Not implemented (#UD): the
+ * MMX-register (MMn) forms of shared mnemonics, VEX forms, CVTPI2PS-style MMX conversions, the XSAVE family.
  * MOVSD/CMPSD (XMM forms) are reached through `sseStringAlias`, called by string.ts.
  *
  * Each op first checks availability (CR0.EM, CR4.OSFXSR → #UD; CR0.TS → #NM; common.ts), then
@@ -31,6 +31,8 @@ import { dppd, dpps } from './fpKernels';
 import { INT_KERNELS, type Kernel, mpsadbw, pmovx, pslldq, psrldq, shiftByImm, shiftByVec } from './intKernels';
 import { round32 } from './fp';
 import { fxrstor, fxsave } from './fxsave';
+import { xsaveHandlers } from './xsave';
+import { pcmpstrHandlers } from './pcmpstr';
 
 const NO_ALIGN = new Set<Mnemonic>([
   Mnemonic.Movups, Mnemonic.Movupd, Mnemonic.Movdqu, Mnemonic.Lddqu, Mnemonic.Pcmpestri, Mnemonic.Pcmpestrm,
@@ -609,5 +611,5 @@ function legacyOnly(t: TranslatorTable): TranslatorTable {
   return out;
 }
 
-export const sseHandlers: TranslatorTable = legacyOnly(T);
+export const sseHandlers: TranslatorTable = legacyOnly({ ...T, ...pcmpstrHandlers, ...xsaveHandlers });
 void f32; void bits32; void fm;
