@@ -58,14 +58,24 @@ function tagOf(sigLo: number, sigHi: number, se: number): number {
 }
 
 export function fxrstor(c: Cpu, lo: number, hi: number, wide: boolean): void {
-  const r16 = (off: number): number => { const a = at(c, lo, hi, off); return c.read16(a, c.linHi); };
   const r32 = (off: number): number => { const a = at(c, lo, hi, off); return c.read32(a, c.linHi); };
   // Read everything first (faults before changes), then check MXCSR (#GP(0) for reserved bits).
   const mx = r32(24);
   const buf = IMAGE;
   for (let i = 0; i < 128; i++) buf[i] = r32(4 * i);
-  void r16;
   if ((mx & ~MXCSR_MASK) !== 0) throw gp0('FXRSTOR with reserved MXCSR bits set');
+  loadX87Image(c, buf, wide);
+  c.sse.mxcsr = mx;
+  const n = c.bitness === 64 ? 16 : 8;
+  for (let r = 0; r < n; r++) for (let k = 0; k < 4; k++) c.sse.xmm[4 * r + k] = buf[40 + 4 * r + k];
+}
+
+/**
+ * Load the x87 state from the legacy region of an FXSAVE/XSAVE image (SDM vol. 1 §10.5.1,
+ * table 10-2), given as 32-bit words: FCW, FSW/TOP, the abridged tag byte (each tag recomputed
+ * from the register's contents), FOP, the pointers (64-bit layout when `wide`), ST0-7.
+ */
+export function loadX87Image(c: Cpu, buf: Int32Array, wide: boolean): void {
   const f = c.fpu;
   const u16 = (off: number): number => (buf[off >> 2] >>> (8 * (off & 3))) & 0xffff;
   f.fcw = u16(0);
@@ -91,7 +101,4 @@ export function fxrstor(c: Cpu, lo: number, hi: number, wide: boolean): void {
     ftw |= t << (2 * p);
   }
   f.ftw = ftw;
-  c.sse.mxcsr = mx;
-  const n = c.bitness === 64 ? 16 : 8;
-  for (let r = 0; r < n; r++) for (let k = 0; k < 4; k++) c.sse.xmm[4 * r + k] = buf[40 + 4 * r + k];
 }

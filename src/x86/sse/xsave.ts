@@ -32,6 +32,7 @@ import { Gpr } from '../registers';
 import type { Translator, TranslatorTable } from '../translator';
 import { cpuidBit } from '../controlRegisters';
 import { CR0_TS, MXCSR_MASK } from './common';
+import { loadX87Image } from './fxsave';
 
 const CR4_OSXSAVE = 1 << 18;
 /** Legacy region (512) + XSAVE header (64): the whole area for XCR0 = 1 or 3. */
@@ -135,14 +136,6 @@ export function xsavec(c: Cpu, lo: number, hi: number, rfbm: number, wide: boole
 // ---- XRSTOR ---------------------------------------------------------------------------------------
 const IMAGE = new Int32Array(XSAVE_AREA_SIZE / 4);
 
-/** Full tag of a register from its contents (SDM vol. 1 §8.1.7 figure 8-7). */
-function tagOf(sigLo: number, sigHi: number, se: number): number {
-  const e = se & 0x7fff;
-  if (e === 0x7fff) return 2;
-  if (e === 0) return sigLo === 0 && sigHi === 0 ? 1 : 2;
-  return (sigHi & 0x80000000) !== 0 ? 0 : 2;
-}
-
 /** x87 initial configuration (§13.6): FCW 037FH, FSW 0, FTW FFFFH, pointers/opcode 0, ST0-7 zero. */
 function initX87(c: Cpu): void {
   const f = c.fpu;
@@ -151,33 +144,6 @@ function initX87(c: Cpu): void {
   for (let i = 0; i < 8; i++) { f.sigLo[i] = 0; f.sigHi[i] = 0; f.signExp[i] = 0; }
 }
 
-function loadX87(c: Cpu, buf: Int32Array, wide: boolean): void {
-  const f = c.fpu;
-  const u16 = (off: number): number => (buf[off >> 2] >>> (8 * (off & 3))) & 0xffff;
-  f.fcw = u16(0);
-  const fsw = u16(2);
-  f.top = (fsw >> 11) & 7;
-  f.fsw = fsw & ~0x3800;
-  const tag = buf[1] & 0xff;
-  f.fop = u16(6) & 0x7ff;
-  if (wide) {
-    f.fipLo = buf[2]; f.fipHi = buf[3]; f.fdpLo = buf[4]; f.fdpHi = buf[5];
-  } else {
-    f.fipLo = buf[2]; f.fipHi = 0; f.fcs = u16(12); f.fdpLo = buf[4]; f.fdpHi = 0; f.fds = u16(20);
-  }
-  for (let i = 0; i < 8; i++) {
-    const p = (f.top + i) & 7;
-    f.sigLo[p] = buf[8 + 4 * i] >>> 0;
-    f.sigHi[p] = buf[9 + 4 * i] >>> 0;
-    f.signExp[p] = buf[10 + 4 * i] & 0xffff;
-  }
-  let ftw = 0;
-  for (let p = 0; p < 8; p++) {
-    const t = (tag >> p) & 1 ? tagOf(f.sigLo[p], f.sigHi[p], f.signExp[p]) : 3;
-    ftw |= t << (2 * p);
-  }
-  f.ftw = ftw;
-}
 
 /**
  * XRSTOR (§13.8): the form comes from XCOMP_BV[63]. Reads the whole area first, then the #GP(0)
@@ -209,7 +175,7 @@ export function xrstor(c: Cpu, lo: number, hi: number, rfbm: number, wide: boole
   if (loadMx && (mx & ~MXCSR_MASK) !== 0) throw gp0('XRSTOR with reserved MXCSR bits set');
   // No fault after this point.
   if ((rfbm & 1) !== 0) {
-    if ((bvLo & 1) !== 0) loadX87(c, buf, wide); else initX87(c);
+    if ((bvLo & 1) !== 0) loadX87Image(c, buf, wide); else initX87(c);
   }
   if ((rfbm & 2) !== 0) {
     const n = (c.bitness === 64 ? 16 : 8) * 4;
