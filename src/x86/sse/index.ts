@@ -1,8 +1,9 @@
 /**
- * SSE/SSE2/SSE3/SSSE3/SSE4.1 instructions, CRC32 (SSE4.2), FXSAVE/FXRSTOR, LDMXCSR/STMXCSR
- * (SDM vol. 1 chapters 10-12, vol. 2 instruction pages). Legacy (non-VEX) encodings with XMM
- * operands. SSE4.2 string compares (PCMPESTRI/...) live in pcmpstr.ts. Not implemented (#UD): the
- * MMX-register (MMn) forms of shared mnemonics, VEX forms, CVTPI2PS-style MMX conversions, the XSAVE family.
+ * SSE/SSE2/SSE3/SSSE3/SSE4.1/SSE4.2 instructions (SDM vol. 1 chapters 10-12, vol. 2 instruction
+ * pages), legacy (non-VEX) encodings with XMM operands: this file's table, plus stateInsn.ts
+ * (LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, MOVNTI, MASKMOVDQU, CRC32), pcmpstr.ts (PCMPESTRI/...) and
+ * xsave.ts (the XSAVE family). Not implemented (#UD): the MMX-register (MMn) forms of shared
+ * mnemonics, VEX forms, CVTPI2PS-style MMX conversions.
  * MOVSD/CMPSD (XMM forms) are reached through `sseStringAlias`, called by string.ts.
  *
  * Each op first checks availability (CR0.EM, CR4.OSFXSR → #UD; CR0.TS → #NM; common.ts), then
@@ -14,14 +15,12 @@ import { Code, Mnemonic, OpKind } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { gprOf } from '../decoded';
-import { gp0 } from '../exceptions';
-import { linearAddress, operandReader, operandReader64, operandWriter, operandWriter64, type Op } from '../operands';
+import { operandReader, operandReader64, operandWriter, operandWriter64, type Op } from '../operands';
 import type { Translator, TranslatorTable } from '../translator';
 import {
-  A, B, CR0_EM, CR0_TS, MXCSR_MASK, R, X, type Vec, fxCommit, fxCtx, isMmx, isReg, loadXmm, loader, memAddr,
+  A, B, R, X, type Vec, fxCommit, fxCtx, isMmx, isReg, loadXmm, loader, memAddr,
   sseCheck, storeXmm, write128, xmmOf,
 } from './common';
-import { CpuException, Vector } from '../exceptions';
 import { Op2, bits32, bits64, f32, fpBegin, fm, hi64 } from './fp';
 import {
   addsubpd, addsubps, cmppd, cmpps, comi32, comi64, cvtSrc32, cvtSrc64, f32ToF64, f64ToF32, hpd, hps,
@@ -30,8 +29,8 @@ import {
 import { dppd, dpps } from './fpKernels';
 import { INT_KERNELS, type Kernel, mpsadbw, pmovx, pslldq, psrldq, shiftByImm, shiftByVec } from './intKernels';
 import { round32 } from './fp';
-import { fxrstor, fxsave } from './fxsave';
 import { xsaveHandlers } from './xsave';
+import { ldmxcsr, stmxcsr, fxsaveT, fxrstorT, movnti, maskmovdqu, crc32 } from './stateInsn';
 import { pcmpstrHandlers } from './pcmpstr';
 
 const NO_ALIGN = new Set<Mnemonic>([
@@ -426,97 +425,6 @@ const ptest: Translator = (d) => {
     let z = 0, cz = 0;
     for (let i = 0; i < 4; i++) { z |= A.i32[i] & B.i32[i]; cz |= ~A.i32[i] & B.i32[i]; }
     setFlags(c, z === 0, false, cz === 0);
-  };
-};
-
-// ---- MXCSR, FXSAVE/FXRSTOR ----------------------------------------------------------------------
-const ldmxcsr: Translator = (d) => {
-  const rd = operandReader(d, 0, 4);
-  return (c) => {
-    sseCheck(c);
-    const v = rd(c);
-    // Setting a reserved bit raises #GP(0) (SDM vol. 2 LDMXCSR).
-    if ((v & ~MXCSR_MASK) !== 0) throw gp0('LDMXCSR with reserved MXCSR bits set');
-    c.sse.mxcsr = v;
-  };
-};
-const stmxcsr: Translator = (d) => {
-  const wr = operandWriter(d, 0, 4);
-  return (c) => { sseCheck(c); wr(c, c.sse.mxcsr); };
-};
-/** FXSAVE/FXRSTOR: #NM when CR0.TS or CR0.EM (SDM vol. 2 FXSAVE "Protected Mode Exceptions"). */
-function fxCheck(c: Cpu): void {
-  if ((c.cr0 & (CR0_TS | CR0_EM)) !== 0) throw new CpuException(Vector.NM, undefined, 'FXSAVE/FXRSTOR with CR0.TS or CR0.EM');
-}
-const fxsaveT: Translator = (d) => {
-  const a = memAddr(d, 512, true, true);
-  const wide = d.rexW && d.bitness === 64;
-  return (c) => { fxCheck(c); const lo = a(c); fxsave(c, lo, c.linHi, wide); };
-};
-const fxrstorT: Translator = (d) => {
-  const a = memAddr(d, 512, true, false);
-  const wide = d.rexW && d.bitness === 64;
-  return (c) => { fxCheck(c); const lo = a(c); fxrstor(c, lo, c.linHi, wide); };
-};
-
-/** MOVNTI m32/m64, r32/r64 (SSE2; a GPR store, not subject to CR0.TS/EM or CR4.OSFXSR). */
-const movnti: Translator = (d) => {
-  if (d.opSizes[1] === 8) {
-    const wr = operandWriter64(d, 0); const r = gprOf(d.opRegs[1])!.index;
-    return (c) => wr(c, c.lo[r], c.hi[r]);
-  }
-  const wr = operandWriter(d, 0, 4); const r = gprOf(d.opRegs[1])!.index;
-  return (c) => wr(c, c.lo[r]);
-};
-
-/**
- * MASKMOVDQU xmm1, xmm2: stores the bytes of xmm1 whose mask byte (xmm2) has bit 7 set to
- * DS:rDI (segment override allowed). Every selected byte is checked before any is written.
- */
-const maskmovdqu: Translator = (d) => {
-  if (isMmx(d)) return null;
-  const src = xmmOf(d.opRegs[1]), msk = xmmOf(d.opRegs[2]);
-  const a = linearAddress(d, { ...d.mem!, size: 16 }, 16, true);
-  return (c) => {
-    sseCheck(c);
-    loadXmm(c, src, A); loadXmm(c, msk, X);
-    let any = 0;
-    for (let i = 0; i < 16; i++) any |= X.u8[i] & 0x80;
-    if (any === 0) return;
-    const lo = a(c), hi = c.linHi;
-    (c as unknown as { checkWrite(lo: number, hi: number, n: number): void }).checkWrite(lo, hi, 16);
-    for (let i = 0; i < 16; i++) {
-      if ((X.u8[i] & 0x80) === 0) continue;
-      const s = (lo >>> 0) + i;
-      c.write8(s | 0, s >= 4294967296 && c.bitness === 64 ? (hi + 1) | 0 : hi, A.u8[i]);
-    }
-  };
-};
-
-/** CRC32 (SSE4.2): CRC-32C (polynomial 0x11EDC6F41, bit-reflected) of 1/2/4/8 source bytes. */
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c;
-  }
-  return t;
-})();
-const crc32: Translator = (d) => {
-  const dst = gprOf(d.opRegs[0])!.index;
-  const size = d.opKinds[1] === OpKind.Register ? gprOf(d.opRegs[1])!.size : d.mem!.size;
-  const rd = size === 8 ? null : operandReader(d, 1, size);
-  const rd64 = size === 8 ? operandReader64(d, 1) : null;
-  return (c) => {
-    let lo: number, hi = 0;
-    if (rd64 !== null) { lo = rd64(c); hi = c.vHi; } else lo = rd!(c);
-    let crc = c.lo[dst];
-    for (let i = 0; i < size; i++) {
-      const b = i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff;
-      crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ b) & 0xff];
-    }
-    c.lo[dst] = crc; c.hi[dst] = 0;
   };
 };
 
