@@ -15,7 +15,7 @@ import type { GuestRun } from './runGuest';
 /** How the run ended: "exit" (isa-debug-exit or ACPI power-off), "hlt" (HLT with nothing to
  * wake the processor), "exception" (one it could not deliver), "limit" (the instruction limit
  * was reached), "shutdown" (triple fault). */
-export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown';
+export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit';
 
 export interface ExceptionSummary {
   vector: number;
@@ -151,6 +151,7 @@ const STOP_TEXT: Record<StopReason, string> = {
   exception: 'exception (the guest raised an exception it cannot handle yet)',
   limit: 'limit (the instruction limit was reached)',
   shutdown: 'shutdown (triple fault)',
+  vmexit: 'vmexit (a VM exit the hypervisor passed up)',
 };
 
 function pad(v: string, digits: number): string {

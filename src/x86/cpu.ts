@@ -29,10 +29,13 @@ import type { InterruptSource, MsrBus, PortBus } from './io';
 import { NO_PORTS } from './io';
 import { deliverException, serviceEvents } from './interrupts';
 import { loadCr2From, pagingTranslate } from './paging';
+import type { EptHooks, EventExitHooks, InstructionExitHooks } from './vmxHooks';
+import { VM_EXIT } from './vmxHooks';
 
 const TWO32 = 4294967296;
 
-export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown';
+/** 'vmexit': a VM exit returned control to a host written in TypeScript (vmxHooks.ts). */
+export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit';
 
 export interface ExceptionReport {
   vector: number;
@@ -106,6 +109,18 @@ export class Cpu extends Mmu {
   /** RF was loaded as 1 (IRET): it is cleared after the next instruction (armed = that instruction is running). */
   rfPending = false;
   rfArmed = false;
+  // ---- VMX (vmxHooks.ts; attached by the engine in src/vmx while in VMX operation) -----------
+  vmxInsn: InstructionExitHooks | null = null;
+  vmxEvents: EventExitHooks | null = null;
+  vmxEpt: EptHooks | null = null;
+  /**
+   * A VM exit was performed since the run loop last looked (set by the engine). With
+   * `vmExitStops` (the host is TypeScript) `run` returns 'vmexit'; without it execution goes on
+   * at HOST_RIP (the host is guest code).
+   */
+  exitTaken = false;
+  vmExitStops = true;
+
   /** Shutdown after a triple fault (SDM vol. 3A §6.15): the processor stops until reset. */
   inShutdown = false;
   shutdownReason = '';
@@ -441,6 +456,11 @@ export class Cpu extends Mmu {
       }
     } catch (e) {
       this.icount += i;
+      if (e === VM_EXIT) {
+        // The engine saved the guest's RIP and loaded the host's (vmxHooks.ts).
+        this.exitTaken = true;
+        return null;
+      }
       this.ripLo = b.ipLo[i];
       this.ripHi = b.ipHi[i];
       if (e instanceof CpuException) return e;
@@ -475,6 +495,10 @@ export class Cpu extends Mmu {
         // Events between instructions; `true` asks for exactly one instruction before the next
         // look (single-step, interrupt shadow).
         if (serviceEvents(this) && left > 1) left = 1;
+        if (this.exitTaken) {
+          if (this.afterVmExit()) return { reason: 'vmexit' };
+          continue;
+        }
         if (this.inShutdown) return { reason: 'shutdown' };
       }
       if (this.halted) return { reason: this.inShutdown ? 'shutdown' : 'hlt' };
@@ -485,16 +509,32 @@ export class Cpu extends Mmu {
         exc = this.exec(b, left);
         this.prevBlock = b;
       } catch (e) {
-        if (!(e instanceof CpuException)) throw e;
-        exc = e;
+        if (e === VM_EXIT) {
+          // An exit while fetching (EPT violation on the code page).
+          this.exitTaken = true;
+          exc = null;
+        } else {
+          if (!(e instanceof CpuException)) throw e;
+          exc = e;
+        }
         this.prevBlock = null;
+      }
+      if (this.exitTaken) {
+        if (this.afterVmExit()) return { reason: 'vmexit' };
+        continue;
       }
       if (exc !== null) {
         this.prevBlock = null;
         // A faulting instruction does not complete: its data-breakpoint hits are not reported
         // (SDM vol. 3B §18.3.1.2 takes the trap after the instruction completes).
         this.dbgHits = 0;
-        if (!this.deliverException(exc)) {
+        const delivered = this.deliverException(exc);
+        if (this.exitTaken) {
+          // The exception caused a VM exit (exception bitmap, triple fault in non-root operation).
+          if (this.afterVmExit()) return { reason: 'vmexit' };
+          continue;
+        }
+        if (!delivered) {
           this.lastException = this.report(exc);
           return { reason: 'exception', exception: this.lastException };
         }
@@ -508,6 +548,18 @@ export class Cpu extends Mmu {
         this.icount++;
       }
     }
+  }
+
+  /**
+   * A VM exit happened: it takes one unit of the deterministic clock (like an exception
+   * delivery, so a guest that only exits still reaches its budget and timers). Returns true
+   * when `run` must return 'vmexit' to the TypeScript host.
+   */
+  private afterVmExit(): boolean {
+    this.exitTaken = false;
+    this.prevBlock = null;
+    this.icount++;
+    return this.vmExitStops;
   }
 
   /** Execute exactly one instruction (stepping). */

@@ -126,6 +126,12 @@ export class CpuState {
 
   halted = false;
 
+  // ---- VMX (SDM vol. 3C; the engine in src/vmx sets these, see vmxHooks.ts) -----------------
+  /** VMX non-root operation: instructions and events ask the engine's hooks whether they exit. */
+  nonRoot = false;
+  /** VMX operation (after VMXON): root or non-root. */
+  inVmxOperation = false;
+
   // Scratch outputs for operations that produce a 64-bit value as two halves.
   /** High half of the last 64-bit value returned by a read (its low half is the return value). */
   vHi = 0;

@@ -57,8 +57,11 @@ export function fcomi(quiet: boolean, popAfter: boolean): (d: DecodedInsn) => Op
       const p0 = f.top;
       if (!ok || isEmpty(f, p0)) sf.addFlags(IE | SF);
       else r = sf.compare(f.signExp[p0] >>> 15, f.signExp[p0] & 0x7fff, f.sigHi[p0], f.sigLo[p0], R.s, R.e, R.h, R.l, quiet);
+      // C1 is kept, also on stack underflow and when an unmasked exception is reported (measured;
+      // SDM vol. 2A FCOMI lists C1 as 0 only for a masked stack underflow).
+      const c1 = f.fsw & C1;
       const stop = commit(f, R.fx & ~C1);
-      f.fsw &= ~C1;
+      f.fsw = (f.fsw & ~C1) | c1;
       // EFLAGS (SDM vol. 2A FCOMI): ZF PF CF = 000 >, 001 <, 100 =, 111 unordered; OF SF AF = 0.
       const zf = r >= 2 ? 1 : 0, pf = r === 3 ? 1 : 0, cf = r === 1 || r === 3 ? 1 : 0;
       c.fRes = zf ? 0 : 1; c.fSgn = 0; c.fPar = pf ? 0 : 1; c.fCO = cf ? (0xc0000000 | 0) : 0; c.fAux = 0;

@@ -18,7 +18,7 @@
 import { Mnemonic } from 'iced-x86';
 import type { TranslatorTable } from '../translator';
 import * as stack from './stack';
-import { fld, fldConst, fst, pushResult, fcmov, fxch, fbld, fbstp } from './loadStore';
+import { fld, fldConst, fst, fstpnce, pushResult, fcmov, fxch, fbld, fbstp } from './loadStore';
 import { ArOp, arith, unary, twoRegs, fscaleOp, fpremOp, fxtract, trigOp, binTrans, fpatanFn, fyl2xFn, fyl2xp1Fn, f2xm1Fn } from './arith';
 import { fcom, fcomi, fxam, ftst } from './compare';
 import { envOps, envOpsWaiting, finit, control, stackReg, fstsw, fstcw, fldcw, fwait } from './control';
@@ -110,13 +110,14 @@ export const fpuHandlers: TranslatorTable = {
   [Mnemonic.Fclex]: control(true, (_c, f) => { f.fsw &= ~(0x80ff); }),
   [Mnemonic.Fninit]: control(false, (_c, f) => finit(f)),
   [Mnemonic.Finit]: control(true, (_c, f) => finit(f)),
-  [Mnemonic.Ffree]: stackReg((_c, f, i) => { setEmpty(f, phys(f, i)); }),
-  [Mnemonic.Ffreep]: stackReg((_c, f, i) => { setEmpty(f, phys(f, i)); pop(f); }),
+  // FFREE/FFREEP clear C1 (measured; the SDM leaves C0-C3 undefined).
+  [Mnemonic.Ffree]: stackReg((_c, f, i) => { f.fsw &= ~C1; setEmpty(f, phys(f, i)); }),
+  [Mnemonic.Ffreep]: stackReg((_c, f, i) => { f.fsw &= ~C1; setEmpty(f, phys(f, i)); pop(f); }),
   [Mnemonic.Fincstp]: stackReg((_c, f) => { f.fsw &= ~C1; f.top = (f.top + 1) & 7; }),
   [Mnemonic.Fdecstp]: stackReg((_c, f) => { f.fsw &= ~C1; f.top = (f.top - 1) & 7; }),
   [Mnemonic.Fnop]: stackReg(() => {}),
-  // FSTP1 alias (D9 D8+i) behaves as FSTP ST(i).
-  [Mnemonic.Fstpnce]: fst(true, false, false),
+  // FSTP1 alias (D9 D8+i) behaves as FSTP ST(i), except with ST0 empty (loadStore.ts fstpnce).
+  [Mnemonic.Fstpnce]: fstpnce,
   // 287 leftovers: FNENI/FNDISI/FNSETPM execute as no-ops on the 387 and later (they are ignored by IA-32 processors).
   [Mnemonic.Fneni]: control(false, () => {}),
   [Mnemonic.Fndisi]: control(false, () => {}),

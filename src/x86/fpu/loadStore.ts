@@ -17,11 +17,14 @@ const { IE, DE, OE, UE, PE, SF, C1, ES, B, TWO32, sf, R, phys, isEmpty, writeReg
 const { regIndex, srcReg, addr, srcMem, memKind, addLin, lin } = operands;
 
 // ---- loads and stores ----------------------------------------------------------------------
-/** Push the loaded value (sf.r*), with the stack-overflow check (SDM vol. 1 §8.5.1.1). */
-export function pushResult(f: FpuState, x: number): void {
+/**
+ * Push the loaded value (sf.r*), with the stack-overflow check (SDM vol. 1 §8.5.1.1). C1 is set on
+ * a stack overflow, except by FLD ST(i) (`fromReg`), which clears it (measured on silicon).
+ */
+export function pushResult(f: FpuState, x: number, fromReg = false): void {
   const p = (f.top - 1) & 7;
   if (!isEmpty(f, p)) {
-    if (commit(f, IE | SF | C1)) return;
+    if (commit(f, IE | SF | (fromReg ? 0 : C1))) return;
     f.top = p; sf.setIndefinite(); writeResult(f, p); return;
   }
   if ((x & ~f.fcw & DE) !== 0 && (x & ~f.fcw & IE) === 0) {
@@ -38,6 +41,7 @@ export function fld(int: boolean): (d: DecodedInsn) => Op | null {
     let src: Src;
     if (d.opKinds[0] === OpKind.Memory) src = srcMem(d, memKind(d, int));
     else src = srcReg(regIndex(d.opRegs[0]));
+    const reg = d.opKinds[0] === OpKind.Register;
     return (c) => {
       check(c, true);
       const f = c.fpu;
@@ -47,11 +51,11 @@ export function fld(int: boolean): (d: DecodedInsn) => Op | null {
       if (!ok) {
         // Source empty: underflow; masked response pushes the indefinite.
         const p = (f.top - 1) & 7;
-        if (!isEmpty(f, p)) { pushResult(f, 0); return; }
+        if (!isEmpty(f, p)) { pushResult(f, 0, reg); return; }
         if (commit(f, IE | SF)) return;
         f.top = p; sf.setIndefinite(); writeResult(f, p); return;
       }
-      pushResult(f, R.fx);
+      pushResult(f, R.fx, reg);
     };
   };
 }
@@ -145,6 +149,23 @@ export function fst(popAfter: boolean, int: boolean, trunc: boolean): (d: Decode
   };
 }
 
+/**
+ * FSTPNCE ST(i) (D9 D8+i, the undocumented FSTP alias): as FSTP ST(i), except that an empty ST0 is
+ * not a stack underflow: silicon then writes nothing, raises nothing, clears C1 and pops (measured).
+ */
+export function fstpnce(d: DecodedInsn): Op | null {
+  const op = fst(true, false, false)(d);
+  const x = ctx(d);
+  return (c) => {
+    const f = c.fpu;
+    if (!isEmpty(f, f.top)) { op!(c); return; }
+    check(c, true);
+    recordPointers(c, x);
+    f.fsw &= ~C1;
+    pop(f);
+  };
+}
+
 const FCMOV: Partial<Record<Mnemonic, number>> = {
   [Mnemonic.Fcmovb]: 2, [Mnemonic.Fcmovnb]: 3, [Mnemonic.Fcmove]: 4, [Mnemonic.Fcmovne]: 5,
   [Mnemonic.Fcmovbe]: 6, [Mnemonic.Fcmovnbe]: 7, [Mnemonic.Fcmovu]: 10, [Mnemonic.Fcmovnu]: 11,
@@ -159,11 +180,14 @@ export function fcmov(d: DecodedInsn): Op | null {
     const f = c.fpu;
     recordPointers(c, x);
     const p0 = f.top, pi = phys(f, i);
+    // C1 is kept in every case, stack underflow included (measured on silicon).
+    const c1 = f.fsw & C1;
     if (isEmpty(f, p0) || isEmpty(f, pi)) {
-      if (commit(f, IE | SF)) return;
+      const stop = commit(f, IE | SF);
+      f.fsw = (f.fsw & ~C1) | c1;
+      if (stop) return;
       sf.setIndefinite(); writeResult(f, p0); return;
     }
-    commit(f, 0);
     if (condition(c, cc)) writeReg(f, p0, f.signExp[pi] >>> 15, f.signExp[pi] & 0x7fff, f.sigHi[pi], f.sigLo[pi]);
   };
 }

@@ -58,8 +58,9 @@ export function commit(f: FpuState, x: number): boolean {
   if (unmasked & (IE | ZE | DE)) {
     // Pre-computation exception unmasked (SDM vol. 1 §4.9.2, §8.5): the operation does not
     // happen, so only the operand exceptions are flagged (measured: no PE/UE/C1 then).
-    f.fsw |= (x & (IE | ZE | DE | SF)) | ES | B;
-    if (x & SF) f.fsw = (f.fsw & ~C1) | (x & C1);
+    // C1 is cleared unless the exception is a stack overflow (measured: silicon clears C1 whenever
+    // an unmasked exception is reported).
+    f.fsw = (f.fsw & ~C1) | (x & (IE | ZE | DE | SF | C1)) | ES | B;
     recordFault(f);
     return true;
   }
@@ -128,5 +129,6 @@ export function recordFault(f: FpuState): void {
   const x = curX, c = curC;
   if (x === null || c === null) return;
   f.fop = x.fop;
-  if (x.ea !== null) { f.fdpLo = x.ea(c); f.fdpHi = c.linHi; f.fds = 0; } else { f.fdpLo = 0; f.fdpHi = 0; f.fds = 0; }
+  // Without a memory operand the data pointer keeps its previous value (measured on silicon).
+  if (x.ea !== null) { f.fdpLo = x.ea(c); f.fdpHi = c.linHi; f.fds = 0; }
 }
