@@ -22,6 +22,9 @@
 import type { Cpu } from '../x86/cpu';
 import { Vmcs } from './vmcs';
 import type { PhysAccess } from './vmcs';
+import { createInsnHooks } from './insnExits';
+import { createEventHooks } from './eventExits';
+import { createEptHooks } from './ept';
 
 /** Outcome of a VMX instruction (SDM vol. 3C §30.2 conventions). */
 export type VmxStatus =
@@ -69,8 +72,21 @@ export class VmxEngine {
   /** VMCS data cached by the processor, by region address (§24.11.1: several may be active). */
   readonly active = new Map<number, Vmcs>();
 
+  // ---- controls of the current entry, decoded once per VM entry (vmEntry.ts fills them; they
+  // cannot change in non-root operation, where VMWRITE exits) ---------------------------------
+  pin = 0;
+  proc = 0;
+  /** Secondary controls, 0 when "activate secondary controls" is 0. */
+  proc2 = 0;
+  exitCtls = 0;
+  entryCtls = 0;
+  exceptionBitmap = 0;
+
   constructor(readonly cpu: Cpu, _options: EngineOptions = {}) {
     this.phys = physAccessOf(cpu);
+    cpu.vmxInsn = createInsnHooks(this);
+    cpu.vmxEvents = createEventHooks(this);
+    cpu.vmxEpt = createEptHooks(this);
   }
 
   get inVmxOperation(): boolean {
