@@ -5,6 +5,7 @@
  */
 import { version } from '../../package.json';
 import { UsageError } from './args';
+import { asmCommand } from './asmCommand';
 import { benchCommand } from './benchCommand';
 import type { CliIo } from './io';
 import { runCommand } from './runCommand';
@@ -16,6 +17,7 @@ export const EXIT_INTERNAL = 3;
 const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => number> = {
   run: runCommand,
   bench: benchCommand,
+  asm: asmCommand,
 };
 
 function dispatch(argv: readonly string[], io: CliIo): number {

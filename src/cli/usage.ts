@@ -8,6 +8,7 @@ commands:
   run <file>    run a guest (flat binary, ELF, Multiboot kernel) on the emulated PC and print
                 its serial output and how it stopped
   bench         measure the processor's speed on a CPU-bound 64-bit guest (MIPS)
+  asm <file>    assemble NASM-syntax guest source into a flat binary (with a listing)
 
 options:
   -h, --help    show this help (vtx <command> --help for the command's options)
@@ -53,10 +54,29 @@ export const BENCH_USAGE = `usage: vtx bench [options]
 
 Runs a CPU-bound integer guest (loads, ALU, shifts, stores, data-dependent branches, call/ret,
 push/pop) in 64-bit mode, checks its checksum against a model computed in TypeScript, and
-prints guest instructions per second.
+prints guest instructions per second. Then runs an exit-heavy guest (a CPUID loop in VMX
+non-root operation, each exit handled by a minimal TypeScript host that resumes at once) and
+prints VM exits per second (exit + VMRESUME round trips).
 
 options:
-  --seconds S     measure for at least S seconds (default 3)
+  --seconds S     measure each benchmark for at least S seconds (default 3)
   --passes N      passes over the guest's array per run (default 1000, about 85 M instructions)
-  --json          print one JSON object: {"mips", "instructions", "seconds", "mode", ...}
+  --paging        the integer guest with 4-level paging, every access a TLB miss (no VM exits part)
+  --vmx           only the VM-exit benchmark
+  --json          print one JSON object: {"mips", "instructions", "seconds", "mode", ...,
+                  "exitsPerSecond"}
   -h, --help      show this help`;
+
+export const ASM_USAGE = `usage: vtx asm <file.asm> -o <file.bin> [options]
+
+Assembles NASM-syntax source (bits, org, labels, equ, db/dw/dd/dq, times, align, res*, %define,
+%macro, %if, %rep, %include, sections of a flat image) into a flat binary, encoding every
+instruction through iced-x86. Errors are printed as file:line:column: error: message.
+
+options:
+  -o, --output FILE     the flat binary to write
+  --listing FILE        also write a listing (address, bytes, source; then the symbols)
+  -I, --include DIR     another directory for %include files
+  --bits 16|32|64       the initial bits (default 16, as NASM)
+
+exit status: 0 assembled; 1 the source has errors; 2 a usage error.`;

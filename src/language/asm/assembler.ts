@@ -102,6 +102,9 @@ export function assemble(text: string, options: AssembleOptions = {}): AssembleR
   if (!converged && a.diagnostics.length === 0) {
     diagnostics.push({ file, line: 1, col: 0, length: 1, message: `label addresses did not settle after ${MAX_PASSES} passes`, severity: 'error' });
   }
+  // In source order (the preprocessor's and the assembler's reports interleave).
+  const order = new Map(lines.map((l, i) => [`${l.file}:${l.line}`, i]));
+  diagnostics.sort((x, y) => (order.get(`${x.file}:${x.line}`) ?? -1) - (order.get(`${y.file}:${y.line}`) ?? -1) || x.col - y.col);
   const ok = !diagnostics.some((d) => d.severity === 'error');
   return {
     bytes: ok ? a.image() : new Uint8Array(0), origin: Number(a.origin), symbols: a.symbols, lineMap: a.lineMap,
@@ -300,15 +303,15 @@ class Assembly {
   private emit(st: Statement, sec: Section, bits: 16 | 32 | 64, defaultRel: boolean, lastGlobal: string, lineStart: bigint): Uint8Array {
     const b = st.body;
     const here = sec.base + BigInt(sec.size);
+    // `$` is the start of the line for every repetition of a `times` (NASM manual §3.5).
     const val = (e: Expr): bigint => {
-      const v = this.eval(e, here, sec.base, lastGlobal, st);
+      const v = this.eval(e, lineStart, sec.base, lastGlobal, st);
       if (v === undefined) {
         if (this.final) this.unknown(e, lastGlobal, st);
         return here;
       }
       return v;
     };
-    void lineStart;
     switch (b.k) {
       case 'data': {
         const out: number[] = [];
@@ -347,7 +350,14 @@ class Assembly {
       case 'insn': {
         st.operands ??= operandsOf(st, defaultRel);
         const ops = st.operands.map((op) => this.resolve(op, val, lastGlobal));
-        return encodeInstruction({ mnemonic: b.mnemonic, operands: ops, bits, ip: BigInt.asUintN(64, here), lock: b.lock, rep: b.rep, opSize: b.opSize, addrSize: b.addrSize, col: b.col }).bytes;
+        const enc = encodeInstruction({
+          mnemonic: b.mnemonic, operands: ops, bits, ip: BigInt.asUintN(64, here), lock: b.lock, rep: b.rep, opSize: b.opSize,
+          addrSize: b.addrSize, to: b.to, col: b.col,
+        });
+        if (this.final) {
+          for (const w of enc.warnings) this.diagnostics.push({ file: st.src.file, line: st.src.line, col: b.col, length: b.mnemonic.length, message: w, severity: 'warning' });
+        }
+        return enc.bytes;
       }
       default:
         return new Uint8Array(0);

@@ -23,6 +23,8 @@ interface Form {
   mode16: boolean;
   mode32: boolean;
   mode64: boolean;
+  /** Decoded only with an iced decoder option (obsolete or undocumented forms like CMPXCHG486). */
+  special: boolean;
 }
 
 let FORMS: Map<string, Form[]> | null = null;
@@ -41,7 +43,7 @@ export function formsByMnemonic(): Map<string, Form[]> {
       for (let i = 0; i < o.opCount; i++) kinds.push(o.opKind(i));
       const f: Form = {
         code: v, kinds, memSize: o.memorySize, memBytes: MemorySizeExt.size(o.memorySize), operandSize: o.operandSize,
-        mode16: o.mode16, mode32: o.mode32, mode64: o.mode64,
+        mode16: o.mode16, mode32: o.mode32, mode64: o.mode64, special: o.decoderOption !== 0,
       };
       let list = m.get(name);
       if (list === undefined) m.set(name, (list = []));
@@ -59,14 +61,32 @@ const CC_ALIASES: Record<string, string> = {
   nge: 'l', nl: 'ge', ng: 'le', nle: 'g',
 };
 const ALIASES: Record<string, string> = {
-  sal: 'shl', icebp: 'int1', fwait: 'wait', retn: 'ret', loopz: 'loope', loopnz: 'loopne', xlat: 'xlatb',
-  iretw: 'iret', pushfw: 'pushf', popfw: 'popf',
+  sal: 'shl', icebp: 'int1', fwait: 'wait', fsetpm: 'fnsetpm', retn: 'ret', loopz: 'loope', loopnz: 'loopne', xlat: 'xlatb',
+  iretw: 'iret', pushfw: 'pushf', popfw: 'popf', pushaw: 'pusha', popaw: 'popa',
 };
+/** NASM's size-neutral spellings take the mode's operand size (iced names each size). */
+const BY_MODE: Record<string, Record<number, string>> = {
+  iret: { 32: 'iretd', 64: 'iretd' },
+  pusha: { 32: 'pushad' },
+  popa: { 32: 'popad' },
+  pushf: { 32: 'pushfd', 64: 'pushfq' },
+  popf: { 32: 'popfd', 64: 'popfq' },
+};
+/** Explicit 16-bit spellings that must not take the mode's size. */
+const EXPLICIT_16 = new Set(['iretw', 'pushfw', 'popfw', 'pushaw', 'popaw']);
 
 /** iced's mnemonic for a NASM mnemonic (condition-code aliases and NASM spellings). */
+/** CMPccXADD: iced spells the conditions b/be/l/le/nb/nbe/... (NASM also ae/a/e/g/ge/...). */
+const XADD_CC: Record<string, string> = {
+  ae: 'nb', nc: 'nb', a: 'nbe', e: 'z', ne: 'nz', g: 'nle', ge: 'nl', c: 'b', nae: 'b', na: 'be', nge: 'l', ng: 'le',
+  nle: 'nle', nl: 'nl', pe: 'p', po: 'np',
+};
+
 export function canonicalMnemonic(m: string): string {
   const l = m.toLowerCase();
   if (l in ALIASES) return ALIASES[l];
+  const x = /^cmp([a-z]+)xadd$/.exec(l);
+  if (x !== null && x[1] in XADD_CC) return `cmp${XADD_CC[x[1]]}xadd`;
   for (const p of ['j', 'set', 'cmov']) {
     if (l.startsWith(p) && l.slice(p.length) in CC_ALIASES) return p + CC_ALIASES[l.slice(p.length)];
   }
@@ -93,6 +113,8 @@ export interface EncodeRequest {
   rep: 'rep' | 'repne' | null;
   /** `o16`/`o32`/`o64` prefix: the operand size wanted (0: any). */
   opSize?: number;
+  /** x87 `fadd to st1`. */
+  to?: boolean;
   /** `a16`/`a32`/`a64` prefix: the address size of implicit string operands (0: the mode's). */
   addrSize?: number;
   col: number;
@@ -193,15 +215,30 @@ function setMemory(ins: Instruction, m: MemOperand, disp: bigint, bits: number, 
 
 interface Fill {
   (ins: Instruction, i: number, prevImm: boolean): boolean;
+  /** The immediate does not fit the field and is truncated. */
+  truncated?: boolean;
 }
 
 /** How operand `r` fills kind `k` of form `f`, or null when it cannot. */
-function matcher(f: Form, k: K, r: Resolved, bits: number, mnemonic: string, opSize: number): Fill | null {
+const X87_POP_ARITH = new Set(['faddp', 'fmulp', 'fsubp', 'fsubrp', 'fdivp', 'fdivrp']);
+/** SSE4.1/SHA forms whose XMM0 operand is implicit in iced and may be written in NASM. */
+const IMPLICIT_XMM0 = new Set(['pblendvb', 'blendvps', 'blendvpd', 'sha256rnds2']);
+const R32M16_READERS = new Set(['lldt', 'ltr', 'verr', 'verw', 'lmsw', 'arpl', 'lar', 'lsl', 'mov']);
+
+function matcher(f: Form, k: K, r: Resolved, bits: number, mnemonic: string, opSize: number, index: number): Fill | null {
   const op = r.op;
   if (op.k === 'reg') {
     const fixed = FIXED_REG[k];
     if (fixed !== undefined) return op.r.reg === fixed ? (ins, i) => { ins.setOpKind(i, OpKind.Register); ins.setOpRegister(i, fixed); return true; } : null;
-    if (GPR_KINDS[k] !== op.r.cls) return null;
+    if (GPR_KINDS[k] !== op.r.cls) {
+      // NASM writes `lldt ax`, `mov ds, ax`, `lsl eax, bx`, `arpl dx, bx` in 32/64-bit code
+      // without the operand-size prefix: the r32/m16 form with the full register.
+      const wide = op.r.cls === 'gpr16' && R32M16_READERS.has(mnemonic) && (mnemonic !== 'mov' || index === 1) &&
+        (((k === K.r32_or_mem || k === K.r64_or_mem) && f.memBytes === 2) || (mnemonic === 'arpl' && k === K.r32_reg));
+      if (!wide) return null;
+      const reg = op.r.reg - Register.AX + (k === K.r64_or_mem ? Register.RAX : Register.EAX);
+      return (ins, i) => { ins.setOpKind(i, OpKind.Register); ins.setOpRegister(i, reg); return true; };
+    }
     if (op.size !== 0 && op.r.size !== 0 && op.size !== op.r.size) return null;
     return (ins, i) => { ins.setOpKind(i, OpKind.Register); ins.setOpRegister(i, op.r.reg); return true; };
   }
@@ -231,18 +268,21 @@ function matcher(f: Form, k: K, r: Resolved, bits: number, mnemonic: string, opS
   if (op.k === 'farptr') {
     const { seg, off } = r as { seg: bigint; off: bigint };
     if (k !== K.farbr2_2 && k !== K.farbr4_2) return null;
-    // Like near branches, a far pointer takes the mode's operand size unless o16/o32 or a size says otherwise.
+    // Like near branches, a far pointer takes the mode's operand size unless o16/o32 or a size
+    // says otherwise (NASM truncates a wider offset in 16-bit code, with a warning).
     const want = opSize !== 0 ? opSize : op.size !== 0 ? op.size * 8 : bits;
     if (f.operandSize !== 0 && f.operandSize !== want) return null;
-    if (k === K.farbr2_2 && (op.size === 4 || off > 0xffffn || off < 0n)) return null;
+    if (k === K.farbr2_2 && op.size === 4) return null;
     if (k === K.farbr4_2 && op.size === 2) return null;
-    return (ins, i) => {
+    const fill: Fill = (ins, i) => {
       ins.setOpKind(i, k === K.farbr2_2 ? OpKind.FarBranch16 : OpKind.FarBranch32);
       if (k === K.farbr2_2) ins.farBranch16 = Number(off & 0xffffn);
       else ins.farBranch32 = Number(off & 0xffffffffn);
       ins.farBranchSelector = Number(seg & 0xffffn);
       return true;
     };
+    if ((k === K.farbr2_2 && !fitsEither(off, 16)) || !fitsEither(seg, 16)) fill.truncated = true;
+    return fill;
   }
   // Immediates and branch targets.
   const v = (r as { value: bigint }).value;
@@ -269,6 +309,11 @@ function matcher(f: Form, k: K, r: Resolved, bits: number, mnemonic: string, opS
   }
   const width = IMM_BITS[k];
   if (width === undefined) return null;
+  // `push imm` takes the mode's operand size (NASM: push 0x1234 in 32-bit code is push dword).
+  if (mnemonic === 'push' && f.kinds.length === 1 && op.size === 0) {
+    const want = opSize !== 0 ? opSize : bits;
+    if (f.operandSize !== 0 && f.operandSize !== want) return null;
+  }
   // A relocatable immediate is never shortened to a sign-extended form (NASM: `push lbl` is
   // push imm32, `add eax, lbl` is 05 imm32, `mov rax, lbl` is the imm64 form).
   const reloc = (r as { reloc?: boolean }).reloc === true;
@@ -279,32 +324,32 @@ function matcher(f: Form, k: K, r: Resolved, bits: number, mnemonic: string, opS
     if (op.size === 1 ? width !== 8 : f.operandSize !== 0 ? f.operandSize !== op.size * 8 && width !== op.size * 8 : width !== op.size * 8) return null;
     if (op.strict && op.size !== 1 && width === 8) return null;
   }
+  // A value wider than the field is truncated, as NASM does (with a warning); a form that
+  // needs no truncation is preferred when there is one (see `truncated`).
+  const mark = (fill: Fill, fits: boolean): Fill => { if (!fits) fill.truncated = true; return fill; };
   switch (k) {
     case K.imm8_const_1:
       if (v !== 1n) return null;
       return (ins, i) => { ins.setOpKind(i, OpKind.Immediate8); ins.immediate8 = 1; return true; };
     case K.imm8:
-      if (!fitsEither(v, 8)) return null;
-      return (ins, i, prevImm) => {
+      return mark((ins, i, prevImm) => {
         if (prevImm) { ins.setOpKind(i, OpKind.Immediate8_2nd); ins.immediate8_2nd = Number(BigInt.asUintN(8, v)); }
         else { ins.setOpKind(i, OpKind.Immediate8); ins.immediate8 = Number(BigInt.asUintN(8, v)); }
         return true;
-      };
+      }, fitsEither(v, 8));
     case K.imm8sex16:
-      if (!fitsEither(v, 16) || !sex8Fits(v, 16)) return null;
-      return (ins, i) => { ins.setOpKind(i, OpKind.Immediate8to16); ins.immediate8to16 = Number(BigInt.asIntN(8, v)); return true; };
+      if (!sex8Fits(v, 16)) return null;
+      return mark((ins, i) => { ins.setOpKind(i, OpKind.Immediate8to16); ins.immediate8to16 = Number(BigInt.asIntN(8, v)); return true; }, fitsEither(v, 16));
     case K.imm8sex32:
-      if (!fitsEither(v, 32) || !sex8Fits(v, 32)) return null;
-      return (ins, i) => { ins.setOpKind(i, OpKind.Immediate8to32); ins.immediate8to32 = Number(BigInt.asIntN(8, v)); return true; };
+      if (!sex8Fits(v, 32)) return null;
+      return mark((ins, i) => { ins.setOpKind(i, OpKind.Immediate8to32); ins.immediate8to32 = Number(BigInt.asIntN(8, v)); return true; }, fitsEither(v, 32));
     case K.imm8sex64:
       if (!sex8Fits(v, 64)) return null;
       return (ins, i) => { ins.setOpKind(i, OpKind.Immediate8to64); ins.immediate8to64 = BigInt.asIntN(8, v); return true; };
     case K.imm16:
-      if (!fitsEither(v, 16)) return null;
-      return (ins, i) => { ins.setOpKind(i, OpKind.Immediate16); ins.immediate16 = Number(BigInt.asUintN(16, v)); return true; };
+      return mark((ins, i) => { ins.setOpKind(i, OpKind.Immediate16); ins.immediate16 = Number(BigInt.asUintN(16, v)); return true; }, fitsEither(v, 16));
     case K.imm32:
-      if (!fitsEither(v, 32)) return null;
-      return (ins, i) => { ins.setOpKind(i, OpKind.Immediate32); ins.immediate32 = Number(BigInt.asUintN(32, v)); return true; };
+      return mark((ins, i) => { ins.setOpKind(i, OpKind.Immediate32); ins.immediate32 = Number(BigInt.asUintN(32, v)); return true; }, fitsEither(v, 32));
     case K.imm32sex64: {
       const s = BigInt.asIntN(64, v);
       if (s < -(1n << 31n) || s >= 1n << 31n) return null;
@@ -331,12 +376,21 @@ function defaultOperands(mnemonic: string, ops: Resolved[], col: number): Resolv
 export interface Encoded {
   bytes: Uint8Array;
   code: Code;
+  /** Things NASM warns about (an immediate truncated to its field). */
+  warnings: string[];
 }
 
 /** Encode one instruction; throws AsmError with a message a person understands. */
 export function encodeInstruction(req: EncodeRequest): Encoded {
   let mnemonic = canonicalMnemonic(req.mnemonic);
-  const opSize = req.opSize ?? 0;
+  let opSize = req.opSize ?? 0;
+  const byMode = BY_MODE[mnemonic];
+  if (byMode !== undefined && !EXPLICIT_16.has(req.mnemonic.toLowerCase()) && opSize !== 16) {
+    if (opSize === 32 && byMode[32] !== undefined) mnemonic = byMode[32];
+    else if (opSize === 64 && byMode[64] !== undefined) mnemonic = byMode[64];
+    else if (opSize === 0 && byMode[req.bits] !== undefined) mnemonic = byMode[req.bits];
+  }
+  if (EXPLICIT_16.has(req.mnemonic.toLowerCase()) && opSize === 0) opSize = 16;
   // `o64 sysret` is iced's SYSRETQ (likewise sysexit, iret): a mnemonic of its own.
   if (opSize === 64 && !(formsByMnemonic().get(mnemonic) ?? []).some((f) => f.operandSize === 64) && formsByMnemonic().has(`${mnemonic}q`)) {
     mnemonic = `${mnemonic}q`;
@@ -353,13 +407,7 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
       ops = [{ op: { ...ops[0].op, r: { reg: r32, cls: 'gpr32', size: 4 } as RegInfo } }, ops[1]];
     }
   }
-  // NASM: `mov sreg, r16` in 32/64-bit code has no operand-size prefix (the r32 form).
-  if (mnemonic === 'mov' && req.bits !== 16 && ops.length === 2 && ops[0].op.k === 'reg' && ops[0].op.r.cls === 'seg' &&
-    ops[1].op.k === 'reg' && ops[1].op.r.cls === 'gpr16') {
-    const r32 = ops[1].op.r.reg - Register.AX + Register.EAX;
-    ops = [ops[0], { op: { ...ops[1].op, r: { reg: r32, cls: 'gpr32', size: 4 } as RegInfo } }];
-  }
-  const candidates: { bytes: Uint8Array; form: Form }[] = [];
+  const candidates: { bytes: Uint8Array; form: Form; truncated: boolean }[] = [];
   let lastError = '';
   const tryOps = (operands: Resolved[]): void => {
     for (const f of forms) {
@@ -369,9 +417,14 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
       if (operands.length === 0 && f.kinds.length > 0 && f.kinds.every((k) => STRING_KINDS.has(k) || FIXED_REG[k] !== undefined)) {
         // String instructions written without operands (movsb, stosd, insb, xlatb).
         fills = f.kinds.map((k) => implicitFill(k, req.addrSize || req.bits));
+      } else if (f.kinds.length === operands.length) {
+        fills = f.kinds.map((k, i) => matcher(f, k, operands[i], req.bits, mnemonic, opSize, i));
+      } else if (f.kinds.some((k) => STRING_KINDS.has(k)) && f.kinds.filter((k) => !STRING_KINDS.has(k)).length === operands.length) {
+        // An implicit [rDI] operand (maskmovq, maskmovdqu): the written operands fill the others.
+        let j = 0;
+        fills = f.kinds.map((k, i) => (STRING_KINDS.has(k) ? implicitFill(k, req.addrSize || req.bits) : matcher(f, k, operands[j++], req.bits, mnemonic, opSize, i)));
       } else {
-        if (f.kinds.length !== operands.length) continue;
-        fills = f.kinds.map((k, i) => matcher(f, k, operands[i], req.bits, mnemonic, opSize));
+        continue;
       }
       if (fills.some((x) => x === null)) continue;
       const ins = new Instruction();
@@ -390,7 +443,7 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
         if (req.rep === 'rep') ins.hasRepPrefix = true;
         if (req.rep === 'repne') ins.hasRepnePrefix = true;
         enc.encode(ins, req.ip);
-        candidates.push({ bytes: enc.takeBuffer(), form: f });
+        candidates.push({ bytes: nasmPrefixOrder(enc.takeBuffer(), req.lock || req.rep !== null), form: f, truncated: fills.some((x) => x!.truncated === true) });
       } catch (e) {
         lastError = (e as Error).message;
       } finally {
@@ -399,12 +452,30 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
       }
     }
   };
-  tryOps(ops);
-  // NASM accepts both operand orders of XCHG (and picks the short accumulator form).
+  if (IMPLICIT_XMM0.has(mnemonic) && ops.length === 3) {
+    const last = ops[2].op;
+    if (last.k === 'reg' && last.r.reg === Register.XMM0) ops = ops.slice(0, 2);
+  }
+  // NASM: `mov sreg, r32/r64` is `mov sreg, r16` (no size prefix, no REX.W); `mov r64, sreg` is
+  // the r32 form (no REX.W).
+  if (mnemonic === 'mov' && ops.length === 2 && ops[0].op.k === 'reg' && ops[1].op.k === 'reg') {
+    const [a, b] = [ops[0].op, ops[1].op];
+    if (a.r.cls === 'seg' && (b.r.cls === 'gpr32' || b.r.cls === 'gpr64')) {
+      ops = [ops[0], { op: { ...b, r: { reg: b.r.reg - (b.r.cls === 'gpr32' ? Register.EAX : Register.RAX) + Register.AX, cls: 'gpr16', size: 2 } } }];
+    } else if (b.r.cls === 'seg' && a.r.cls === 'gpr64') {
+      ops = [{ op: { ...a, r: { reg: a.r.reg - Register.RAX + Register.EAX, cls: 'gpr32', size: 4 } } }, ops[1]];
+    }
+  }
+  // NASM accepts both operand orders of XCHG, puts the first register in ModRM.reg and picks the
+  // short accumulator form: try the swapped order first so it wins ties.
   if (mnemonic === 'xchg' && ops.length === 2) tryOps([ops[1], ops[0]]);
-  // x87: `fadd st1` means `fadd st0, st1`.
+  tryOps(ops);
+  // x87 one-operand forms: `fadd st1` is fadd st0, st1; `faddp st1` and `fadd to st1` are
+  // faddp/fadd st1, st0 (NASM manual appendix B).
   if (candidates.length === 0 && mnemonic.startsWith('f') && ops.length === 1 && ops[0].op.k === 'reg' && ops[0].op.r.cls === 'st') {
-    tryOps([{ op: { ...ops[0].op, r: { reg: Register.ST0, cls: 'st', size: 0 } } }, ops[0]]);
+    const st0: Resolved = { op: { ...ops[0].op, r: { reg: Register.ST0, cls: 'st', size: 0 } } };
+    if (req.to === true || X87_POP_ARITH.has(mnemonic)) tryOps([ops[0], st0]);
+    else tryOps([st0, ops[0]]);
   }
   if (candidates.length === 0) {
     if (/distance|too far|fit in an i8/i.test(lastError)) throw new AsmError('short jump is out of range', req.col);
@@ -415,22 +486,66 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
   // An unsized memory operand must not leave the operation size open.
   const mem = ops.find((r) => r.op.k === 'mem' && r.op.size === 0 && !r.op.far);
   if (mem !== undefined) {
-    const sizes = new Set(candidates.map((c) => c.form.memBytes));
+    let sizes = new Set(candidates.map((c) => c.form.memBytes));
+    // Forms that differ only by operand size (fldenv m14/m28, fsave m94/m108) take the mode's.
+    const want = opSize !== 0 ? opSize : req.bits === 16 ? 16 : 32;
+    if (sizes.size > 1 && candidates.some((c) => c.form.operandSize === want) && new Set(candidates.map((c) => c.form.operandSize)).size > 1) {
+      const keep = candidates.filter((c) => c.form.operandSize === want || c.form.operandSize === 0);
+      candidates.length = 0;
+      candidates.push(...keep);
+      sizes = new Set(candidates.map((c) => c.form.memBytes));
+    }
     if (sizes.size > 1) throw new AsmError(`operation size not specified for '${req.mnemonic}' (write byte, word, dword or qword before the memory operand)`, mem.op.col, mem.op.end - mem.op.col);
   }
   // Shortest wins; at equal length NASM prefers the sign-extended imm8 form (`add ax, 2` is
   // 83 C0 02, not 05 02 00), otherwise the first form in iced's (opcode) order.
   const sex8 = (c: { form: Form }): boolean => c.form.kinds.some((k) => k === K.imm8sex16 || k === K.imm8sex32 || k === K.imm8sex64);
-  let pool = candidates;
+  let pool = candidates.some((c) => !c.truncated) ? candidates.filter((c) => !c.truncated) : candidates;
+  // Obsolete forms iced decodes only on request (CMPXCHG486's 0F A6) only when nothing else fits.
+  if (pool.some((c) => !c.form.special)) pool = pool.filter((c) => !c.form.special);
+  // `call far [mem]` without a size: NASM takes the mode's operand size (m16:64 in 64-bit code).
+  const farMem = ops.find((o) => o.op.k === 'mem' && o.op.far && o.op.size === 0);
+  if (farMem !== undefined && pool.some((c) => c.form.operandSize === req.bits)) pool = pool.filter((c) => c.form.operandSize === req.bits);
+  // A memory operand in an XMM/MMX slot rather than a GPR slot (NASM: movq xmm, [m] is F3 0F 7E).
+  const memIdx = ops.findIndex((o) => o.op.k === 'mem');
+  if (memIdx >= 0) {
+    const vecMem = (c: { form: Form }): boolean => [K.xmm_or_mem, K.mm_or_mem, K.ymm_or_mem, K.zmm_or_mem].includes(c.form.kinds[memIdx]);
+    if (pool.some(vecMem) && pool.some((c) => !vecMem(c))) {
+      const shortest = Math.min(...pool.map((c) => c.bytes.length));
+      const vec = pool.filter((c) => vecMem(c) && c.bytes.length === shortest);
+      if (vec.length > 0) pool = vec;
+    }
+  }
   // `mov r64, lbl`: NASM keeps the imm64 form for a relocatable value.
-  if (ops.some((o) => o.op.k === 'imm' && (o as { reloc?: boolean }).reloc === true) && candidates.some((c) => c.form.kinds.includes(K.imm64))) {
-    pool = candidates.filter((c) => c.form.kinds.includes(K.imm64));
+  if (ops.some((o) => o.op.k === 'imm' && (o as { reloc?: boolean }).reloc === true) && pool.some((c) => c.form.kinds.includes(K.imm64))) {
+    pool = pool.filter((c) => c.form.kinds.includes(K.imm64));
   }
   let best = pool[0];
   for (const c of pool) {
     if (c.bytes.length < best.bytes.length || (c.bytes.length === best.bytes.length && sex8(c) && !sex8(best))) best = c;
   }
-  return { bytes: best.bytes, code: best.form.code };
+  return { bytes: best.bytes, code: best.form.code, warnings: best.truncated ? ['value does not fit the operand: truncated (as NASM does)'] : [] };
+}
+
+const LEGACY_PREFIXES = new Set([0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67]);
+
+/**
+ * NASM writes a LOCK/REP prefix the source asked for before the other legacy prefixes
+ * (`lock add word [es:eax], 1` is F0 26 66 …; iced writes 26 F0 66 …). Prefix order does not
+ * change the instruction; mandatory F2/F3 prefixes (SSE) are not touched (`rep` was not written).
+ */
+function nasmPrefixOrder(bytes: Uint8Array, userPrefix: boolean): Uint8Array {
+  if (!userPrefix) return bytes;
+  let n = 0;
+  while (n < bytes.length && LEGACY_PREFIXES.has(bytes[n])) n++;
+  const head = Array.from(bytes.subarray(0, n));
+  const lockRep = head.filter((b) => b === 0xf0 || b === 0xf2 || b === 0xf3);
+  if (lockRep.length === 0) return bytes;
+  const rest = head.filter((b) => b !== 0xf0 && b !== 0xf2 && b !== 0xf3);
+  const out = new Uint8Array(bytes.length);
+  out.set([...lockRep, ...rest], 0);
+  out.set(bytes.subarray(n), n);
+  return out;
 }
 
 function implicitFill(k: K, bits: number): Fill {

@@ -29,7 +29,9 @@ const OPS2 = ['<<', '>>', '//', '%%', '==', '!=', '<>', '<=', '>=', '&&', '||', 
 const OPS1 = '+-*/%&|^~!()[],:<>=?{}';
 
 function isIdentStart(ch: string): boolean {
-  return /[A-Za-z_.?@$]/.test(ch);
+  // `?` continues identifiers but does not start one: alone it is the `? :` operator or the
+  // uninitialised-data marker.
+  return /[A-Za-z_.@$]/.test(ch);
 }
 function isIdentChar(ch: string): boolean {
   return /[A-Za-z0-9_.?@$#~]/.test(ch);

@@ -16,7 +16,7 @@ export type DataItem = { k: 'expr'; e: Expr; col: number } | { k: 'str'; bytes: 
 export type Body =
   | {
     k: 'insn'; mnemonic: string; col: number; operandToks: Token[][]; lock: boolean; rep: 'rep' | 'repne' | null;
-    opSize: number; addrSize: number;
+    opSize: number; addrSize: number; to: boolean;
   }
   | { k: 'data'; unit: number; items: DataItem[] }
   | { k: 'res'; unit: number; count: Expr }
@@ -45,10 +45,10 @@ const PREFIXES: Record<string, string> = {
   o16: 'o16', o32: 'o32', o64: 'o64', a16: 'a16', a32: 'a32', a64: 'a64',
 };
 
-function expr(toks: Token[], start: number, what: string): { e: Expr; pos: number } {
+function expr(toks: Token[], start: number, what: string, thenWord = false): { e: Expr; pos: number } {
   const p = new ExprParser(toks, start);
   const e = p.parse();
-  if (p.peek().kind === 'eol' || (p.peek().kind === 'op' && p.peek().text === ',')) return { e, pos: p.pos };
+  if (p.peek().kind === 'eol' || (p.peek().kind === 'op' && p.peek().text === ',') || (thenWord && p.peek().kind === 'ident')) return { e, pos: p.pos };
   throw new AsmError(`unexpected '${p.peek().text}' in ${what}`, p.peek().col, Math.max(1, p.peek().text.length));
 }
 
@@ -89,7 +89,7 @@ export function parseStatement(src: SourceLine): Statement {
   if (head.kind !== 'ident') throw new AsmError(`instruction or directive expected, found '${head.text}'`, head.col);
   let word = head.text.toLowerCase();
   if (word === 'times') {
-    const r = expr(toks, i + 1, 'times count');
+    const r = expr(toks, i + 1, 'times count', true);
     st.times = r.e;
     i = r.pos;
     if (toks[i].kind !== 'ident') throw new AsmError('times needs an instruction or data after its count', toks[i].col);
@@ -170,7 +170,9 @@ export function parseStatement(src: SourceLine): Statement {
   if (!isMnemonic(mn.text) && !(mn.text.toLowerCase() in PREFIXES)) {
     throw new AsmError(`unknown instruction or directive '${mn.text}'`, mn.col, mn.text.length);
   }
-  st.body = { k: 'insn', mnemonic: mn.text.toLowerCase(), col: mn.col, operandToks: splitOperands(toks, j), lock, rep, opSize, addrSize };
+  // x87 `fadd to st1`.
+  const to = toks[j]?.kind === 'ident' && toks[j].text.toLowerCase() === 'to' && toks[j + 1]?.kind === 'ident';
+  st.body = { k: 'insn', mnemonic: mn.text.toLowerCase(), col: mn.col, operandToks: splitOperands(toks, to ? j + 1 : j), lock, rep, opSize, addrSize, to };
   return st;
 }
 
