@@ -51,6 +51,7 @@ const hasLm = (c: Cpu): boolean => cpuidBit(c, 0x80000001, 0, 'edx', 29);
 const hasTscAux = (c: Cpu): boolean => cpuidBit(c, 0x80000001, 0, 'edx', 27) || cpuidBit(c, 7, 0, 'ecx', 22);
 const hasVmx = (c: Cpu): boolean => cpuidBit(c, 1, 0, 'ecx', 5);
 const hasX2apic = (c: Cpu): boolean => cpuidBit(c, 1, 0, 'ecx', 21);
+const hasXsaves = (c: Cpu): boolean => cpuidBit(c, 0xd, 1, 'eax', 3);
 
 // ---- value checks -----------------------------------------------------------------------------
 /** Memory types valid in PAT entries (SDM vol. 3A §12.12.2): UC, WC, WT, WP, WB, UC-. */
@@ -175,6 +176,12 @@ export const MSRS: readonly MsrInfo[] = [
       available: hasMtrr, validate: physChecked(0xfffff800 | 0, `IA32_MTRR_PHYSMASK${n}`),
     }),
   ]).flat(),
+  // IA32_XSS (SDM vol. 1 §13.3, vol. 4 table 2-2): the supervisor state components XSAVES/XRSTORS
+  // manage. None is supported (CPUID.(EAX=0DH,ECX=1):ECX/EDX = 0), so every bit is reserved and
+  // WRMSR of a non-zero value raises #GP(0).
+  stored(0xda0, 'IA32_XSS', 'supervisor state components for XSAVES/XRSTORS (none supported: reads 0, any set bit #GP)', {
+    writable: NONE, available: hasXsaves,
+  }),
   ...VMX_CAPS.map(([index, name]) => stored(index, name, 'VMX capability (read-only; values defined with VMX support)', {
     writable: NONE, available: hasVmx, readOnly: true,
   })),

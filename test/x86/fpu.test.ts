@@ -161,13 +161,20 @@ test('FNSAVE/FRSTOR round trip keeps registers, TOP, tags and control', () => {
   assert.equal(u16(r.mem, DATA + 2), 0x0000);
 });
 
-test('FLDCW keeps reserved bits as silicon does and does not recompute ES (host)', () => {
+test('FLDCW keeps reserved bits as silicon does and recomputes ES/B from the new masks (host)', () => {
   const r = run([...FLDCW(0), 0xd9, 0x7b, 0x04], { data: [[DATA, [0xff, 0xff]]] });
   assert.equal(u16(r.mem, DATA + 4), 0x1f7f);
-  // 1/0 masked → ZE; unmask ZE with FLDCW: ES stays clear; FWAIT does not fault
-  const r2 = run([0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, ...FLDCW(0), 0x9b, ...FNSTSW(2)], { data: [[DATA, [0x7b, 0x03]]] });
+  // 1/0 masked → ZE (FSW 3804); unmask ZE with FLDCW: ES and B set (host: FSW b884), so FWAIT
+  // raises #MF; masking it again clears them.
+  const r2 = run([0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, ...FLDCW(0), ...FNSTSW(2)], { data: [[DATA, [0x7b, 0x03]]] });
   assert.equal(r2.reason, 'hlt');
-  assert.equal(u16(r2.mem, DATA + 2) & 0x80ff, 0x0004);
+  assert.equal(u16(r2.mem, DATA + 2), 0xb884);
+  const r3 = run([0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, ...FLDCW(0), 0x9b], { data: [[DATA, [0x7b, 0x03]]] });
+  assert.equal(r3.vector, 16);
+  // FLDCW is a waiting instruction: with ES now set, a second FLDCW raises #MF before loading (host: SIGFPE).
+  const r4 = run([0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, ...FLDCW(0), ...FLDCW(4)], { data: [[DATA, [0x7b, 0x03, 0, 0, 0x7f, 0x03]]] });
+  assert.equal(r4.vector, 16);
+  assert.equal(r4.cpu.fpu.fcw, 0x037b);
 });
 
 test('#NM for x87 instructions with CR0.EM or CR0.TS; WAIT only with MP and TS (SDM vol. 3A §2.5)', () => {

@@ -63,7 +63,7 @@ test('CPUID reports XSAVE, leaf 0DH subleaves 0 and 1 (SDM vol. 1 §13.2)', () =
   assert.equal((cpuidLookup(DEFAULT_CPUID, 1, 0)[2] >>> 26) & 1, 1);
   assert.deepEqual(cpuidLookup(DEFAULT_CPUID, 0xd, 0), [3, 576, 576, 0]);
   const s1 = cpuidLookup(DEFAULT_CPUID, 0xd, 1);
-  assert.equal(s1[0], 7, 'XSAVEOPT, XSAVEC, XGETBV with ECX = 1; no XSAVES (bit 3)');
+  assert.equal(s1[0], 15, 'XSAVEOPT, XSAVEC, XGETBV with ECX = 1, XSAVES (bit 3)');
   assert.equal(s1[1], 576);
   assert.deepEqual([s1[2], s1[3]], [0, 0], 'no supervisor components (IA32_XSS)');
   assert.deepEqual(cpuidLookup(DEFAULT_CPUID, 0xd, 2), [0, 0, 0, 0]);
@@ -112,8 +112,8 @@ test('XSAVE family: #UD without CR4.OSXSAVE, #NM with CR0.TS, #GP(0) if not 64-b
   // CR0.EM does not matter (only TS is checked).
   const e = run(asm(64, XSAVE_AT('xsave')), { setup: setup((c) => { c.cr0 |= 1 << 2; }) });
   assert.equal(e.result.reason, 'hlt', describeStop(e));
-  // The supervisor forms are not implemented (CPUID does not report XSAVES).
-  const s = run(asm(64, XSAVE_AT('xsaves')), { setup: setup() });
+  // The supervisor forms are #UD when a CPU model does not report XSAVES.
+  const s = run(asm(64, XSAVE_AT('xsaves')), { cpuid: withoutFeatures(DEFAULT_CPUID, ['XSAVES']), setup: setup() });
   assert.ok(faulted(s, UD), describeStop(s));
 });
 
@@ -332,7 +332,7 @@ test('XSAVE/XRSTOR outside 64-bit mode: XMM0-7 only; 32-bit FIP/FCS format', { s
   assert.equal(rd32(q.mem, AREA + 512), 0xcccccccf);
 });
 
-// ---- XSAVES / XRSTORS (not reported by the default model) --------------------------------------------
+// ---- XSAVES / XRSTORS --------------------------------------------------------------------------------
 test('XSAVES/XRSTORS with CPUID.(EAX=0DH,ECX=1):EAX[3]: compacted format, CPL 0 only', { skip }, () => {
   const cpuid = cpuidWith([0xd, 1, 'eax', 3]);
   let before: unknown;
@@ -358,7 +358,7 @@ test('XSAVES/XRSTORS with CPUID.(EAX=0DH,ECX=1):EAX[3]: compacted format, CPL 0 
   // XRSTORS needs the compacted format.
   const f = run(asm(64, XSAVE_AT('xrstors')), { cpuid, setup: setup((_cpu, mem) => { fill(mem, AREA, 1024, 0); wr32(mem, AREA + 24, 0x1f80); }) });
   assert.ok(faulted(f, GP, 0), `standard-format area: ${describeStop(f)}`);
-  // Not reported (default model): #UD.
-  const d = run(asm(64, XSAVE_AT('xrstors')), { setup: setup() });
+  // Not reported (a model without XSAVES): #UD.
+  const d = run(asm(64, XSAVE_AT('xrstors')), { cpuid: withoutFeatures(DEFAULT_CPUID, ['XSAVES']), setup: setup() });
   assert.ok(faulted(d, UD), describeStop(d));
 });

@@ -85,8 +85,9 @@ export function unary(fn: (c: Cpu, f: FpuState, s: number, e: number, h: number,
   };
 }
 // ---- FSCALE / FXTRACT / FPREM ------------------------------------------------------------------
-export function twoRegs(fn: (f: FpuState, p0: number, p1: number) => boolean): (d: DecodedInsn) => Op | null {
-  // fn returns true when it wrote its results itself.
+export function twoRegs(fn: (f: FpuState, p0: number, p1: number) => boolean, underflowClears = C1): (d: DecodedInsn) => Op | null {
+  // fn returns true when it wrote its results itself. underflowClears: the condition codes a stack
+  // underflow clears (C1 per SDM vol. 1 §8.5.1.1; FPREM/FPREM1 also C2, measured).
   return (d) => {
     const x = ctx(d);
     return (c) => {
@@ -96,7 +97,9 @@ export function twoRegs(fn: (f: FpuState, p0: number, p1: number) => boolean): (
       const p0 = f.top, p1 = (f.top + 1) & 7;
       sf.clearFlags();
       if (isEmpty(f, p0) || isEmpty(f, p1)) {
-        if (commit(f, IE | SF)) return;
+        const stop = commit(f, IE | SF);
+        f.fsw &= ~underflowClears;
+        if (stop) return;
         sf.setIndefinite(); writeResult(f, p0); return;
       }
       fn(f, p0, p1);
@@ -120,15 +123,17 @@ export function fscaleOp(f: FpuState, p0: number, p1: number): boolean {
       } else if (k0 === sf.K.Inf) { sf.addFlags(IE); sf.setIndefinite(); } else sf.setResult(s0, 0, 0, 0);
     } else if (k0 === sf.K.Zero || k0 === sf.K.Inf) {
       sf.setResult(s0, e0, h0, l0);
+    } else if (k1 === sf.K.Zero) {
+      // Scale by ±0: ST0 unchanged, not rounded (no UE for a denormal even when UE is unmasked);
+      // a pseudo-denormal comes back with exponent 1 (measured on silicon).
+      sf.setResult(s0, e0 === 0 && (h0 & 0x80000000) !== 0 ? 1 : e0, h0, l0);
     } else {
       // n = trunc(ST1), clamped (a scale beyond ±2^16 overflows/underflows anyway).
       let n = 0;
-      if (k1 !== sf.K.Zero) {
-        const u = (e1 || 1) - 16383;
-        if (u >= 16) n = 70000;
-        else if (u >= 0) n = Math.floor(((h1 >>> 0) / 2 ** (31 - u)));
-        n = s1 ? -n : n;
-      }
+      const u = (e1 || 1) - 16383;
+      if (u >= 16) n = 70000;
+      else if (u >= 0) n = Math.floor(((h1 >>> 0) / 2 ** (31 - u)));
+      n = s1 ? -n : n;
       // normalize ST0 and round as an extended result with exponent + n
       let e = e0 || 1, h = h0 >>> 0, l = l0 >>> 0;
       while ((h & 0x80000000) === 0) { h = ((h << 1) | (l >>> 31)) >>> 0; l = (l << 1) >>> 0; e--; }
@@ -140,15 +145,26 @@ export function fscaleOp(f: FpuState, p0: number, p1: number): boolean {
   return true;
 }
 
+/**
+ * FPREM/FPREM1. Without a quotient (invalid operation, NaN operand, or an unmasked exception that
+ * stops the operation; also stack underflow, see twoRegs) silicon clears C2 and C1 and keeps C0 and
+ * C3 (measured; the SDM leaves them undefined then).
+ */
 export function fpremOp(nearest: boolean): (f: FpuState, p0: number, p1: number) => boolean {
   return (f, p0, p1) => {
-    sf.prem(f.signExp[p0] >>> 15, f.signExp[p0] & 0x7fff, f.sigHi[p0], f.sigLo[p0],
-      f.signExp[p1] >>> 15, f.signExp[p1] & 0x7fff, f.sigHi[p1], f.sigLo[p1], nearest, f.fcw);
-    if (commit(f, R.fx & ~C1)) return true;
-    f.fsw = (f.fsw & ~(C0 | C1 | C2 | C3)) | R.premCC;
+    const e0 = f.signExp[p0] & 0x7fff, h0 = f.sigHi[p0], l0 = f.sigLo[p0];
+    const e1 = f.signExp[p1] & 0x7fff, h1 = f.sigHi[p1], l1 = f.sigLo[p1];
+    sf.prem(f.signExp[p0] >>> 15, e0, h0, l0, f.signExp[p1] >>> 15, e1, h1, l1, nearest, f.fcw);
+    const noQuotient = (R.fx & IE) !== 0 || isNaNOp(e0, h0, l0) || isNaNOp(e1, h1, l1);
+    if (commit(f, R.fx & ~C1)) { f.fsw &= ~(C1 | C2); return true; }
+    f.fsw = noQuotient ? f.fsw & ~(C1 | C2) : (f.fsw & ~(C0 | C1 | C2 | C3)) | R.premCC;
     writeResult(f, p0);
     return true;
   };
+}
+function isNaNOp(e: number, h: number, l: number): boolean {
+  const k = sf.classify(e, h, l);
+  return k === sf.K.QNaN || k === sf.K.SNaN;
 }
 
 /** FXTRACT (SDM vol. 2A): ST0 = exponent, then push the significand (exponent 0). */
@@ -217,8 +233,10 @@ export function trigOp(which: number): (d: DecodedInsn) => Op | null {
       const p0 = f.top, pn = (f.top - 1) & 7;
       if (isEmpty(f, p0) || (push && !isEmpty(f, pn))) {
         const ovf = !isEmpty(f, p0);
-        if (commit(f, IE | SF | (ovf ? C1 : 0))) return;
+        // C2 is cleared here, also when the exception is unmasked (measured on silicon).
+        const stop = commit(f, IE | SF | (ovf ? C1 : 0));
         f.fsw &= ~C2;
+        if (stop) return;
         sf.setIndefinite(); writeResult(f, p0);
         if (push) { f.top = pn; writeResult(f, pn); }
         return;
@@ -247,8 +265,9 @@ export function trigOp(which: number): (d: DecodedInsn) => Op | null {
         tr.trig(0, s, e, h, l, r, w);
         R.fx = (R.fx & ~C1) | fxCos; // C1 reports the rounding of the cosine (measured)
       } else tr.trig(which === 3 ? 2 : which, s, e, h, l, r, w);
-      if (commit(f, R.fx)) return;
-      f.fsw &= ~C2;
+      const stop = commit(f, R.fx);
+      f.fsw &= ~C2; // also when an unmasked exception stops the operation (measured on silicon)
+      if (stop) return;
       writeResult(f, p0);
       if (push) { f.top = pn; writeReg(f, pn, s2, e2, h2, l2); }
     };
@@ -338,6 +357,7 @@ export function fyl2xp1Fn(f: FpuState, sy: number, ey: number, hy: number, ly: n
   // x <= -1, outside the documented domain: the result is x itself with PE (measured)
   if (le1) { sf.addFlags(PE); sf.setResult(sx, ex, hx, lx); return; }
   if (ix || iy) { sf.setResult(sx ^ sy, 0x7fff, 0x80000000, 0); return; }
+  if (sx === 0 && ex === 0x3fff && hx === 0x80000000 && lx === 0) { sf.exactTiny(sy, ey, hy, ly, f.fcw); return; } // x = 1: y × log2(2) = y (measured)
   tr.yl2xp1(sy, ey, hy, ly, sx, ex, hx, lx, rc(f), f.fcw);
 }
 

@@ -57,9 +57,9 @@ export function fcomi(quiet: boolean, popAfter: boolean): (d: DecodedInsn) => Op
       const p0 = f.top;
       if (!ok || isEmpty(f, p0)) sf.addFlags(IE | SF);
       else r = sf.compare(f.signExp[p0] >>> 15, f.signExp[p0] & 0x7fff, f.sigHi[p0], f.sigLo[p0], R.s, R.e, R.h, R.l, quiet);
-      // C1 is kept, also on stack underflow and when an unmasked exception is reported (measured;
-      // SDM vol. 2A FCOMI lists C1 as 0 only for a masked stack underflow).
-      const c1 = f.fsw & C1;
+      // C1 is cleared on stack underflow (SDM vol. 2A FCOMI), otherwise kept, also when an
+      // unmasked invalid operation is reported (measured on silicon).
+      const c1 = r === 3 && (R.fx & SF) !== 0 ? 0 : f.fsw & C1;
       const stop = commit(f, R.fx & ~C1);
       f.fsw = (f.fsw & ~C1) | c1;
       // EFLAGS (SDM vol. 2A FCOMI): ZF PF CF = 000 >, 001 <, 100 =, 111 unordered; OF SF AF = 0.

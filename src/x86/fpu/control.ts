@@ -35,9 +35,11 @@ export function envOps(d: DecodedInsn, save: boolean, regs: boolean): Op {
     const real = !c.protectedMode || (c.flagsRest & 0x20000) !== 0;
     eLo = lo; eHi = hi; eWide = wide; eC = c;
     const n = big ? 4 : 2;
+    // Silicon accesses the first field (2 or 4 bytes) and then the last byte of the image before
+    // anything else (measured: the CR2 of a #PF on a straddling image), and a fault leaves memory
+    // and state unchanged.
     if (save) {
-      // Probe the whole area first so a fault leaves memory and state unchanged.
-      c.rmwBegin(lo, hi, 1); c.rmwBegin(addLin(lo, hi, total - 1, wide), lin.hi2, 1);
+      c.checkWrite(lo, hi, n); c.checkWrite(addLin(lo, hi, total - 1, wide), lin.hi2, 1);
       const ftw = fullTags(f);
       w(0, f.fcw | (big ? 0xffff0000 : 0), n);
       w(n, statusWord(f) | (big ? 0xffff0000 : 0), n);
@@ -71,11 +73,15 @@ export function envOps(d: DecodedInsn, save: boolean, regs: boolean): Op {
         }
         finit(f);
       } else {
-        f.fcw |= 0x3f; // FNSTENV masks all exceptions (SDM vol. 2A FSTENV)
+        // FNSTENV masks all exceptions (SDM vol. 2A FSTENV); ES and B follow the masks, so they are
+        // cleared (measured on silicon).
+        f.fcw |= 0x3f;
+        f.fsw &= ~(ES | B);
       }
       return;
     }
-    // Load: read everything first.
+    // Load: read everything first (the first field and the last byte first, as above).
+    rd(0, n); c.read8(addLin(lo, hi, total - 1, wide), lin.hi2);
     const fcw = rd(0, 2), fsw = rd(n, 2), ftw = rd(2 * n, 2);
     let fipLo: number, fcs = 0, fop = 0, fdpLo: number, fds = 0;
     if (real) {
@@ -176,7 +182,14 @@ export function envOpsWaiting(d: DecodedInsn, regs: boolean): Op {
 /** FLDCW m16 (SDM vol. 2A FLDCW). */
 export function fldcw(d: DecodedInsn): Op | null {
   const a = addr(d, 2);
-  return (c) => { check(c, true); const v = c.read16(a(c), c.linHi); c.fpu.fcw = (v & 0x1f3f) | 0x40; }; // reserved bits read 0 except bit 6 (measured); ES is not recomputed (measured)
+  return (c) => {
+    check(c, true);
+    const v = c.read16(a(c), c.linHi), f = c.fpu;
+    f.fcw = (v & 0x1f3f) | 0x40; // reserved bits read 0 except bit 6 (measured)
+    // ES and B follow the new masks: set when a flagged exception is unmasked, cleared when none is
+    // (measured on silicon; SDM vol. 1 §8.5 "unmasking a pending exception" sets ES).
+    if (f.fsw & ~f.fcw & 0x3f) f.fsw |= ES | B; else f.fsw &= ~(ES | B);
+  };
 }
 
 /** FNSTCW / FSTCW m16 (SDM vol. 2A FSTCW). */

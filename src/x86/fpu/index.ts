@@ -28,7 +28,7 @@ export { fullTags, finit } from './control';
 
 // Plain copies: property loads instead of the module namespace's accessors (hot path; under the
 // CommonJS transform every imported name is read through a getter).
-const { sf, C1, phys, setEmpty, pop, commit, pc, rc, check, ctx, recordPointers } = stack;
+const { sf, C1, C2, phys, setEmpty, pop, commit, pc, rc, check, ctx, recordPointers } = stack;
 
 export const fpuHandlers: TranslatorTable = {
   [Mnemonic.Fsin]: trigOp(0),
@@ -41,8 +41,8 @@ export const fpuHandlers: TranslatorTable = {
   [Mnemonic.F2xm1]: unary(f2xm1Fn),
   [Mnemonic.Fbld]: fbld,
   [Mnemonic.Fbstp]: fbstp,
-  [Mnemonic.Fprem]: twoRegs(fpremOp(false)),
-  [Mnemonic.Fprem1]: twoRegs(fpremOp(true)),
+  [Mnemonic.Fprem]: twoRegs(fpremOp(false), C1 | C2),
+  [Mnemonic.Fprem1]: twoRegs(fpremOp(true), C1 | C2),
   [Mnemonic.Fxtract]: fxtract,
   [Mnemonic.Fld]: fld(false),
   [Mnemonic.Fild]: fld(true),

@@ -19,12 +19,13 @@ const { regIndex, srcReg, addr, srcMem, memKind, addLin, lin } = operands;
 // ---- loads and stores ----------------------------------------------------------------------
 /**
  * Push the loaded value (sf.r*), with the stack-overflow check (SDM vol. 1 §8.5.1.1). C1 is set on
- * a stack overflow, except by FLD ST(i) (`fromReg`), which clears it (measured on silicon).
+ * a stack overflow, except when the source was an empty ST(i) too (`underflow`: FLD ST(i) then
+ * clears C1, measured on silicon).
  */
-export function pushResult(f: FpuState, x: number, fromReg = false): void {
+export function pushResult(f: FpuState, x: number, underflow = false): void {
   const p = (f.top - 1) & 7;
   if (!isEmpty(f, p)) {
-    if (commit(f, IE | SF | (fromReg ? 0 : C1))) return;
+    if (commit(f, IE | SF | (underflow ? 0 : C1))) return;
     f.top = p; sf.setIndefinite(); writeResult(f, p); return;
   }
   if ((x & ~f.fcw & DE) !== 0 && (x & ~f.fcw & IE) === 0) {
@@ -41,7 +42,6 @@ export function fld(int: boolean): (d: DecodedInsn) => Op | null {
     let src: Src;
     if (d.opKinds[0] === OpKind.Memory) src = srcMem(d, memKind(d, int));
     else src = srcReg(regIndex(d.opRegs[0]));
-    const reg = d.opKinds[0] === OpKind.Register;
     return (c) => {
       check(c, true);
       const f = c.fpu;
@@ -51,11 +51,11 @@ export function fld(int: boolean): (d: DecodedInsn) => Op | null {
       if (!ok) {
         // Source empty: underflow; masked response pushes the indefinite.
         const p = (f.top - 1) & 7;
-        if (!isEmpty(f, p)) { pushResult(f, 0, reg); return; }
+        if (!isEmpty(f, p)) { pushResult(f, 0, true); return; }
         if (commit(f, IE | SF)) return;
         f.top = p; sf.setIndefinite(); writeResult(f, p); return;
       }
-      pushResult(f, R.fx, reg);
+      pushResult(f, R.fx);
     };
   };
 }
@@ -105,7 +105,6 @@ export function fst(popAfter: boolean, int: boolean, trunc: boolean): (d: Decode
     return (c) => {
       check(c, true);
       const f = c.fpu;
-      const lo = a(c), hi = c.linHi;
       const p0 = f.top;
       sf.clearFlags();
       let s = 0, e = 0, h = 0, l = 0;
@@ -126,23 +125,27 @@ export function fst(popAfter: boolean, int: boolean, trunc: boolean): (d: Decode
         oLo = R.oLo; oHi = R.oHi;
       }
       const x2 = R.fx;
-      // Unmasked IE/OE/UE/DE: no store (SDM vol. 2A FST, §4.9.1).
-      recordPointers(c, x);
+      // Unmasked IE/OE/UE/DE: no store (SDM vol. 2A FST, §4.9.1), and no segment or page check
+      // of the destination either (measured on silicon).
       if (x2 & ~f.fcw & (IE | DE | OE | UE)) {
+        recordPointers(c, x);
         // No store; PE and C1 are not reported then (measured).
         commit(f, x2 & (x2 & ~f.fcw & (OE | UE) ? ~(PE | C1) : ~0));
         return;
       }
+      // A faulting store leaves FIP/FOP/FDP as they were (measured): the pointers are recorded
+      // after the memory access.
+      const lo = a(c), hi = c.linHi;
       if (bytes === 2) c.write16(lo, hi, oLo & 0xffff);
       else if (bytes === 4) c.write32(lo, hi, oLo);
       else if (bytes === 8) c.write64(lo, hi, oLo, oHi);
       else {
-        // m80: 10 bytes; check both parts before writing (the second write may fault first).
-        const lo2 = addLin(lo, hi, 8, wide), hi2 = lin.hi2;
-        c.rmwBegin(lo2, hi2, 2);
+        // m80: the significand (8 bytes) is stored before the sign/exponent word is checked: a #PF
+        // on the last 2 bytes leaves the first 8 written (measured on silicon).
         c.write64(lo, hi, oLo, oHi);
-        c.write16(lo2, hi2, se);
+        c.write16(addLin(lo, hi, 8, wide), lin.hi2, se);
       }
+      recordPointers(c, x);
       commit(f, x2);
       if (popAfter) pop(f);
     };
@@ -180,12 +183,9 @@ export function fcmov(d: DecodedInsn): Op | null {
     const f = c.fpu;
     recordPointers(c, x);
     const p0 = f.top, pi = phys(f, i);
-    // C1 is kept in every case, stack underflow included (measured on silicon).
-    const c1 = f.fsw & C1;
     if (isEmpty(f, p0) || isEmpty(f, pi)) {
-      const stop = commit(f, IE | SF);
-      f.fsw = (f.fsw & ~C1) | c1;
-      if (stop) return;
+      // Stack underflow: C1 = 0 (SDM vol. 1 §8.5.1.1); otherwise C1 is kept (measured on silicon).
+      if (commit(f, IE | SF)) return;
       sf.setIndefinite(); writeResult(f, p0); return;
     }
     if (condition(c, cc)) writeReg(f, p0, f.signExp[pi] >>> 15, f.signExp[pi] & 0x7fff, f.sigHi[pi], f.sigLo[pi]);
@@ -219,11 +219,13 @@ export function fbld(d: DecodedInsn): Op | null {
     check(c, true);
     const f = c.fpu;
     const lo = a(c), hi = c.linHi;
+    // Read in ascending order, as silicon does (the CR2 of a #PF on a straddling operand).
+    const dl = c.read64(lo, hi), dh = c.vHi;
+    const top = c.read16(addLin(lo, hi, 8, wide), lin.hi2);
     let vh = 0, vl = 0;
-    let sign = 0;
-    for (let k = 9; k >= 0; k--) {
-      const b = c.read8(addLin(lo, hi, k, wide), lin.hi2);
-      if (k === 9) { sign = b >>> 7; continue; }
+    const sign = (top >>> 15) & 1;
+    for (let k = 8; k >= 0; k--) {
+      const b = k === 8 ? top & 0xff : k >= 4 ? (dh >>> (8 * (k - 4))) & 0xff : (dl >>> (8 * k)) & 0xff;
       for (let half = 0; half < 2; half++) {
         // v = v * 10 + digit (digits above 9 are undefined; taken at face value)
         const dig = half === 0 ? b >>> 4 : b & 15;
@@ -250,8 +252,6 @@ export function fbstp(d: DecodedInsn): Op | null {
   return (c) => {
     check(c, true);
     const f = c.fpu;
-    const lo = a(c), hi = c.linHi;
-    recordPointers(c, x);
     sf.clearFlags();
     const p0 = f.top;
     let bad = false;
@@ -279,9 +279,14 @@ export function fbstp(d: DecodedInsn): Op | null {
     }
     if (bad) { out.fill(0); out[7] = 0xc0; out[8] = 0xff; out[9] = 0xff; }
     const fx = R.fx;
-    if (fx & ~f.fcw & IE) { commit(f, fx); return; }
-    c.rmwBegin(lo, hi, 1); c.rmwBegin(addLin(lo, hi, 9, wide), lin.hi2, 1); // both ends writable before any store
-    for (let k = 0; k < 10; k++) c.write8(addLin(lo, hi, k, wide), lin.hi2, out[k]);
+    // Unmasked IE: no store and no segment/page check of the destination (measured).
+    if (fx & ~f.fcw & IE) { recordPointers(c, x); commit(f, fx); return; }
+    const lo = a(c), hi = c.linHi;
+    // As for FSTP m80: the low 8 bytes are stored before the last 2 are checked (measured: a #PF on
+    // the last 2 bytes leaves the first 8 written).
+    c.write64(lo, hi, out[0] | (out[1] << 8) | (out[2] << 16) | (out[3] << 24), out[4] | (out[5] << 8) | (out[6] << 16) | (out[7] << 24));
+    c.write16(addLin(lo, hi, 8, wide), lin.hi2, out[8] | (out[9] << 8));
+    recordPointers(c, x);
     commit(f, fx);
     pop(f);
   };

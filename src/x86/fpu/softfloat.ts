@@ -211,3 +211,23 @@ export function screen2(ka: K, sa: number, ha: number, la: number, kb: K, sb: nu
   return false;
 }
 
+/**
+ * A result that is the finite nonzero operand itself, delivered with PE as silicon does when it
+ * short-cuts a function (FSIN/FPTAN of a denormal, FYL2XP1 with x = 1): a pseudo-denormal comes
+ * back with exponent 1 (its normal encoding); a true denormal also signals UE, and with UE
+ * unmasked it comes back normalized with the exponent wrapped by +24576 (SDM vol. 1 §4.9.1.5)
+ * (measured).
+ */
+export function exactTiny(s: number, e: number, h: number, l: number, fcw: number): void {
+  R.fx |= PE;
+  if (e !== 0) { setResult(s, e, h, l); return; }
+  if ((h & 0x80000000) !== 0) { setResult(s, 1, h, l); return; }
+  R.fx |= UE;
+  if ((fcw & UE) === 0) {
+    let ne = 1, nh = h >>> 0, nl = l >>> 0;
+    while ((nh & 0x80000000) === 0) { nh = ((nh << 1) | (nl >>> 31)) >>> 0; nl = (nl << 1) >>> 0; ne--; }
+    setResult(s, ne + 0x6000, nh, nl);
+    return;
+  }
+  setResult(s, 0, h, l);
+}

@@ -257,7 +257,9 @@ export function prem(sa: number, ea: number, ha: number, la: number, sb: number,
   }
   if (screen2(ka, sa, ha, la, kb, sb, hb, lb)) return;
   if (ka === K.Zero) { setResult(sa, ea, ha, la); return; }
-  if (kb === K.Inf) { normalize(ea, ha, la); roundExt(sa, W.nE, W.nH, W.nL, 0, 64, 0, fcw); return; }
+  // Finite / infinity: ST0 unchanged, not rounded (no UE for a denormal even when UE is unmasked);
+  // a pseudo-denormal comes back with exponent 1, its normal encoding (measured on silicon).
+  if (kb === K.Inf) { setResult(sa, ea === 0 && (ha & 0x80000000) !== 0 ? 1 : ea, ha, la); return; }
   normalize(ea, ha, la); const xe = W.nE, xh = W.nH, xl = W.nL;
   normalize(eb, hb, lb); const ye = W.nE, yh = W.nH, yl = W.nL;
   const d = xe - ye;

@@ -60,7 +60,7 @@ export function commit(f: FpuState, x: number): boolean {
     // happen, so only the operand exceptions are flagged (measured: no PE/UE/C1 then).
     // C1 is cleared unless the exception is a stack overflow (measured: silicon clears C1 whenever
     // an unmasked exception is reported).
-    f.fsw = (f.fsw & ~C1) | (x & (IE | ZE | DE | SF | C1)) | ES | B;
+    f.fsw = (f.fsw & ~C1) | (x & (IE | ZE | DE | SF)) | (x & SF ? x & C1 : 0) | ES | B;
     recordFault(f);
     return true;
   }

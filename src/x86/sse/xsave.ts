@@ -7,10 +7,10 @@
  * - XSAVE/XSAVE64, XSAVEOPT/XSAVEOPT64 (behaves as XSAVE: the init and modified optimizations are
  *   permitted, not required, §13.9), XSAVEC/XSAVEC64 (compacted format, init optimization),
  *   XRSTOR/XRSTOR64 (standard and compacted forms).
- * - XSAVES/XRSTORS (§13.11-13.12) behave as XSAVEC / compacted XRSTOR with a CPL 0 check. They
- *   are #UD unless CPUID.(EAX=0DH,ECX=1):EAX[3] is reported, which the default model does not do:
- *   reporting it also needs the IA32_XSS MSR (0xDA0) in msr.ts. With no supervisor state
- *   components, IA32_XSS can only be 0, so RFBM = EDX:EAX AND XCR0 for them too.
+ * - XSAVES/XRSTORS (§13.11-13.12) behave as XSAVEC / compacted XRSTOR with a CPL 0 check and
+ *   RFBM = EDX:EAX AND (XCR0 OR IA32_XSS); CPUID.(EAX=0DH,ECX=1):EAX[3] reports them (#UD when a
+ *   CPU model clears it). IA32_XSS (MSR 0xDA0, msr.ts) has no supported supervisor component, so
+ *   it is always 0 and the masks equal XCR0; the code reads it anyway.
  *
  * XINUSE (§13.6) is computed from the register values: a component is "in use" unless it is in
  * its initial configuration, which the SDM permits (XINUSE[i] may be 1 in init state, never 0
@@ -33,6 +33,10 @@ import type { Translator, TranslatorTable } from '../translator';
 import { cpuidBit } from '../controlRegisters';
 import { CR0_TS, MXCSR_MASK } from './common';
 import { loadX87Image } from './fxsave';
+import { getStored } from '../msr';
+
+/** IA32_XSS (SDM vol. 4 table 2-2): the supervisor components XSAVES/XRSTORS manage. */
+const IA32_XSS = 0xda0;
 
 const CR4_OSXSAVE = 1 << 18;
 /** Legacy region (512) + XSAVE header (64): the whole area for XCR0 = 1 or 3. */
@@ -153,11 +157,12 @@ function initX87(c: Cpu): void {
  * component of RFBM as XSTATE_BV says. The standard form loads MXCSR whenever RFBM[1] or
  * RFBM[2]; the compacted form loads it with the SSE data, or sets 1F80H when XSTATE_BV[1] = 0.
  */
-export function xrstor(c: Cpu, lo: number, hi: number, rfbm: number, wide: boolean, compactOk: boolean, supervisor = false): void {
+export function xrstor(c: Cpu, lo: number, hi: number, rfbm: number, wide: boolean, compactOk: boolean, supervisor = false, xss = 0): void {
   const buf = IMAGE;
   for (let i = 0; i < buf.length; i++) { const a = at(c, lo, hi, 4 * i); buf[i] = c.read32(a, c.linHi); }
   const bvLo = buf[128], bvHi = buf[129], compLo = buf[130], compHi = buf[131];
-  const xcr0 = c.xcr0;
+  // XRSTORS checks XCOMP_BV and XSTATE_BV against XCR0 OR IA32_XSS (§13.12).
+  const xcr0 = c.xcr0 | xss;
   const compacted = (compHi & 0x80000000) !== 0;
   // XRSTORS (§13.12) uses the compacted format only: #GP(0) when XCOMP_BV[63] = 0.
   if (supervisor && !compacted) throw gp0('XRSTORS: XCOMP_BV[63] = 0 (standard format)');
@@ -210,9 +215,11 @@ function xT(kind: Kind): Translator {
       const hi = c.linHi;
       // 64-byte alignment (§13.7-13.10 fault lists): #GP(0).
       if ((lo & 63) !== 0) throw gp0(`${kind.toUpperCase()}: XSAVE area not 64-byte aligned`);
-      const rfbm = c.lo[Gpr.RAX] & c.xcr0;
+      // XSAVES/XRSTORS: RFBM = EDX:EAX AND (XCR0 OR IA32_XSS) (§13.11-13.12; components 0-31 only here).
+      const xss = supervisor ? getStored(c, IA32_XSS) : 0;
+      const rfbm = c.lo[Gpr.RAX] & (c.xcr0 | xss);
       if (kind === 'xrstor') xrstor(c, lo, hi, rfbm, wide, cpuidBit(c, 0xd, 1, 'eax', 1));
-      else if (kind === 'xrstors') xrstor(c, lo, hi, rfbm, wide, true, true);
+      else if (kind === 'xrstors') xrstor(c, lo, hi, rfbm, wide, true, true, xss);
       else if (kind === 'xsavec' || kind === 'xsaves') xsavec(c, lo, hi, rfbm, wide);
       else xsave(c, lo, hi, rfbm, wide);
     };
