@@ -13,6 +13,7 @@ mkdirSync(dist, { recursive: true });
 const entries = [
   { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node', external: [] },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
+  { in: 'src/language/server/main.ts', out: 'dist/languageServer.js', external: [] },
 ];
 for (const e of entries) {
   if (!existsSync(join(root, e.in))) continue;

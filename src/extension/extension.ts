@@ -1,15 +1,30 @@
 /**
  * The VS Code extension entry (bundled to dist/extension.js, `vscode` external). For now one
  * command, `vtx.runFlatBinary`: run a flat binary on the bare processor with the same engine as
- * `vtx run` and write the summary to the "vtx" output channel. The debug adapter, panels and
- * language support come later (docs/ARCHITECTURE.md).
+ * `vtx run` and write the summary to the "vtx" output channel; and the assembly language client
+ * (vscode-languageclient) for .asm/.nasm files. The debug adapter and panels come later
+ * (docs/ARCHITECTURE.md).
  */
 import * as vscode from 'vscode';
+import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
 import { UsageError } from '../cli/args';
 import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
 import { formatSummary, summarize } from '../cli/summary';
 
 let channel: vscode.OutputChannel | undefined;
+let client: LanguageClient | undefined;
+
+/** The assembly language server (dist/languageServer.js) for .asm/.nasm files. */
+function startLanguageClient(context: vscode.ExtensionContext): void {
+  if (!vscode.workspace.getConfiguration('vtx').get<boolean>('asm.languageServer', true)) return;
+  const module = context.asAbsolutePath('dist/languageServer.js');
+  client = new LanguageClient(
+    'vtx-asm', 'vtx assembly',
+    { run: { module, transport: TransportKind.ipc }, debug: { module, transport: TransportKind.ipc } },
+    { documentSelector: [{ language: 'vtx-asm' }] },
+  );
+  void client.start();
+}
 
 /** The file to run: the explorer's selection, else the active editor's file, else ask. */
 async function pickFile(arg: unknown): Promise<vscode.Uri | undefined> {
@@ -58,8 +73,9 @@ async function runFlatBinary(arg: unknown): Promise<void> {
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
   context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
+  startLanguageClient(context);
 }
 
-export function deactivate(): void {
-  // Nothing to release beyond the subscriptions.
+export function deactivate(): Thenable<void> | undefined {
+  return client?.stop();
 }

@@ -51,7 +51,7 @@ export interface AssembleResult {
   lineMap: LineMapEntry[];
   diagnostics: Diagnostic[];
   /** Statements with their final address and bytes (listing, language server). */
-  listing: { src: SourceLine; address: number; bytes: Uint8Array; section: string }[];
+  listing: { src: SourceLine; address: number; bytes: Uint8Array; section: string; bits: 16 | 32 | 64; insn: boolean }[];
   /** Every reference to a symbol (language server). */
   references: { name: string; file: string; line: number; col: number }[];
   /** Where macros and %defines were defined. */
@@ -213,7 +213,7 @@ class Assembly {
               const joined = concat(out);
               if (!sec.nobits) sec.chunks.push({ offset: startSize, bytes: joined });
               else if (joined.some((x) => x !== 0)) throw new AsmError(`code or data in the nobits section ${sec.name}`);
-              this.listing.push({ src: st.src, address: Number(start), bytes: sec.nobits ? new Uint8Array(0) : joined, section: sec.name });
+              this.listing.push({ src: st.src, address: Number(start), bytes: sec.nobits ? new Uint8Array(0) : joined, section: sec.name, bits, insn: st.body.k === 'insn' });
               if (total > 0) this.lineMap.push({ address: Number(start), length: total, file: st.src.file, line: st.src.line });
             }
           }

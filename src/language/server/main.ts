@@ -1,0 +1,4 @@
+/** Process entry of the language server (bundled to dist/languageServer.js). */
+import { main } from './server';
+
+main();
