@@ -3,6 +3,9 @@
  * it with its serial output streamed to stdout, then print the summary.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { assemble } from '../language/asm/assembler';
+import { diskReader } from '../language/asm/fileReader';
 import { parseArgs, parseChoice, parseNumber, parseSize, UsageError } from './args';
 import type { CliIo } from './io';
 import { FORMATS, GUEST_MODES, GuestOptions, runGuest } from './runGuest';
@@ -58,6 +61,30 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   return o;
 }
 
+/**
+ * An assembly source: assembled with vtx's assembler (the same as `vtx asm`). Its `org` is the
+ * default load address and entry, and the bits of its first instruction the default mode
+ * (16 real, 32 protected, 64 long). Errors are printed as file:line:column and give null.
+ */
+function assembleGuest(path: string, options: GuestOptions, io: CliIo): Uint8Array | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const file = resolve(path);
+  const r = assemble(text, { file, reader: diskReader() });
+  for (const d of r.diagnostics) io.err(`${d.file === file ? path : d.file}:${d.line}:${d.col + 1}: ${d.severity}: ${d.message}`);
+  if (!r.ok) return null;
+  if (r.bytes.length === 0) throw new UsageError(`'${path}' assembles to nothing`);
+  options.format ??= 'flat';
+  options.loadAddress ??= r.origin;
+  const first = r.listing.find((e) => e.insn);
+  if (options.mode === undefined && first !== undefined) options.mode = first.bits === 16 ? 'real' : first.bits === 32 ? 'protected' : 'long';
+  return r.bytes;
+}
+
 /** Collects the guest's serial bytes and writes them out at each newline (and at the end). */
 class SerialStream {
   private chunk: number[] = [];
@@ -89,7 +116,8 @@ export function runCommand(argv: readonly string[], io: CliIo): number {
   if (positionals.length === 0) throw new UsageError('run: missing the guest file (usage: vtx run <file> [options])');
   if (positionals.length > 1) throw new UsageError(`run: unexpected argument '${positionals[1]}'`);
   const options = guestOptionsFrom(values);
-  const image = readImage(positionals[0]);
+  const image = /\.(asm|nasm)$/i.test(positionals[0]) ? assembleGuest(positionals[0], options, io) : readImage(positionals[0]);
+  if (image === null) return 2;
   const serial = new SerialStream(io);
   options.name = positionals[0];
   options.serialSink = (b) => serial.push(b);

@@ -5,7 +5,7 @@ export const MAIN_USAGE = `vtx — run guest code on an emulated x86 processor (
 usage: vtx <command> [options]
 
 commands:
-  run <file>    run a guest (flat binary, ELF, Multiboot kernel) on the emulated PC and print
+  run <file>    run a guest (flat binary, ELF, Multiboot kernel, .asm source) on the emulated PC and print
                 its serial output and how it stopped
   bench         measure the processor's speed on a CPU-bound 64-bit guest (MIPS)
   asm <file>    assemble NASM-syntax guest source into a flat binary (with a listing)
@@ -20,7 +20,8 @@ benchmark failed; 2 a usage or input error; 3 an internal error of vtx.`;
 
 export const RUN_USAGE = `usage: vtx run <file> [options]
 
-Loads <file> into the guest RAM of an emulated PC (processor, local APIC, 8259 PICs, 8254 PIT,
+Loads <file> (an .asm/.nasm source is assembled first: its org is the load address, the bits
+of its first instruction the mode) into the guest RAM of an emulated PC (processor, local APIC, 8259 PICs, 8254 PIT,
 16550 UART on COM1, CMOS clock, QEMU's isa-debug-exit and ACPI power-off) and runs it. What the
 guest writes to COM1 is printed as it comes; then a summary of how it stopped.
 
