@@ -47,8 +47,8 @@ export const PROC_BASED: readonly ControlBit[] = [
   b(12, 'RDTSC_EXITING', 'RDTSC and RDTSCP cause VM exits'),
   b(13, 'DEFAULT1_13', 'reserved, default 1', true, true),
   b(14, 'DEFAULT1_14', 'reserved, default 1', true, true),
-  b(15, 'CR3_LOAD_EXITING', 'MOV to CR3 causes a VM exit unless the value is one of the CR3-target values'),
-  b(16, 'CR3_STORE_EXITING', 'MOV from CR3 causes a VM exit'),
+  b(15, 'CR3_LOAD_EXITING', 'MOV to CR3 causes a VM exit unless the value is one of the CR3-target values', true, true),
+  b(16, 'CR3_STORE_EXITING', 'MOV from CR3 causes a VM exit', true, true),
   b(17, 'ACTIVATE_TERTIARY_CONTROLS', 'the tertiary processor-based controls are used', false),
   b(19, 'CR8_LOAD_EXITING', 'MOV to CR8 causes a VM exit'),
   b(20, 'CR8_STORE_EXITING', 'MOV from CR8 causes a VM exit'),
@@ -114,7 +114,7 @@ export const PROC_BASED3: readonly ControlBit[] = [
 export const EXIT_CONTROLS: readonly ControlBit[] = [
   b(0, 'DEFAULT1_0', 'reserved, default 1', true, true),
   b(1, 'DEFAULT1_1', 'reserved, default 1', true, true),
-  b(2, 'SAVE_DEBUG_CONTROLS', 'DR7 and IA32_DEBUGCTL are saved on VM exit'),
+  b(2, 'SAVE_DEBUG_CONTROLS', 'DR7 and IA32_DEBUGCTL are saved on VM exit', true, true),
   b(3, 'DEFAULT1_3', 'reserved, default 1', true, true),
   b(4, 'DEFAULT1_4', 'reserved, default 1', true, true),
   b(5, 'DEFAULT1_5', 'reserved, default 1', true, true),
@@ -150,7 +150,7 @@ export const EXIT_CONTROLS: readonly ControlBit[] = [
 export const ENTRY_CONTROLS: readonly ControlBit[] = [
   b(0, 'DEFAULT1_0', 'reserved, default 1', true, true),
   b(1, 'DEFAULT1_1', 'reserved, default 1', true, true),
-  b(2, 'LOAD_DEBUG_CONTROLS', 'DR7 and IA32_DEBUGCTL are loaded on VM entry'),
+  b(2, 'LOAD_DEBUG_CONTROLS', 'DR7 and IA32_DEBUGCTL are loaded on VM entry', true, true),
   b(3, 'DEFAULT1_3', 'reserved, default 1', true, true),
   b(4, 'DEFAULT1_4', 'reserved, default 1', true, true),
   b(5, 'DEFAULT1_5', 'reserved, default 1', true, true),

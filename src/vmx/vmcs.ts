@@ -35,6 +35,12 @@ export class Vmcs {
   launched = false;
   /** Incremented on every write to a field of the group (control 0, exit-info 1, guest 2, host 3). */
   readonly writeEpoch = new Uint32Array(4);
+  /**
+   * Incremented on every write of a field through set32/set64 (VMWRITE): entry checks re-run
+   * only for fields written since they last passed. Saving guest state on a VM exit writes the
+   * arrays directly and does not count (the processor's own writes need no re-check).
+   */
+  readonly fieldWrites = new Uint32Array(FIELD_COUNT);
 
   constructor(address: number) {
     this.address = address;
@@ -47,12 +53,14 @@ export class Vmcs {
   set32(i: number, v: number): void {
     this.lo[i] = v;
     this.writeEpoch[GROUP_OF_INDEX[i]]++;
+    this.fieldWrites[i]++;
   }
 
   set64(i: number, lo: number, hi: number): void {
     this.lo[i] = lo;
     this.hi[i] = hi;
     this.writeEpoch[GROUP_OF_INDEX[i]]++;
+    this.fieldWrites[i]++;
   }
 
   /** Value as a BigInt (edges: debugger, tests, panels). */
