@@ -108,7 +108,8 @@ describe('assembler: instruction encoding (NASM choices)', () => {
     assert.match(errors('mov al, bx')[0], /invalid combination of opcode and operands for 'mov' \(r8, r16\) in 16-bit code/);
     assert.match(errors('mov eax, [ebx*3]', 32)[0], /scale must be 1, 2, 4 or 8/);
     assert.match(errors('frobnicate eax')[0], /unknown instruction or directive 'frobnicate'/);
-    assert.match(errors('push rax', 32)[0], /invalid combination/);
+    assert.match(errors('push rax', 32)[0], /instruction not valid in 32-bit code \(it is valid in 64-bit code\)/);
+    assert.match(errors('pusha', 64)[0], /instruction not valid in 64-bit code \(it is valid in 16- and 32-bit code\)/);
     assert.deepEqual(errors('nop\nmov eax, undefined_thing', 32), ["2:9: symbol 'undefined_thing' is not defined"]);
     assert.match(errors('x: db 1\nx: db 2')[0], /already defined/);
   });

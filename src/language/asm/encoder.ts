@@ -115,6 +115,8 @@ export interface EncodeRequest {
   opSize?: number;
   /** x87 `fadd to st1`. */
   to?: boolean;
+  /** Internal: encoding tried in another mode to explain an error (no recursion). */
+  otherModeProbe?: boolean;
   /** `a16`/`a32`/`a64` prefix: the address size of implicit string operands (0: the mode's). */
   addrSize?: number;
   col: number;
@@ -479,6 +481,18 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
   }
   if (candidates.length === 0) {
     if (/distance|too far|fit in an i8/i.test(lastError)) throw new AsmError('short jump is out of range', req.col);
+    // The same operands would do in another mode: say so (`push rax` in 32-bit code).
+    const other = ([16, 32, 64] as const).filter((b) => b !== req.bits && !req.otherModeProbe).filter((b) => {
+      try {
+        encodeInstruction({ ...req, bits: b, otherModeProbe: true });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (other.length > 0) {
+      throw new AsmError(`instruction not valid in ${req.bits}-bit code (it is valid in ${other.join('- and ')}-bit code)`, req.col, req.mnemonic.length);
+    }
     throw new AsmError(
       `invalid combination of opcode and operands for '${req.mnemonic}'${ops.length > 0 ? ` (${ops.map(describeOperand).join(', ')})` : ''} in ${req.bits}-bit code`,
       req.col, req.mnemonic.length);
