@@ -6,7 +6,7 @@
  *
  * Parts, each in its own file:
  *   capabilities.ts      the documented virtual CPU's capability MSRs (what the engine enforces)
- *   vmxInstructions.ts   VMXON/VMXOFF/VMCLEAR/VMPTRLD/VMPTRST/VMREAD/VMWRITE semantics
+ *   vmxInstructions.ts   VMXON/VMXOFF/VMCLEAR/VMPTRLD/VMPTRST/VMREAD/VMWRITE/INVEPT/INVVPID
  *   entryChecks*.ts      the checks of §26.2 (controls, host state) and §26.3 (guest state)
  *   vmEntry.ts           loading guest state, MSR-load area, activity state, event injection
  *   vmExit.ts            recording exit information, saving guest state, loading host state
@@ -20,21 +20,36 @@
  * chapter number.
  */
 import type { Cpu } from '../x86/cpu';
-import { Vmcs } from './vmcs';
+import { hasFeature, withFeatures } from '../x86/cpuid';
+import type { Vmcs } from './vmcs';
 import type { PhysAccess } from './vmcs';
 import { createInsnHooks } from './insnExits';
 import { createEventHooks } from './eventExits';
-import { createEptHooks } from './ept';
+import { createEptHooks, invept as eptInvept, invvpid as eptInvvpid } from './ept';
+import { eptpValid } from './eptFeatures';
+import type { CapabilityOverrides } from './capabilities';
+import { Capabilities, lockFeatureControl } from './capabilities';
+import { checkControlsAndHost } from './entryChecks';
+import { enterGuest } from './vmEntry';
+import { performVmExit, setExitExtra } from './vmExit';
+import {
+  VmInsnError, inveptChecks, invvpidChecks, rootOperationChecks, vmclear, vmfail, vmptrld, vmptrst, vmread,
+  vmwrite, vmxoff, vmxon,
+} from './vmxInstructions';
 
 /** Outcome of a VMX instruction (SDM vol. 3C §30.2 conventions). */
 export type VmxStatus =
-  | { status: 'succeed' }
-  | { status: 'failInvalid' }
-  | { status: 'failValid'; error: number };
+  | { readonly status: 'succeed' }
+  | { readonly status: 'failInvalid' }
+  | { readonly status: 'failValid'; readonly error: number };
 
-export const SUCCEED: VmxStatus = { status: 'succeed' };
-export const FAIL_INVALID: VmxStatus = { status: 'failInvalid' };
-export const failValid = (error: number): VmxStatus => ({ status: 'failValid', error });
+export const SUCCEED: VmxStatus = Object.freeze({ status: 'succeed' });
+export const FAIL_INVALID: VmxStatus = Object.freeze({ status: 'failInvalid' });
+/** VMfailValid for the VM-instruction error numbers 0-31 (§30.4), preallocated. */
+const FAIL_VALID: readonly VmxStatus[] = Array.from({ length: 32 }, (_, error) => Object.freeze({ status: 'failValid' as const, error }));
+/** VMfailValid(error): a shared constant for the numbers of §30.4. */
+export const failValid = (error: number): VmxStatus =>
+  error >= 0 && error < 32 && error === (error | 0) ? FAIL_VALID[error] : { status: 'failValid', error };
 
 /**
  * Outcome of VMLAUNCH/VMRESUME: entry failed early (VMfail), failed late (a VM exit with bit 31
@@ -46,31 +61,51 @@ export type VmEntryOutcome =
   | { kind: 'exitOnEntry'; reason: number; check: string }
   | { kind: 'entered' };
 
+/** The successful outcome (shared: VMRESUME does not allocate). */
+export const ENTERED: VmEntryOutcome = Object.freeze({ kind: 'entered' });
+
 /** Memory the engine reads and writes (VMCS regions, bitmaps, MSR areas, EPT tables): physical. */
 export function physAccessOf(cpu: Cpu): PhysAccess {
   const mem = cpu.mem;
   return {
-    read32: (a) => mem.readIo(a, 4) | 0,
+    read32: (a) => {
+      const p = mem.page(Math.floor(a / 4096));
+      const o = a & 0xfff;
+      if (p !== null && o <= 0xffc) return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
+      return mem.read8(a) | (mem.read8(a + 1) << 8) | (mem.read8(a + 2) << 16) | (mem.read8(a + 3) << 24);
+    },
     write32: (a, v) => {
-      // Keep translated code exact if a VMCS or bitmap shares a page with code.
+      // Through the processor, so translated code stays exact if a VMCS or bitmap shares a page with code.
       for (let i = 0; i < 4; i++) cpu.writePhys8(a + i, (v >>> (i * 8)) & 0xff);
     },
   };
 }
 
 export interface EngineOptions {
-  /** Overrides of the capability model (tests; CPU models). See capabilities.ts. */
-  capabilities?: unknown;
+  /** Overrides of capability MSRs (tests; other CPU models). See capabilities.ts. */
+  capabilities?: CapabilityOverrides;
+  /**
+   * Leave IA32_FEATURE_CONTROL as it is (default: locked with VMXON outside SMX enabled, as
+   * firmware leaves a VMX-capable machine, unless already locked).
+   */
+  keepFeatureControl?: boolean;
 }
 
 export class VmxEngine {
   readonly phys: PhysAccess;
+  /** The capability MSRs this engine reports and enforces (also installed in the Cpu's MSRs). */
+  readonly caps: Capabilities;
   /** Physical address of the VMXON region, or -1 outside VMX operation. */
   vmxonRegion = -1;
   /** The current VMCS (VMPTRLD), or null (current-VMCS pointer all ones). */
   current: Vmcs | null = null;
   /** VMCS data cached by the processor, by region address (§24.11.1: several may be active). */
   readonly active = new Map<number, Vmcs>();
+
+  /** Status of the last VMREAD/VMWRITE/VMPTRST (VMREAD returns its value). */
+  lastStatus: VmxStatus = SUCCEED;
+  /** Bits 63:32 of the last VMREAD's value (0 outside 64-bit mode and for narrower fields). */
+  readHi = 0;
 
   // ---- controls of the current entry, decoded once per VM entry (vmEntry.ts fills them; they
   // cannot change in non-root operation, where VMWRITE exits) ---------------------------------
@@ -81,9 +116,17 @@ export class VmxEngine {
   exitCtls = 0;
   entryCtls = 0;
   exceptionBitmap = 0;
+  /** Successful VM entries so far (PAUSE-loop exiting starts a new loop after each). */
+  entries = 0;
 
-  constructor(readonly cpu: Cpu, _options: EngineOptions = {}) {
+  constructor(readonly cpu: Cpu, options: EngineOptions = {}) {
     this.phys = physAccessOf(cpu);
+    // A processor with the engine is VMX-capable: CPUID.1:ECX.VMX = 1 (SDM vol. 3C §23.6), which
+    // also makes CR4.VMXE settable. (The built-in hypervisor hides it from its guests.)
+    if (!hasFeature(cpu.cpuid, 'VMX')) cpu.cpuid = withFeatures(cpu.cpuid, ['VMX']);
+    this.caps = new Capabilities(cpu, options.capabilities);
+    this.caps.install(cpu);
+    if (options.keepFeatureControl !== true) lockFeatureControl(cpu);
     cpu.vmxInsn = createInsnHooks(this);
     cpu.vmxEvents = createEventHooks(this);
     cpu.vmxEpt = createEptHooks(this);
@@ -95,5 +138,115 @@ export class VmxEngine {
 
   get nonRoot(): boolean {
     return this.cpu.nonRoot;
+  }
+
+  // ---- the VMX instructions (vmxInstructions.ts; SDM vol. 3C chapter 30) -------------------
+  /** VMXON with the VMXON region at physical `addr`. */
+  vmxon(addr: number): VmxStatus {
+    return (this.lastStatus = vmxon(this, addr));
+  }
+
+  vmxoff(): VmxStatus {
+    return (this.lastStatus = vmxoff(this));
+  }
+
+  vmclear(addr: number): VmxStatus {
+    return (this.lastStatus = vmclear(this, addr));
+  }
+
+  vmptrld(addr: number): VmxStatus {
+    return (this.lastStatus = vmptrld(this, addr));
+  }
+
+  /** The current-VMCS pointer, -1 when there is none (FFFFFFFF_FFFFFFFFH). */
+  vmptrst(): number {
+    return vmptrst(this);
+  }
+
+  /** VMREAD: low 32 bits returned, bits 63:32 in `readHi`, status in `lastStatus`. */
+  vmread(encoding: number): number {
+    return vmread(this, encoding);
+  }
+
+  /** VMREAD as a BigInt (host-side convenience); throws an Error when VMREAD fails. */
+  vmread64(encoding: number): bigint {
+    const lo = vmread(this, encoding);
+    const s = this.lastStatus;
+    if (s.status !== 'succeed') {
+      throw new Error(`VMREAD 0x${encoding.toString(16)}: ${s.status === 'failValid' ? `VMfailValid(${s.error})` : 'VMfailInvalid'}`);
+    }
+    return (BigInt(this.readHi >>> 0) << 32n) | BigInt(lo >>> 0);
+  }
+
+  /** VMWRITE of (lo, hi) — `hi` is used only in 64-bit mode and for 64-bit/natural fields. */
+  vmwrite(encoding: number, lo: number, hi = 0): VmxStatus {
+    return vmwrite(this, encoding, lo, hi);
+  }
+
+  vmlaunch(): VmEntryOutcome {
+    return this.vmEntry(true);
+  }
+
+  vmresume(): VmEntryOutcome {
+    return this.vmEntry(false);
+  }
+
+  /**
+   * VMLAUNCH/VMRESUME (§30.3): the instruction's own checks (VMfailInvalid without a current
+   * VMCS, VMfailValid 4/5 for the launch state), then the checks of §26.2 (VMfailValid 7 or 8),
+   * then the guest-state checks, loading and injection of §26.3-26.6 (enterGuest).
+   */
+  private vmEntry(launch: boolean): VmEntryOutcome {
+    rootOperationChecks(this.cpu, launch ? 'VMLAUNCH' : 'VMRESUME');
+    const v = this.current;
+    if (v === null) return this.entryFail(FAIL_INVALID);
+    if (launch && v.launched) return this.entryFail(vmfail(this, VmInsnError.VMLAUNCH_NON_CLEAR));
+    if (!launch && !v.launched) return this.entryFail(vmfail(this, VmInsnError.VMRESUME_NON_LAUNCHED));
+    const r = checkControlsAndHost(this);
+    if (r !== null) return this.entryFail(vmfail(this, r.error), r.check);
+    this.lastStatus = SUCCEED;
+    return enterGuest(this, launch);
+  }
+
+  private entryFail(status: VmxStatus, check?: string): VmEntryOutcome {
+    this.lastStatus = status;
+    return check === undefined ? { kind: 'fail', status } : { kind: 'fail', status, check };
+  }
+
+  /**
+   * Perform a VM exit (SDM vol. 3C chapter 27) with the given basic exit reason (bit 31 for a
+   * VM-entry failure), exit qualification, instruction length and information, and the guest
+   * RIP to save. Extra fields (guest-linear/physical address, interruption and IDT-vectoring
+   * information) are set before with setExitExtra. The caller then throws VM_EXIT (an op) or
+   * returns true (a between-instructions hook).
+   */
+  exit(reason: number, qualLo: number, qualHi: number, insnLen: number, insnInfo: number, ripLo: number, ripHi: number): void {
+    performVmExit(this, reason, qualLo, qualHi, insnLen, insnInfo, ripLo, ripHi);
+  }
+
+  /**
+   * The exit-information fields an exit reports besides those `exit` takes (§27.2.2-27.2.4):
+   * VM-exit interruption information and error code, IDT-vectoring information and error code
+   * (vmExit.ts setExitExtra). Call before `exit`; consumed by it. Guest-linear and
+   * guest-physical addresses are written into the VMCS directly by the callers that report them.
+   */
+  setExitExtra(intInfo: number, intErr: number, idtInfo: number, idtErr: number): void {
+    setExitExtra(this, intInfo, intErr, idtInfo, idtErr);
+  }
+
+  /** INVEPT of `type` (1 single-context, 2 all-context) with descriptor EPTP (lo, hi). */
+  invept(type: number, eptpLo: number, eptpHi: number): VmxStatus {
+    const r = inveptChecks(this, type, eptpLo, eptpHi, eptpValid);
+    if (r !== null) return (this.lastStatus = r);
+    const s = eptInvept(this, type, eptpLo | 0, eptpHi | 0);
+    return (this.lastStatus = s.status === 'failValid' ? vmfail(this, s.error) : SUCCEED);
+  }
+
+  /** INVVPID of `type` (0-3) for `vpid` (descriptor bits 63:0) and linear address (lo, hi). */
+  invvpid(type: number, vpid: number, linLo: number, linHi: number): VmxStatus {
+    const r = invvpidChecks(this, type, vpid, linHi | 0);
+    if (r !== null) return (this.lastStatus = r);
+    const s = eptInvvpid(this, type, vpid, linLo | 0, linHi | 0);
+    return (this.lastStatus = s.status === 'failValid' ? vmfail(this, s.error) : SUCCEED);
   }
 }

@@ -16,8 +16,7 @@
  *     checks that read those fields run (§26.2.1.3 injection, §26.3.1.4, §26.3.1.5);
  *   - otherwise every check runs in order.
  * "Only fast fields were written" is decided from per-field write counters when the Vmcs keeps
- * them (`fieldWrites`, O(number of fast fields)), else by comparing the group's values with a
- * snapshot taken at the last pass (O(fields in the group)).
+ * them (`fieldWrites`, O(number of fast fields)).
  * A partial run that finds a failure is followed by a full run, so the reported check is always
  * the first in the SDM's order: results never depend on the cache (every test case compares the
  * cached entry points with `checkAllUncached`).
@@ -77,87 +76,34 @@ const CTL_FAST_MASK = maskOf(CTL_FAST);
 const GUEST_FAST_MASK = maskOf(GUEST_FAST);
 
 /**
- * Per-field write counters, when the Vmcs keeps them (`fieldWrites[i]` incremented by set32/
- * set64 together with `writeEpoch[group]`). With them "only fast fields were written since the
- * last pass" is one comparison of sums; without them a value comparison of the group is used.
+ * "Only fast fields were written since the last pass" is one comparison of sums: the Vmcs
+ * counts writes per field (`fieldWrites[i]`, incremented by set32/set64 together with
+ * `writeEpoch[group]`; the processor's own saves on VM exit do not count).
  */
-interface CountedVmcs { readonly fieldWrites?: Uint32Array }
-
 function sumWrites(w: Uint32Array, list: Int32Array): number {
   let s = 0;
   for (let k = 0; k < list.length; k++) s += w[list[k]];
   return s;
 }
 
-/** Values of one field group at the last pass (the fallback when the Vmcs has no counters). */
-class Snapshot {
-  readonly lo: Int32Array;
-  readonly hi: Int32Array;
-  /** Positions in `fields` of the fast fields. */
-  readonly fastPos: Int32Array;
-  constructor(readonly fields: Int32Array, fast: Uint8Array) {
-    this.lo = new Int32Array(fields.length);
-    this.hi = new Int32Array(fields.length);
-    const pos: number[] = [];
-    fields.forEach((i, k) => { if (fast[i] === 1) pos.push(k); });
-    this.fastPos = Int32Array.from(pos);
-  }
-  take(v: Vmcs): void {
-    const f = this.fields;
-    for (let k = 0; k < f.length; k++) {
-      this.lo[k] = v.lo[f[k]];
-      this.hi[k] = v.hi[f[k]];
-    }
-  }
-  /** Copy only the fast fields (after a partial re-run passed). */
-  takeFast(v: Vmcs): void {
-    const f = this.fields;
-    const p = this.fastPos;
-    for (let j = 0; j < p.length; j++) {
-      const k = p[j];
-      this.lo[k] = v.lo[f[k]];
-      this.hi[k] = v.hi[f[k]];
-    }
-  }
-  /** True when every field that differs from the snapshot is marked in `fast`. */
-  onlyFastChanged(v: Vmcs, fast: Uint8Array): boolean {
-    const f = this.fields;
-    for (let k = 0; k < f.length; k++) {
-      const i = f[k];
-      if ((v.lo[i] !== this.lo[k] || v.hi[i] !== this.hi[k]) && fast[i] === 0) return false;
-    }
-    return true;
-  }
-}
-
-/** What passed for one group of fields: its write epoch, fast-field write sum, and snapshot. */
+/** What passed for one group of fields: its write epoch and its fast fields' write sum. */
 class GroupPass {
   epoch = 0;
   fastWrites = 0;
-  readonly snap: Snapshot;
-  constructor(readonly group: number, readonly fast: Int32Array, fields: Int32Array, readonly mask: Uint8Array) {
-    this.snap = new Snapshot(fields, mask);
-  }
+  constructor(readonly group: number, readonly fast: Int32Array, _fields: Int32Array, readonly mask: Uint8Array) {}
   record(v: Vmcs): void {
     this.epoch = v.writeEpoch[this.group];
-    const w = (v as CountedVmcs).fieldWrites;
-    if (w !== undefined) this.fastWrites = sumWrites(w, this.fast);
-    else this.snap.take(v);
+    this.fastWrites = sumWrites(v.fieldWrites, this.fast);
   }
   recordFast(v: Vmcs): void {
-    this.epoch = v.writeEpoch[this.group];
-    const w = (v as CountedVmcs).fieldWrites;
-    if (w !== undefined) this.fastWrites = sumWrites(w, this.fast);
-    else this.snap.takeFast(v);
+    this.record(v);
   }
   unchanged(v: Vmcs): boolean {
     return v.writeEpoch[this.group] === this.epoch;
   }
-  /** Since the pass, only fast fields were written (or changed value). */
+  /** Since the pass, only fast fields were written. */
   onlyFast(v: Vmcs): boolean {
-    const w = (v as CountedVmcs).fieldWrites;
-    if (w !== undefined) return v.writeEpoch[this.group] - this.epoch === sumWrites(w, this.fast) - this.fastWrites;
-    return this.snap.onlyFastChanged(v, this.mask);
+    return v.writeEpoch[this.group] - this.epoch === sumWrites(v.fieldWrites, this.fast) - this.fastWrites;
   }
 }
 

@@ -31,6 +31,7 @@ import { deliverException, serviceEvents } from './interrupts';
 import { loadCr2From, pagingTranslate } from './paging';
 import type { EptHooks, EventExitHooks, InstructionExitHooks } from './vmxHooks';
 import { VM_EXIT } from './vmxHooks';
+import { VM_EXIT_DEFERRED } from './vmxEventHooks';
 
 const TWO32 = 4294967296;
 
@@ -70,7 +71,8 @@ function bitnessIndex(b: Bitness): number {
 }
 
 export class Cpu extends Mmu {
-  readonly cpuid: CpuidModel;
+  /** The CPUID model (the VT-x engine adds VMX to it when it attaches). */
+  cpuid: CpuidModel;
   /** I/O ports (the platform's devices). */
   io: PortBus = NO_PORTS;
   /** External interrupts (the platform's interrupt controller), or none. */
@@ -120,6 +122,16 @@ export class Cpu extends Mmu {
    */
   exitTaken = false;
   vmExitStops = true;
+  /**
+   * This run loop stops a block after an op that set `exitTaken` and returned (much cheaper in
+   * V8 than throwing VM_EXIT, which ops still may: from inside a memory access, for example).
+   */
+  readonly exitReturns = true;
+  /**
+   * Non-root operation: the instruction count at which the event hooks must look again (the
+   * VMX-preemption timer expires; src/vmx/preemptionTimer.ts). The run loop ends a block there.
+   */
+  vmxDeadline = Infinity;
 
   /** Shutdown after a triple fault (SDM vol. 3A §6.15): the processor stops until reset. */
   inShutdown = false;
@@ -391,8 +403,12 @@ export class Cpu extends Mmu {
     return deliverException(this, e);
   }
 
-  /** Linear → physical: paging when CR0.PG is set (paging.ts), else identity. */
+  /**
+   * Linear → physical: paging when CR0.PG is set (paging.ts), else identity. In VMX non-root
+   * operation the engine translates (guest paging, EPT, APIC-access page: vmxEptHooks.ts).
+   */
   override translate(lo: number, hi: number, access: Access): number {
+    if (this.nonRoot) return this.vmxEpt!.linear(this, lo, hi, access);
     if (this.cr0 & 0x80000000) return pagingTranslate(this, lo, hi, access);
     return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
@@ -452,13 +468,19 @@ export class Cpu extends Mmu {
       while (i < n) {
         ops[i](this);
         i++;
-        if (!b.valid) break;
+        if (!b.valid || this.exitTaken) break;
       }
     } catch (e) {
       this.icount += i;
       if (e === VM_EXIT) {
         // The engine saved the guest's RIP and loaded the host's (vmxHooks.ts).
         this.exitTaken = true;
+        return null;
+      }
+      if (e === VM_EXIT_DEFERRED) {
+        // An event hook needs the instruction's address and length to exit (vmxEventHooks.ts);
+        // `false`: no exit after all, the hook completed the instruction (it retired).
+        if (!this.vmxEvents!.completeDeferred(this, b.insns[i])) this.icount++;
         return null;
       }
       this.ripLo = b.ipLo[i];
@@ -469,6 +491,12 @@ export class Cpu extends Mmu {
       const err = new Error(`processor model error at ${where}: ${(e as Error).message ?? e}`);
       (err as Error & { cause?: unknown }).cause = e;
       throw err;
+    }
+    if (this.exitTaken) {
+      // The op that exited returned (exitReturns): it did not retire; the engine saved the
+      // guest's RIP and loaded the host's.
+      this.icount += i - 1;
+      return null;
     }
     this.icount += i;
     if (i !== b.n || !b.lastSetsRip) {
@@ -491,6 +519,13 @@ export class Cpu extends Mmu {
         return { reason: 'limit' };
       }
       let left = maxInstructions - this.icount;
+      if (this.nonRoot) {
+        // The VMX-preemption timer expires at an exact instruction boundary (SDM vol. 3C §25.5.1);
+        // a halted guest looks again on every run (the platform may have advanced the TSC).
+        const d = this.vmxDeadline - this.icount;
+        if (d <= 0 || this.halted) this.eventPending = true;
+        else if (d < left) left = d;
+      }
       if (this.eventPending && left > 0) {
         // Events between instructions; `true` asks for exactly one instruction before the next
         // look (single-step, interrupt shadow).

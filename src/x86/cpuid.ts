@@ -86,6 +86,8 @@ export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: num
   'PSE36': { leaf: 1, reg: 'edx', bit: 17 },
   'PCID': { leaf: 1, reg: 'ecx', bit: 17 },
   'X2APIC': { leaf: 1, reg: 'ecx', bit: 21 },
+  // VMX (SDM vol. 3C §23.6): reported when the VT-x engine is attached (src/vmx/engine.ts adds it).
+  'VMX': { leaf: 1, reg: 'ecx', bit: 5 },
   'TSC_DEADLINE': { leaf: 1, reg: 'ecx', bit: 24 },
   'FDP_EXCPTN_ONLY': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 6 },
   'SMEP': { leaf: 7, subleaf: 0, reg: 'ebx', bit: 7 },
@@ -187,6 +189,7 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
   // The local APIC (src/vmm/devices/lapic.ts): xAPIC MMIO, x2APIC MSRs, the TSC-deadline timer.
   'APIC': [],
   'X2APIC': [],
+  'VMX': ['Vmxon', 'Vmxoff', 'Vmclear', 'Vmptrld', 'Vmptrst', 'Vmread', 'Vmwrite', 'Vmlaunch', 'Vmresume', 'Vmcall', 'Invept', 'Invvpid'],
   'TSC_DEADLINE': [],
   // x87 pointer behaviour measured on Intel silicon (src/x86/fpu): FDP/FDS/FOP only on an unmasked
   // exception, FCS and FDS stored as zero.

@@ -19,6 +19,11 @@
  *
  * Task gates in the IDT (outside IA-32e mode) switch tasks through taskSwitch.ts (SDM vol. 3A
  * §6.12.2) and push the error code on the new task's stack.
+ *
+ * In VMX non-root operation (`c.nonRoot`) deliverEvent, deliverException, softwareInterrupt and
+ * serviceEvents hand the event to the engine's EventExitHooks (vmxEventHooks.ts; SDM vol. 3C
+ * §25.2-25.5): exception bitmap, exiting controls, windows, MTF, timer, IDT-vectoring
+ * information. The root path pays one boolean test.
  */
 import type { Cpu } from './cpu';
 import { CpuException, Vector, hasErrorCode } from './exceptions';
@@ -48,7 +53,7 @@ export const enum EventKind {
 }
 
 /** Exception classes for the double-fault rules (SDM vol. 3A §6.15, table 6-4). */
-function isContributory(vector: number): boolean {
+export function isContributory(vector: number): boolean {
   return vector === 0 || (vector >= 10 && vector <= 13);
 }
 
@@ -62,7 +67,7 @@ function isFault(vector: number): boolean {
 }
 
 /** The error code with the EXT bit (bit 0) OR'd in, for #TS/#NP/#SS/#GP raised during delivery (SDM vol. 3A §6.13). */
-function withExt(e: CpuException, ext: number): CpuException {
+export function withExt(e: CpuException, ext: number): CpuException {
   if (ext === 0 || e.errorCode === undefined || e.vector < 10 || e.vector > 13) return e;
   return new CpuException(e.vector, e.errorCode | ext, e.detail);
 }
@@ -129,7 +134,7 @@ function markAccessed(c: Cpu, sel: number, d: Descriptor): void {
  * Deliver one event. Throws a CpuException (without EXT; the caller adds it) when delivery
  * faults, leaving the processor unchanged. `retLo/retHi` is the saved instruction pointer.
  */
-function deliverOnce(c: Cpu, vector: number, ec: number | undefined, kind: EventKind, retLo: number, retHi: number): void {
+export function deliverOnce(c: Cpu, vector: number, ec: number | undefined, kind: EventKind, retLo: number, retHi: number): void {
   if (!c.protectedMode) {
     deliverReal(c, vector, retLo);
   } else {
@@ -416,8 +421,15 @@ function shutdown(c: Cpu, why: string): void {
  */
 export function deliverEvent(
   c: Cpu, vector: number, ec: number | undefined, kind: EventKind, retLo: number, retHi: number,
-  source: CpuException | null = null,
+  source: CpuException | null = null, vmxType = -1, insnLen = 0,
 ): void {
+  if (c.nonRoot) {
+    // VMX non-root operation: exception bitmap, triple-fault exits, IDT-vectoring information
+    // (SDM vol. 3C §25.2, §27.2.4; src/vmx/eventExits*.ts). `vmxType` is the VMX interruption
+    // type when the caller knows it (-1: derived from `kind` and the vector).
+    c.vmxEvents!.deliver(c, vector, ec, kind, retLo, retHi, source, vmxType, insnLen);
+    return;
+  }
   let v = vector, code = ec, k = kind, src = source;
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
@@ -454,7 +466,7 @@ export function deliverEvent(
  * code may carry it on the exception (`linearLo`/`linearHi` or `cr2Lo`/`cr2Hi`) or set CR2
  * itself when it raises the fault; both work.
  */
-function loadCr2(c: Cpu, e: CpuException): void {
+export function loadCr2(c: Cpu, e: CpuException): void {
   const x = e as unknown as { linearLo?: number; linearHi?: number; cr2Lo?: number; cr2Hi?: number };
   const lo = x.linearLo ?? x.cr2Lo;
   if (typeof lo === 'number') {
@@ -469,6 +481,13 @@ function loadCr2(c: Cpu, e: CpuException): void {
  * (`c.deliverExceptions` false: bare-processor runs and tests), so the run reports it.
  */
 export function deliverException(c: Cpu, e: CpuException): boolean {
+  if (c.nonRoot) {
+    // In VMX non-root operation every exception is the guest's: delivered through its IDT or a
+    // VM exit (SDM vol. 3C §25.2), whatever `deliverExceptions` says.
+    c.stepArmed = false;
+    c.vmxEvents!.deliver(c, e.vector, e.errorCode, EventKind.Exception, c.ripLo, c.ripHi, e, 3, 0);
+    return true;
+  }
   if (!c.deliverExceptions) return false;
   c.stepArmed = false;
   deliverEvent(c, e.vector, e.errorCode, EventKind.Exception, c.ripLo, c.ripHi, e);
@@ -482,6 +501,11 @@ export function deliverException(c: Cpu, e: CpuException): boolean {
  * INTO and INT1 stop the run (thrown as the exception) instead; INT n is always delivered.
  */
 export function softwareInterrupt(c: Cpu, vector: number, kind: EventKind, nextLo: number, nextHi: number): void {
+  if (c.nonRoot) {
+    // Exception bitmap for INT3/INTO/INT1, IDT-vectoring for exits during delivery (§25.2).
+    c.vmxEvents!.softwareInterrupt(c, vector, kind, nextLo, nextHi);
+    return;
+  }
   if (!c.deliverExceptions && kind !== EventKind.Software) {
     throw new CpuException(vector, undefined, 'software exception (exceptions are not delivered)');
   }
@@ -507,6 +531,8 @@ export function raiseNmi(c: Cpu): void {
  * be interrupted before its first instruction), bounded by the loop.
  */
 export function serviceEvents(c: Cpu): boolean {
+  // VMX non-root operation: windows, MTF, preemption timer, exiting controls (§25.2, §25.5).
+  if (c.nonRoot) return c.vmxEvents!.betweenInstructions(c);
   c.eventPending = false;
   const shadow = c.interruptShadow;
   c.interruptShadow = false;

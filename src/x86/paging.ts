@@ -123,11 +123,30 @@ export function maxPhysAddr(c: Cpu): number {
   return stateOf(c).maxPhy;
 }
 
+// ---- guest-physical accesses in VMX non-root operation (EPT, SDM vol. 3C §28.2) ----------------
+// The linear address being translated by the current walk (the EPT-violation qualification and
+// guest-linear-address field name it, §27.2.1).
+let walkLinLo = 0;
+let walkLinHi = 0;
+/** The current walk's guest-physical addresses go through EPT (set by pagingTranslate). */
+let walkEpt = false;
+
+/**
+ * Host-physical address of guest-physical `gpa` for a paging-structure access of the current
+ * walk (`write`: an accessed/dirty update), when `walkEpt`: in non-root operation with EPT on
+ * the access goes through EPT and may exit (§28.2.3.2: reads of guest paging structures are
+ * data reads, their A/D updates data writes).
+ */
+function walkAddr(c: Cpu, gpa: number, write: boolean): number {
+  return c.vmxEpt!.translate(c, gpa, write ? Access.Write : Access.Read, walkLinLo, walkLinHi, true, true);
+}
+
 // ---- reading paging-structure entries (physical, through c.mem: beyond RAM reads all-ones) ----
 let entryHi = 0;
 
 /** The 8-byte entry at offset `o` of physical page `ppn` (low dword; high dword in `entryHi`). */
 function readEntryAt(c: Cpu, ppn: number, o: number): number {
+  if (walkEpt) return readEntry64Host(c, walkAddr(c, ppn * 4096 + o, false));
   const page = c.mem.page(ppn);
   if (page !== null) {
     entryHi = page[o + 4] | (page[o + 5] << 8) | (page[o + 6] << 16) | (page[o + 7] << 24);
@@ -140,6 +159,11 @@ function readEntryAt(c: Cpu, ppn: number, o: number): number {
 
 /** The 8-byte entry at physical `phys`: returns the low dword, the high dword in `entryHi`. */
 function readEntry64(c: Cpu, phys: number): number {
+  return readEntry64Host(c, walkEpt ? walkAddr(c, phys, false) : phys);
+}
+
+/** readEntry64 at a host-physical address (no EPT). */
+function readEntry64Host(c: Cpu, phys: number): number {
   const page = c.mem.page(Math.floor(phys / 4096));
   const o = phys % 4096;
   if (page !== null) {
@@ -151,6 +175,7 @@ function readEntry64(c: Cpu, phys: number): number {
 }
 
 function readEntry32(c: Cpu, phys: number): number {
+  if (walkEpt) phys = walkAddr(c, phys, false);
   const page = c.mem.page(Math.floor(phys / 4096));
   const o = phys % 4096;
   if (page !== null) return page[o] | (page[o + 1] << 8) | (page[o + 2] << 16) | (page[o + 3] << 24);
@@ -159,13 +184,13 @@ function readEntry32(c: Cpu, phys: number): number {
 
 /** Set the accessed flag (bit 5) of a non-leaf entry the walk just used (§4.8). */
 function setAccessed(c: Cpu, phys: number, eLo: number): void {
-  if ((eLo & 0x20) === 0) c.writePhys8(phys, (eLo | 0x20) & 0xff);
+  if ((eLo & 0x20) === 0) c.writePhys8(walkEpt ? walkAddr(c, phys, true) : phys, (eLo | 0x20) & 0xff);
 }
 
 /** Set the leaf's accessed flag, and its dirty flag (bit 6) for a write (§4.8). */
 function setLeafFlags(c: Cpu, phys: number, eLo: number, write: boolean): void {
   const want = write ? 0x60 : 0x20;
-  if ((eLo & want) !== want) c.writePhys8(phys, (eLo | want) & 0xff);
+  if ((eLo & want) !== want) c.writePhys8(walkEpt ? walkAddr(c, phys, true) : phys, (eLo | want) & 0xff);
 }
 
 // ---- faults ------------------------------------------------------------------------------------
@@ -191,8 +216,11 @@ function accessBits(c: Cpu, access: Access): number {
  * code should (re)load CR2 from `linearLo/linearHi` of the PageFault it delivers.
  */
 function raise(c: Cpu, lo: number, hi: number, ec: number, why: string): never {
-  c.cr2Lo = lo;
-  c.cr2Hi = hi;
+  // In non-root operation CR2 is loaded when the #PF is delivered: one that exits leaves it alone.
+  if (!c.nonRoot) {
+    c.cr2Lo = lo;
+    c.cr2Hi = hi;
+  }
   throw new PageFault(lo, hi, ec, why);
 }
 
@@ -243,6 +271,9 @@ function checkRights(c: Cpu, lo: number, hi: number, access: Access, rw: number,
 // ---- walks -------------------------------------------------------------------------------------
 /** Linear → physical for the current paging mode (called by Cpu.translate when CR0.PG = 1). */
 export function pagingTranslate(c: Cpu, lo: number, hi: number, access: Access): number {
+  walkLinLo = lo;
+  walkLinHi = hi;
+  walkEpt = c.nonRoot && c.vmxEpt!.active;
   if ((c.cr4 & CR4_PAE) === 0) return walk32(c, lo, access);
   if (c.longMode) return walkLong(c, lo, hi, access);
   return walkPae(c, lo, access);
@@ -278,11 +309,17 @@ function walk32(c: Cpu, lo: number, access: Access): number {
 
 /** Load the four PDPTEs from the table at `cr3Lo` without checks (lazy load, see loadPdptes). */
 function readPdptes(c: Cpu, st: PagingState, cr3Lo: number): boolean {
-  const base = (cr3Lo & 0xffffffe0) >>> 0;
+  let base = (cr3Lo & 0xffffffe0) >>> 0;
+  if (c.nonRoot && c.vmxEpt !== null && c.vmxEpt.active) {
+    // Guest-physical with EPT: the 32 aligned bytes lie in one page, translated (and possibly
+    // exiting) before any PDPTE register changes. Not a linear access, and a read even with EPT
+    // accessed/dirty flags enabled (§28.2.3.2).
+    base = c.vmxEpt.translate(c, base, Access.Read, 0, 0, false, false);
+  }
   let ok = true;
   const rsvdHi = ~st.physHiMask;
   for (let i = 0; i < 4; i++) {
-    const eLo = readEntry64(c, base + i * 8);
+    const eLo = readEntry64Host(c, base + i * 8);
     st.pdpteLo[i] = eLo;
     st.pdpteHi[i] = entryHi;
     // PDPTE reserved bits (§4.4.1, table 4-8): 2:1, 8:5 and 63:MAXPHYADDR.
@@ -312,6 +349,27 @@ export function loadPdptes(c: Cpu, cr3Lo: number = c.cr3Lo): boolean {
   st.pdpteCr3 = saveCr3;
   st.pdpteValid = saveValid;
   return false;
+}
+
+/**
+ * The PDPTE registers, for VM entry and exit with EPT (SDM vol. 3C §26.3.2.4: with "enable EPT"
+ * and PAE paging, VM entry loads them from the guest-PDPTE fields; §27.3.4: VM exit saves them).
+ * `pdpteRegister` returns entry `i` (low dword; high dword in `pdpteHi`).
+ */
+export let pdpteHi = 0;
+export function pdpteRegister(c: Cpu, i: number): number {
+  const st = stateOf(c);
+  pdpteHi = st.pdpteHi[i];
+  return st.pdpteLo[i];
+}
+
+/** Load PDPTE register `i` (all four: for the current CR3, so no lazy re-read replaces them). */
+export function setPdpteRegister(c: Cpu, i: number, lo: number, hi: number): void {
+  const st = stateOf(c);
+  st.pdpteLo[i] = lo | 0;
+  st.pdpteHi[i] = hi | 0;
+  st.pdpteCr3 = c.cr3Lo;
+  st.pdpteValid = true;
 }
 
 /** PAE paging (§4.4): PDPTE register, page directory, page table. */

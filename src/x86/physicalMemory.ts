@@ -24,10 +24,17 @@ export class PhysicalMemory {
   private readonly mmio: MmioRegion[] = [];
   /** Number of 4 KiB pages of RAM. */
   readonly pageCount: number;
+  /**
+   * The RAM a guest sees (loaders, memory maps, CMOS): all of it, unless a hypervisor keeps its
+   * own structures above (src/hypervisor/layout.ts), which the guest must neither be told of
+   * nor reach.
+   */
+  guestRamSize: number;
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size < 0) throw new Error(`invalid memory size ${size}`);
     this.pageCount = Math.ceil(size / PAGE_SIZE);
+    this.guestRamSize = size;
   }
 
   /** Map a device region; it takes precedence over RAM in its range (page-granular). */

@@ -42,6 +42,8 @@ import { taskSwitchDebug } from './debugRegs';
 export const enum TaskReason { Jmp = 0, Call = 1, Iret = 2, Interrupt = 3 }
 
 const CR0_TS = 1 << 3;
+/** TaskReason → the source field (bits 31:30) of a task-switch exit qualification: CALL 0, IRET 1, JMP 2, IDT 3. */
+const TASK_SWITCH_SOURCE = [2, 0, 1, 3];
 /** Segment registers in TSS order: ES CS SS DS FS GS at 0x48.. (4 bytes apart; 16-bit TSS: ES..DS at 0x22, 2 apart). */
 const TSS_SEGS = [Seg.ES, Seg.CS, Seg.SS, Seg.DS, Seg.FS, Seg.GS];
 
@@ -93,6 +95,8 @@ export function taskSwitch(c: Cpu, sel: number, tss: Descriptor, reason: TaskRea
   if (reason === TaskReason.Iret ? !busy : busy) {
     throw selectorFault(reason === TaskReason.Iret ? Vector.TS : Vector.GP, sel, 0, busy ? 'TSS busy' : 'TSS not busy');
   }
+  // In VMX non-root operation a task switch exits unconditionally (SDM vol. 3C §25.4.2).
+  if (c.nonRoot) c.vmxEvents!.taskSwitch(c, sel, TASK_SWITCH_SOURCE[reason]);
   const nb = tss.base | 0;
   const rd = (off: number, n: number) => c.readSystem(tssAddr(nb, off), 0, n);
   // Read the whole new state first.

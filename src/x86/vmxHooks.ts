@@ -6,8 +6,9 @@
  * hook family (each has one owner): vmxInsnHooks.ts, vmxEventHooks.ts, vmxEptHooks.ts.
  *
  * A hook that decides "this exits" performs the whole VM exit (SDM vol. 3C chapter 27: exit
- * information recorded, guest state saved, host state loaded) and then throws VM_EXIT from an
- * op, or returns true from a between-instructions hook. The run loop catches VM_EXIT: it does
+ * information recorded, guest state saved, host state loaded), sets `c.exitTaken` and returns
+ * (the op returns at once: the run loop ends the block, `Cpu.exitReturns`), or throws VM_EXIT
+ * where it cannot return (inside a memory access); a between-instructions hook returns true. The run loop catches VM_EXIT: it does
  * not touch RIP (host state is already loaded) and either returns 'vmexit' to the caller (the
  * host is TypeScript: the built-in hypervisor) or continues at HOST_RIP (the host is guest code:
  * nested, `c.vmExitStops` false).

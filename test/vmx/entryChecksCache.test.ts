@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entryCheckStats, invalidateEntryChecks, checkControlsAndHost, checkGuestState } from '../../src/vmx/entryChecks';
 import { Vmcs } from '../../src/vmx/vmcs';
-import { FIELD_COUNT, fieldIndex } from '../../src/vmx/fields';
+import { fieldIndex } from '../../src/vmx/fields';
 import { makeFixture, guest, ctl } from './entryChecksFixture';
 
 function delta(run: () => void) {
@@ -46,14 +46,6 @@ test('cache: a partial re-run still finds a bad RIP', () => {
   // and recovers once it is fixed
   fx.set('GUEST_RIP', 0x1000);
   assert.equal(fx.checkCached(), null);
-});
-
-test('cache: writing the same value again is recognised as no change (value comparison)', () => {
-  const fx = makeFixture('64');
-  fx.checkCached();
-  fx.set('GUEST_CS_ACCESS_RIGHTS', 0xa09b);
-  fx.set('GUEST_CR0', 0x80000031);
-  assert.deepEqual(delta(() => fx.checkCached()), { controlsHostCached: 1, guestPartial: 1 });
 });
 
 test('cache: injecting an event re-runs only the injection checks', () => {
@@ -135,29 +127,22 @@ test('cache: invalidateEntryChecks forces a full run', () => {
   assert.deepEqual(delta(() => fx.checkCached()), { controlsHostFull: 1, guestFull: 1 });
 });
 
-test('cache: a full VM-entry check pass the partial path is cheap (100k entries with a new RIP)', () => {
+test('cache: entries that only move RIP stay on the partial path (speed is measured by npm run bench)', () => {
   const fx = makeFixture('64');
   const I_RIP = fieldIndex('GUEST_RIP');
   fx.checkCached();
-  const t0 = performance.now();
-  for (let i = 0; i < 100000; i++) {
-    fx.vmcs.set64(I_RIP, 0x1000 + (i & 0xff), 0);
-    if (checkControlsAndHost(fx.engine) !== null || checkGuestState(fx.engine) !== null) throw new Error('failed');
-  }
-  const perEntry = ((performance.now() - t0) / 100000) * 1000;
-  assert.ok(perEntry < 2, `checks on the partial path took ${perEntry.toFixed(3)} µs per entry`);
+  const d = delta(() => {
+    for (let i = 0; i < 1000; i++) {
+      fx.vmcs.set64(I_RIP, 0x1000 + (i & 0xff), 0);
+      if (checkControlsAndHost(fx.engine) !== null || checkGuestState(fx.engine) !== null) throw new Error('failed');
+    }
+  });
+  assert.deepEqual(d, { controlsHostCached: 1000, guestPartial: 1000 });
 });
 
-/** A Vmcs with per-field write counters (the change requested of vmcs.ts): set64/set32 count. */
+/** The cache starts afresh (the Vmcs counts writes per field: vmcs.ts fieldWrites). */
 function counted(fx: ReturnType<typeof makeFixture>) {
-  const v = fx.vmcs as Vmcs & { fieldWrites: Uint32Array };
-  const writes = new Uint32Array(FIELD_COUNT);
-  Object.defineProperty(v, 'fieldWrites', { value: writes });
-  const set64 = v.set64.bind(v);
-  const set32 = v.set32.bind(v);
-  v.set64 = (i, lo, hi) => { writes[i]++; set64(i, lo, hi); };
-  v.set32 = (i, lo) => { writes[i]++; set32(i, lo); };
-  invalidateEntryChecks(v);
+  invalidateEntryChecks(fx.vmcs);
   return fx;
 }
 

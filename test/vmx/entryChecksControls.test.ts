@@ -44,7 +44,7 @@ const cases: Case[] = [
   { name: 'primary: default1 bit 26 cleared', change: (fx) => fx.andNot(PROCF, 1 << 26), expect: R('primary processor-based controls: reserved bits') },
   { name: 'primary: reserved bit 18', change: (fx) => fx.or(PROCF, 1 << 18), expect: R('primary processor-based controls: reserved bits') },
   { name: 'primary: CR3 exiting bits may be 0 with the TRUE MSR', change: (fx) => fx.andNot(PROCF, (1 << 15) | (1 << 16)), expect: null },
-  { name: 'primary: CR3 exiting bits must be 1 with the non-TRUE MSR', setup: (fx) => { const lo = getStored(fx.cpu, 0x480); setStored(fx.cpu, 0x480, lo, fx.cpu.vHi & ~(1 << 23)); fx.or(PROCF, (1 << 15) | (1 << 16)); }, change: (fx) => fx.andNot(PROCF, 1 << 16), expect: R('primary processor-based controls: reserved bits') },
+  { name: 'primary: CR3 exiting bits must be 1 with the non-TRUE MSR', setup: (fx) => { const lo = getStored(fx.cpu, 0x480); setStored(fx.cpu, 0x480, lo, fx.cpu.vHi & ~(1 << 23)); fx.or(PROCF, (1 << 15) | (1 << 16)); fx.or('PRIMARY_VM_EXIT_CONTROLS', 1 << 2); fx.or('VM_ENTRY_CONTROLS', 1 << 2); }, change: (fx) => fx.andNot(PROCF, 1 << 16), expect: R('primary processor-based controls: reserved bits') },
   // ---- secondary ----
   { name: 'secondary: unmodelled APIC-register virtualization', change: (fx) => p2(fx, PROC2('APIC_REGISTER_VIRTUALIZATION')), expect: R('secondary processor-based controls: reserved bits') },
   { name: 'secondary: reserved bit 29', change: (fx) => p2(fx, 1 << 29), expect: R('secondary processor-based controls: reserved bits') },

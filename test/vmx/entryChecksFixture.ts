@@ -31,12 +31,19 @@ export const PROC_ALLOWED1 = allowed1(PROC_BASED);
 export const PROC2_ALLOWED1 = allowed1(PROC_BASED2);
 export const EXIT_ALLOWED1 = allowed1(EXIT_CONTROLS);
 export const ENTRY_ALLOWED1 = allowed1(ENTRY_CONTROLS);
+/**
+ * The test CPU's TRUE allowed-0 settings: the default1 class except what the SDM lets a TRUE MSR
+ * clear on real processors — CR3-load/store exiting (primary bits 15, 16) and save/load debug
+ * controls (exit and entry bit 2), which the non-TRUE MSRs report as 1 (§A.3.2, A.4, A.5).
+ */
 export const PIN_DEFAULT1 = default1(PIN_BASED);
-export const PROC_DEFAULT1 = default1(PROC_BASED);
-export const EXIT_DEFAULT1 = default1(EXIT_CONTROLS);
-export const ENTRY_DEFAULT1 = default1(ENTRY_CONTROLS);
-/** The 'TRUE' allowed-0 settings of the test CPU: bits 15 and 16 (CR3 exiting) may be 0 there only. */
+export const PROC_DEFAULT1 = default1(PROC_BASED) & ~((1 << 15) | (1 << 16));
+export const EXIT_DEFAULT1 = default1(EXIT_CONTROLS) & ~(1 << 2);
+export const ENTRY_DEFAULT1 = default1(ENTRY_CONTROLS) & ~(1 << 2);
+/** The non-TRUE allowed-0 settings: bits 15 and 16 (CR3 exiting) and bit 2 of exit/entry must be 1 there. */
 export const PROC_NONTRUE_ALLOWED0 = PROC_DEFAULT1 | (1 << 15) | (1 << 16);
+const EXIT_NONTRUE_ALLOWED0 = EXIT_DEFAULT1 | (1 << 2);
+const ENTRY_NONTRUE_ALLOWED0 = ENTRY_DEFAULT1 | (1 << 2);
 
 export const EPT_CAP_LO = 1 | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 14) | (1 << 16) | (1 << 17) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26);
 export const CR4_FIXED1 = 0x00373fff;
@@ -54,8 +61,8 @@ export function installTestCaps(cpu: Cpu, opts: { basic56?: boolean; misc30?: bo
   setStored(cpu, 0x480, REVISION, basicHi);
   setStored(cpu, 0x481, PIN_DEFAULT1, PIN_ALLOWED1);
   setStored(cpu, 0x482, PROC_NONTRUE_ALLOWED0, PROC_ALLOWED1);
-  setStored(cpu, 0x483, EXIT_DEFAULT1, EXIT_ALLOWED1);
-  setStored(cpu, 0x484, ENTRY_DEFAULT1, ENTRY_ALLOWED1);
+  setStored(cpu, 0x483, EXIT_NONTRUE_ALLOWED0, EXIT_ALLOWED1);
+  setStored(cpu, 0x484, ENTRY_NONTRUE_ALLOWED0, ENTRY_ALLOWED1);
   setStored(cpu, 0x485, 5 | (7 << 6) | (4 << 16) | (1 << 29) | (opts.misc30 === false ? 0 : 1 << 30), 0);
   setStored(cpu, 0x486, CR0_FIXED0, 0);
   setStored(cpu, 0x487, -1, 0);

@@ -19,6 +19,7 @@ import { linearAddress } from '../operands';
 import { Gpr } from '../registers';
 import { xinuse } from '../sse/xsave';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 import { updateDebugState } from '../debugRegs';
 import { portIoHandlers } from './portIo';
 import { sysCallHandlers } from './sysCall';
@@ -30,19 +31,42 @@ function endBlock(d: DecodedInsn): void {
 }
 
 // ---- MOV CRn -----------------------------------------------------------------------------------
+/**
+ * MOV from CR0/CR3/CR4/CR8 in VMX non-root operation: the engine may exit (CR3/CR8-store
+ * exiting) or change the value read (read shadows, TPR shadow; SDM vol. 3C §25.3).
+ */
+function vmxCrRead(c: Cpu, d: DecodedInsn, cr: number, r: number, lo: number, hi: number): void {
+  const v = c.vmxInsn!.movFromCr(c, d, cr, r, lo, hi);
+  if (c.exitTaken) return;
+  c.lo[r] = v;
+  c.hi[r] = d.bitness === 64 ? c.vHi : 0;
+}
+
 function movFromCr(d: DecodedInsn, cr: number, r: number): Op | null {
   const what = `MOV from CR${cr}`;
   switch (cr) {
-    case 0: return (c) => { requireCpl0(c, what); c.lo[r] = c.cr0; c.hi[r] = 0; };
+    case 0: return (c) => {
+      requireCpl0(c, what);
+      if (c.nonRoot) { vmxCrRead(c, d, 0, r, c.cr0, 0); return; }
+      c.lo[r] = c.cr0; c.hi[r] = 0;
+    };
     case 2: return d.bitness === 64
       ? (c) => { requireCpl0(c, what); c.lo[r] = c.cr2Lo; c.hi[r] = c.cr2Hi; }
       : (c) => { requireCpl0(c, what); c.lo[r] = c.cr2Lo; c.hi[r] = 0; };
     case 3: return d.bitness === 64
-      ? (c) => { requireCpl0(c, what); c.lo[r] = c.cr3Lo; c.hi[r] = c.cr3Hi; }
-      : (c) => { requireCpl0(c, what); c.lo[r] = c.cr3Lo; c.hi[r] = 0; };
-    case 4: return (c) => { requireCpl0(c, what); c.lo[r] = c.cr4; c.hi[r] = 0; };
+      ? (c) => { requireCpl0(c, what); if (c.nonRoot) { vmxCrRead(c, d, 3, r, c.cr3Lo, c.cr3Hi); return; } c.lo[r] = c.cr3Lo; c.hi[r] = c.cr3Hi; }
+      : (c) => { requireCpl0(c, what); if (c.nonRoot) { vmxCrRead(c, d, 3, r, c.cr3Lo, 0); return; } c.lo[r] = c.cr3Lo; c.hi[r] = 0; };
+    case 4: return (c) => {
+      requireCpl0(c, what);
+      if (c.nonRoot) { vmxCrRead(c, d, 4, r, c.cr4, 0); return; }
+      c.lo[r] = c.cr4; c.hi[r] = 0;
+    };
     // CR8 (the task-priority register) exists in 64-bit mode only (SDM vol. 3A §2.5).
-    case 8: return d.bitness === 64 ? (c) => { requireCpl0(c, what); c.lo[r] = readCr8(c); c.hi[r] = 0; } : null;
+    case 8: return d.bitness === 64 ? (c) => {
+      requireCpl0(c, what);
+      if (c.nonRoot) { vmxCrRead(c, d, 8, r, readCr8(c), 0); return; }
+      c.lo[r] = readCr8(c); c.hi[r] = 0;
+    } : null;
     default: return null; // CR1, CR5-CR7, CR9-CR15: #UD
   }
 }
@@ -53,21 +77,56 @@ function movToCr(d: DecodedInsn, cr: number, r: number): Op | null {
   switch (cr) {
     case 0:
       endBlock(d);
-      return (c) => { requireCpl0(c, what); writeCr0(c, c.lo[r], wide ? c.hi[r] : 0); };
+      return (c) => {
+        requireCpl0(c, what);
+        if (c.nonRoot) {
+          // Guest/host mask: exit, or owned bits keep their value (SDM vol. 3C §25.1.3, §25.3).
+          const v = c.vmxInsn!.movToCr(c, d, 0, r, c.lo[r], wide ? c.hi[r] : 0);
+          if (c.exitTaken) return;
+          writeCr0(c, v, c.vHi);
+          return;
+        }
+        writeCr0(c, c.lo[r], wide ? c.hi[r] : 0);
+      };
     case 2:
       return (c) => { requireCpl0(c, what); c.cr2Lo = c.lo[r]; c.cr2Hi = wide ? c.hi[r] : 0; };
     case 3:
       endBlock(d);
-      return (c) => { requireCpl0(c, what); writeCr3(c, c.lo[r], wide ? c.hi[r] : 0); };
+      return (c) => {
+        requireCpl0(c, what);
+        if (c.nonRoot) {
+          // CR3-load exiting and the CR3-target values (SDM vol. 3C §25.1.3).
+          const v = c.vmxInsn!.movToCr(c, d, 3, r, c.lo[r], wide ? c.hi[r] : 0);
+          if (c.exitTaken) return;
+          writeCr3(c, v, c.vHi);
+          return;
+        }
+        writeCr3(c, c.lo[r], wide ? c.hi[r] : 0);
+      };
     case 4:
       endBlock(d);
-      return (c) => { requireCpl0(c, what); writeCr4(c, c.lo[r], wide ? c.hi[r] : 0); };
+      return (c) => {
+        requireCpl0(c, what);
+        if (c.nonRoot) {
+          const v = c.vmxInsn!.movToCr(c, d, 4, r, c.lo[r], wide ? c.hi[r] : 0);
+          if (c.exitTaken) return;
+          writeCr4(c, v, c.vHi);
+          return;
+        }
+        writeCr4(c, c.lo[r], wide ? c.hi[r] : 0);
+      };
     case 8:
       if (!wide) return null;
       // A lower task priority may unmask a pending interrupt: look at events after this.
       endBlock(d);
       return (c) => {
         requireCpl0(c, what);
+        if (c.nonRoot) {
+          // CR8-load exiting, or the TPR shadow takes the write (-1: done; SDM vol. 3C §29.3).
+          const v = c.vmxInsn!.movToCr(c, d, 8, r, c.lo[r], c.hi[r]);
+          if (v >= 0 && !c.exitTaken) writeCr8(c, v, c.vHi);
+          return;
+        }
         writeCr8(c, c.lo[r], c.hi[r]);
       };
     default:
@@ -96,8 +155,11 @@ function drAccess(c: Cpu, n: number): number {
     n += 2;
   }
   if ((c.dr7 & DR7_GD) !== 0) {
-    c.dr6 |= DR6_BD;
-    c.dr7 &= ~DR7_GD;
+    // In non-root operation the engine sets BD when the #DB is delivered (an exit leaves DR6/DR7).
+    if (!c.nonRoot) {
+      c.dr6 |= DR6_BD;
+      c.dr7 &= ~DR7_GD;
+    }
     throw new CpuException(Vector.DB, undefined, 'MOV DR with DR7.GD = 1 (general detect)');
   }
   return n;
@@ -107,6 +169,8 @@ function movFromDr(d: DecodedInsn, n: number, r: number): Op | null {
   if (n > 7) return null;
   const wide = d.bitness === 64;
   return (c) => {
+    // MOV-DR exiting precedes the instruction's #GP/#UD/#DB checks (SDM vol. 3C §25.1.3).
+    if (c.nonRoot && c.vmxInsn!.movDr(c, d, n, r, false)) return;
     const k = drAccess(c, n);
     if (k < 4) {
       c.lo[r] = c.drLo[k];
@@ -123,6 +187,7 @@ function movToDr(d: DecodedInsn, n: number, r: number): Op | null {
   const wide = d.bitness === 64;
   endBlock(d);
   return (c) => {
+    if (c.nonRoot && c.vmxInsn!.movDr(c, d, n, r, true)) return;
     const k = drAccess(c, n);
     const lo = c.lo[r], hi = wide ? c.hi[r] : 0;
     if (k < 4) {
@@ -166,6 +231,8 @@ function clts(d: DecodedInsn): Op {
   endBlock(d);
   return (c) => {
     requireCpl0(c, 'CLTS');
+    // May exit, or leave TS alone when the host owns it (SDM vol. 3C §25.1.3, §25.3).
+    if (c.nonRoot && c.vmxInsn!.clts(c, d)) return;
     c.cr0 &= ~CR0_TS;
   };
 }
@@ -189,7 +256,13 @@ function lmsw(d: DecodedInsn): Op | null {
   return (c) => {
     requireCpl0(c, 'LMSW');
     const src = read(c);
-    const v = (c.cr0 & ~0xe) | (src & 0xf) | (c.cr0 & CR0_PE);
+    let v = (c.cr0 & ~0xe) | (src & 0xf) | (c.cr0 & CR0_PE);
+    if (c.nonRoot) {
+      // After the operand is read (SDM vol. 3C §25.1.1): exit, or keep the bits the host owns.
+      const keep = c.vmxInsn!.lmsw(c, d, src);
+      if (c.exitTaken) return;
+      v = (v & ~keep) | (c.cr0 & keep);
+    }
     writeCr0(c, v, 0);
   };
 }
@@ -204,20 +277,26 @@ function umip(c: Cpu): void {
  * CR0 (16-bit: the low word only; 32/64-bit: all of CR0, as Intel processors store it).
  */
 function smsw(d: DecodedInsn): Op | null {
+  // In VMX non-root operation the bits the host owns read from the CR0 read shadow (vol. 3C §25.3).
+  const cr0 = (c: Cpu): number => (c.nonRoot ? c.vmxInsn!.movFromCr(c, d, 0, -1, c.cr0, 0) : c.cr0);
   if (d.opKinds[0] === OpKind.Memory) {
     const a = linearAddress(d, d.mem!, 2, true);
-    return (c) => { umip(c); c.write16(a(c), c.linHi, c.cr0 & 0xffff); };
+    return (c) => { umip(c); c.write16(a(c), c.linHi, cr0(c) & 0xffff); };
   }
   const g = gprOf(d.opRegs[0]);
   if (g === null) return null;
   const r = g.index;
-  if (g.size === 2) return (c) => { umip(c); c.lo[r] = (c.lo[r] & ~0xffff) | (c.cr0 & 0xffff); };
-  return (c) => { umip(c); c.lo[r] = c.cr0; c.hi[r] = 0; };
+  if (g.size === 2) return (c) => { umip(c); c.lo[r] = (c.lo[r] & ~0xffff) | (cr0(c) & 0xffff); };
+  return (c) => { umip(c); c.lo[r] = cr0(c); c.hi[r] = 0; };
 }
 
 /** INVD / WBINVD (SDM vol. 2A/2B): privileged cache invalidation; there are no caches to drop. */
-function cacheInvalidate(name: string) {
-  return (): Op => (c) => requireCpl0(c, name);
+function cacheInvalidate(name: string, reason: number) {
+  return (d: DecodedInsn): Op => (c) => {
+    requireCpl0(c, name);
+    // INVD exits unconditionally, WBINVD with "WBINVD exiting" (SDM vol. 3C §25.1.2-25.1.3).
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, reason)) return;
+  };
 }
 
 // ---- XGETBV / XSETBV (SDM vol. 2C; vol. 1 §13.3 XCR0) -------------------------------------------
@@ -255,6 +334,7 @@ function xsetbv(d: DecodedInsn): Op {
   return (c) => {
     if ((c.cr4 & CR4_OSXSAVE) === 0) throw ud('XSETBV with CR4.OSXSAVE = 0');
     requireCpl0(c, 'XSETBV');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Xsetbv)) return; // unconditional (SDM vol. 3C §25.1.2)
     if (c.lo[Gpr.RCX] !== 0) throw gp0('XSETBV: unsupported XCR');
     const v = c.lo[Gpr.RAX];
     if (c.lo[Gpr.RDX] !== 0 || (v & ~xcr0Supported(c)) !== 0) throw gp0('XSETBV: unsupported XCR0 bits');
@@ -271,8 +351,11 @@ export const controlRegHandlers: TranslatorTable = {
   [Mnemonic.Clts]: clts,
   [Mnemonic.Lmsw]: lmsw,
   [Mnemonic.Smsw]: smsw,
-  [Mnemonic.Invd]: cacheInvalidate('INVD'),
-  [Mnemonic.Wbinvd]: cacheInvalidate('WBINVD'),
+  [Mnemonic.Invd]: cacheInvalidate('INVD', InsnExit.Invd),
+  [Mnemonic.Wbinvd]: cacheInvalidate('WBINVD', InsnExit.Wbinvd),
+  // WBNOINVD (F3 0F 09; SDM vol. 2B): as WBINVD without the invalidation — and where it is not
+  // supported the F3 prefix is ignored and it is WBINVD; "WBINVD exiting" covers both (vol. 3C §25.1.3).
+  [Mnemonic.Wbnoinvd]: cacheInvalidate('WBNOINVD', InsnExit.Wbinvd),
   [Mnemonic.Xgetbv]: xgetbv,
   [Mnemonic.Xsetbv]: xsetbv,
   ...sysCallHandlers,

@@ -23,6 +23,7 @@ import { controlRegHandlers } from './controlRegs';
 import { segmentHandlers } from './segment';
 import { interruptHandlers } from './interrupt';
 import { pagingHandlers } from './pagingInsn';
+import { vmxOpHandlers } from './vmxOps';
 import { fpuHandlers } from '../fpu';
 import { sseHandlers } from '../sse';
 
@@ -47,6 +48,7 @@ const GROUPS: Record<string, TranslatorTable> = {
   segment: segmentHandlers,
   interrupt: interruptHandlers,
   paging: pagingHandlers,
+  vmx: vmxOpHandlers,
   fpu: fpuHandlers,
   sse: sseHandlers,
 };

@@ -184,7 +184,9 @@ function iret(d: DecodedInsn, n: number): Op {
   const nLo = d.nextLo;
   return (c) => {
     // IRET ends NMI blocking, even when it faults (SDM vol. 3A §6.7.1).
-    c.nmiBlocked = false;
+    // IRET unblocks NMIs (SDM vol. 3A §6.7.1); in non-root operation the engine decides (virtual NMIs, bit 12).
+    if (c.nonRoot) c.vmxEvents!.iret(c);
+    else c.nmiBlocked = false;
     c.eventPending = true;
     if (!c.protectedMode) iretReal(c, n);
     else if (c.flagsRest & Flag.VM) iretFromV86(c, n);

@@ -3,6 +3,7 @@ import { Mnemonic } from 'iced-x86';
 import { gp0 } from '../exceptions';
 import type { Op } from '../operands';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 
 /** Nothing happens: no register, flag or memory access (a memory operand is never touched). */
 const nothing: Op = () => {};
@@ -17,13 +18,15 @@ export const miscHandlers: TranslatorTable = {
     d.setsRip = false;
     return (c) => {
       if (c.cpl !== 0) throw gp0('HLT at CPL > 0');
+      if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Hlt)) return; // HLT exiting (SDM vol. 3C §25.1.3)
       c.halted = true;
     };
   },
   // NOP (90, 66 90, 0F 1F /0 with a never-accessed memory operand; SDM vol. 2B NOP) and PAUSE
   // (F3 90, a spin-loop hint that executes as NOP; SDM vol. 2B PAUSE).
   [Mnemonic.Nop]: nop,
-  [Mnemonic.Pause]: nop,
+  // In VMX non-root operation PAUSE may exit (PAUSE exiting, PAUSE-loop exiting; vol. 3C §25.1.3).
+  [Mnemonic.Pause]: (d) => (c) => { if (c.nonRoot) c.vmxInsn!.pause(c, d); },
   // The hint space 0F 0D and 0F 18-0F 1F (SDM vol. 2B NOP, "reserved-NOP"; vol. 2B PREFETCHh,
   // PREFETCHW, CLDEMOTE): prefetches and cache hints never fault, not even on a non-canonical
   // or unmapped address (measured on silicon). CET's ENDBR32/ENDBR64 and RDSSPD/RDSSPQ execute

@@ -10,6 +10,7 @@ import type { Op } from '../operands';
 import { linearAddress } from '../operands';
 import { CR4_PCIDE, invalidatePage, invalidatePcid } from '../paging';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 
 const TWO32 = 4294967296;
 const RFLAGS_VM = 1 << 17;
@@ -26,6 +27,7 @@ function invlpg(d: DecodedInsn): Op | null {
   d.setsRip = false;
   return (c) => {
     if (c.cpl !== 0 || (c.protectedMode && (c.flagsRest & RFLAGS_VM) !== 0)) throw gp0('INVLPG at CPL > 0');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Invlpg)) return; // INVLPG exiting (SDM vol. 3C §25.1.3)
     invalidatePage(c, 0, 0);
   };
 }
@@ -60,6 +62,8 @@ function invpcid(d: DecodedInsn): Op | null {
   return (c) => {
     if (!hasInvpcid(c)) throw ud('INVPCID is not reported by CPUID');
     if (c.protectedMode && (c.flagsRest & RFLAGS_VM) !== 0) throw ud('INVPCID in virtual-8086 mode');
+    // "enable INVPCID" (#UD), then CPL, then INVLPG exiting (SDM vol. 3C §25.1.3, §25.3).
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Invpcid)) return;
     if (c.cpl !== 0) throw gp0('INVPCID at CPL > 0');
     const typeHi = wide ? c.hi[r] : 0;
     const type = c.lo[r] >>> 0;

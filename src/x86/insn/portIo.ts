@@ -75,11 +75,20 @@ function inPort(d: DecodedInsn): Op {
   ends(d);
   const size = d.opSizes[0];
   const port = portOf(d, 1);
-  if (size === 4) return (c) => { const p = port(c); checkIoPermission(c, p, 4); c.lo[Gpr.RAX] = c.io.portIn(p, 4) | 0; c.hi[Gpr.RAX] = 0; };
+  // In VMX non-root operation the I/O controls may make it exit, after the TSS check (vol. 3C §25.1.1).
+  if (size === 4) {
+    return (c) => {
+      const p = port(c);
+      checkIoPermission(c, p, 4);
+      if (c.nonRoot && c.vmxInsn!.io(c, d, p, 4, true, false, false)) return;
+      c.lo[Gpr.RAX] = c.io.portIn(p, 4) | 0; c.hi[Gpr.RAX] = 0;
+    };
+  }
   const m = sizeMask(size);
   return (c) => {
     const p = port(c);
     checkIoPermission(c, p, size);
+    if (c.nonRoot && c.vmxInsn!.io(c, d, p, size, true, false, false)) return;
     const v = c.io.portIn(p, size) & m;
     c.lo[Gpr.RAX] = (c.lo[Gpr.RAX] & ~m) | v;
   };
@@ -93,6 +102,7 @@ function outPort(d: DecodedInsn): Op {
   return (c) => {
     const p = port(c);
     checkIoPermission(c, p, size);
+    if (c.nonRoot && c.vmxInsn!.io(c, d, p, size, false, false, false)) return;
     c.io.portOut(p, size, size === 4 ? c.lo[Gpr.RAX] : c.lo[Gpr.RAX] & m);
   };
 }
@@ -128,12 +138,15 @@ function ins(d: DecodedInsn): Op | null {
     return (c) => {
       const port = c.lo[Gpr.RDX] & 0xffff;
       checkIoPermission(c, port, size);
+      if (c.nonRoot && c.vmxInsn!.io(c, d, port, size, true, true, false)) return;
       one(c, port);
     };
   }
   return (c) => {
     const port = c.lo[Gpr.RDX] & 0xffff;
     checkIoPermission(c, port, size);
+    // Exits (with the REP bit) before the first element, whatever the count (vol. 3C §25.1.3).
+    if (c.nonRoot && c.vmxInsn!.io(c, d, port, size, true, true, true)) return;
     while (!countIsZero(c, asz)) {
       one(c, port);
       decCount(c, asz, 1);
@@ -161,12 +174,15 @@ function outs(d: DecodedInsn): Op | null {
     return (c) => {
       const port = c.lo[Gpr.RDX] & 0xffff;
       checkIoPermission(c, port, size);
+      if (c.nonRoot && c.vmxInsn!.io(c, d, port, size, false, true, false)) return;
       one(c, port);
     };
   }
   return (c) => {
     const port = c.lo[Gpr.RDX] & 0xffff;
     checkIoPermission(c, port, size);
+    // Exits (with the REP bit) before the first element, whatever the count (vol. 3C §25.1.3).
+    if (c.nonRoot && c.vmxInsn!.io(c, d, port, size, false, true, true)) return;
     while (!countIsZero(c, asz)) {
       one(c, port);
       decCount(c, asz, 1);

@@ -20,6 +20,7 @@ import { linearAddress, operandReader, operandRmw } from '../operands';
 import { Flag, Seg } from '../registers';
 import { isNullSelector, loadSegment, selectorFault } from '../segmentation';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 
 const TWO32 = 4294967296;
 
@@ -50,6 +51,8 @@ function lgdt(d: DecodedInsn, idt: boolean): Op | null {
   const b64 = d.bitness === 64;
   return (c) => {
     if (c.protectedMode && c.cpl !== 0) throw gp0('LGDT/LIDT at CPL > 0');
+    // Descriptor-table exiting precedes the operand's faults (SDM vol. 3C §25.1.3).
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.GdtrIdtr)) return;
     const a = addr(c);
     const h = c.linHi;
     const limit = c.read16(a, h);
@@ -83,6 +86,7 @@ function sgdt(d: DecodedInsn, idt: boolean): Op | null {
   const b64 = d.bitness === 64;
   const addr = linearAddress(d, d.mem, b64 ? 10 : 6, true);
   return (c) => {
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.GdtrIdtr)) return;
     const a = addr(c);
     const h = c.linHi;
     const limit = idt ? c.idtrLimit : c.gdtrLimit;
@@ -127,6 +131,7 @@ function lldt(d: DecodedInsn): Op {
   return (c) => {
     if (notProtected(c)) throw ud('LLDT in real-address or virtual-8086 mode');
     if (c.cpl !== 0) throw gp0('LLDT at CPL > 0');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.LdtrTr)) return;
     const sel = rd(c);
     if (isNullSelector(sel)) {
       c.segSel[Seg.LDTR] = sel;
@@ -151,6 +156,7 @@ function ltr(d: DecodedInsn): Op {
   return (c) => {
     if (notProtected(c)) throw ud('LTR in real-address or virtual-8086 mode');
     if (c.cpl !== 0) throw gp0('LTR at CPL > 0');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.LdtrTr)) return;
     const sel = rd(c);
     if (isNullSelector(sel)) throw gp0('LTR with a null selector');
     const desc = readGdtSystem(c, sel);
@@ -190,6 +196,7 @@ function storeSystemSelector(d: DecodedInsn, seg: number): Op | null {
   }
   return (c) => {
     if (notProtected(c)) throw ud('SLDT/STR in real-address or virtual-8086 mode');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.LdtrTr)) return;
     store(c, c.segSel[seg]);
   };
 }

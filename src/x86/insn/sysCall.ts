@@ -61,6 +61,16 @@ function rdmsr(d: DecodedInsn): Op {
   const idx = d.blockIndex;
   return (c) => {
     requireCpl0(c, 'RDMSR');
+    if (c.nonRoot) {
+      // MSR bitmaps, x2APIC TPR virtualization, TSC offsetting (SDM vol. 3C §25.1.3, §25.3, §29.5).
+      const n = c.lo[Gpr.RCX];
+      if (c.vmxInsn!.msr(c, d, n, false)) return;
+      let v = readMsr(c, n, c.icount + idx);
+      if (n === 0x10) v = c.vmxInsn!.tscMsr(c, v, c.vHi);
+      c.lo[Gpr.RAX] = v; c.hi[Gpr.RAX] = 0;
+      c.lo[Gpr.RDX] = c.vHi; c.hi[Gpr.RDX] = 0;
+      return;
+    }
     const lo = readMsr(c, c.lo[Gpr.RCX], c.icount + idx);
     c.lo[Gpr.RAX] = lo; c.hi[Gpr.RAX] = 0;
     c.lo[Gpr.RDX] = c.vHi; c.hi[Gpr.RDX] = 0;
@@ -74,6 +84,8 @@ function wrmsr(d: DecodedInsn): Op {
   d.setsRip = false;
   return (c) => {
     requireCpl0(c, 'WRMSR');
+    // MSR bitmaps and x2APIC TPR virtualization (SDM vol. 3C §25.1.3, §29.5).
+    if (c.nonRoot && c.vmxInsn!.msr(c, d, c.lo[Gpr.RCX], true)) return;
     writeMsr(c, c.lo[Gpr.RCX], c.lo[Gpr.RAX], c.lo[Gpr.RDX], c.icount + idx);
   };
 }

@@ -20,6 +20,7 @@ import type { AddrFn, Op } from '../operands';
 import { linearAddress, segmented } from '../operands';
 import { Gpr, Seg } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 import { getTscAux } from './system';
 
 // ---- CPUID feature checks, cached per CPUID model ------------------------------------------------
@@ -60,6 +61,7 @@ function rdpid(d: DecodedInsn): Op | null {
   const r = g.index;
   return (c) => {
     need(c, 'RDPID', 'RDPID');
+    if (c.nonRoot) c.vmxInsn!.rdpid(c); // #UD unless "enable RDTSCP" (SDM vol. 3C §25.3)
     c.lo[r] = getTscAux(c);
     c.hi[r] = 0;
   };
@@ -116,8 +118,10 @@ function rdrand(feature: 'RDRAND' | 'RDSEED') {
     const g = gprOf(d.opRegs[0]);
     if (g === null) return null;
     const r = g.index, size = g.size;
+    const reason = feature === 'RDRAND' ? InsnExit.Rdrand : InsnExit.Rdseed;
     return (c) => {
       need(c, feature, feature);
+      if (c.nonRoot && c.vmxInsn!.instruction(c, d, reason)) return; // RDRAND/RDSEED exiting (SDM vol. 3C §25.1.3)
       if (size === 8) {
         c.lo[r] = next32(c);
         c.hi[r] = next32(c);
@@ -158,6 +162,7 @@ function monitor(d: DecodedInsn): Op {
   return (c) => {
     need(c, 'MONITOR', 'MONITOR');
     if (c.cpl !== 0) throw ud('MONITOR at CPL > 0');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Monitor)) return; // MONITOR exiting (SDM vol. 3C §25.1.3)
     if (c.lo[Gpr.RCX] !== 0) throw gp0('MONITOR: unsupported extensions in ECX');
     const a = addr(c);
     c.translate(a, c.linHi, Access.Read);
@@ -175,6 +180,7 @@ function mwait(d: DecodedInsn): Op {
   return (c) => {
     need(c, 'MONITOR', 'MWAIT');
     if (c.cpl !== 0) throw ud('MWAIT at CPL > 0');
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Mwait)) return; // MWAIT exiting (SDM vol. 3C §25.1.3)
     const ecx = c.lo[Gpr.RCX];
     if ((ecx & ~1) !== 0 || ((ecx & 1) !== 0 && !has(c, 'MWAIT_INT_BREAK'))) throw gp0('MWAIT: invalid extensions in ECX');
   };

@@ -7,12 +7,13 @@
  */
 import { Mnemonic } from 'iced-x86';
 import type { Cpu } from '../cpu';
-import { cpuidInto } from '../cpuid';
+import { cpuidDynamic, cpuidInto } from '../cpuid';
 import type { DecodedInsn } from '../decoded';
 import { gp0, ud } from '../exceptions';
 import type { Op } from '../operands';
 import { Gpr } from '../registers';
 import type { TranslatorTable } from '../translator';
+import { InsnExit } from '../vmxInsnHooks';
 
 const TWO32 = 4294967296;
 /** CR4.TSD: RDTSC/RDTSCP only at CPL 0 (SDM vol. 3A §2.5). */
@@ -34,9 +35,11 @@ export function setTscAux(c: Cpu, v: number): void {
 const cpuidOut = new Int32Array(4);
 
 /** CPUID (SDM vol. 2A): EAX (leaf) and ECX (subleaf) in; EAX, EBX, ECX, EDX out, zero-extended. */
-function cpuid(): Op {
+function cpuid(d: DecodedInsn): Op {
   return (c) => {
+    if (c.nonRoot && c.vmxInsn!.instruction(c, d, InsnExit.Cpuid)) return; // exits unconditionally (SDM vol. 3C §25.1.2)
     cpuidInto(c.cpuid, c.lo[Gpr.RAX], c.lo[Gpr.RCX], cpuidOut);
+    cpuidDynamic(c.lo[Gpr.RAX], c.cr4, cpuidOut); // CPUID.1:ECX.OSXSAVE = CR4.OSXSAVE
     c.lo[Gpr.RAX] = cpuidOut[0]; c.hi[Gpr.RAX] = 0;
     c.lo[Gpr.RBX] = cpuidOut[1]; c.hi[Gpr.RBX] = 0;
     c.lo[Gpr.RCX] = cpuidOut[2]; c.hi[Gpr.RCX] = 0;
@@ -57,6 +60,14 @@ function tscAt(c: Cpu, blockIndex: number): number {
 function rdtsc(d: DecodedInsn): Op {
   const idx = d.blockIndex;
   return (c) => {
+    if (c.nonRoot) {
+      // VMX non-root operation: TSD check, RDTSC exiting, TSC offsetting/scaling (vol. 3C §25.3).
+      const lo = c.vmxInsn!.timeStamp(c, d, InsnExit.Rdtsc, tscAt(c, idx));
+      if (c.exitTaken) return;
+      c.lo[Gpr.RAX] = lo; c.hi[Gpr.RAX] = 0;
+      c.lo[Gpr.RDX] = c.vHi; c.hi[Gpr.RDX] = 0;
+      return;
+    }
     if ((c.cr4 & CR4_TSD) !== 0 && c.cpl !== 0) throw gp0('RDTSC with CR4.TSD = 1 at CPL > 0');
     const t = tscAt(c, idx);
     c.lo[Gpr.RAX] = t | 0; c.hi[Gpr.RAX] = 0;
@@ -68,6 +79,15 @@ function rdtsc(d: DecodedInsn): Op {
 function rdtscp(d: DecodedInsn): Op {
   const idx = d.blockIndex;
   return (c) => {
+    if (c.nonRoot) {
+      // VMX non-root operation: #UD unless "enable RDTSCP", TSD check, exiting, offsetting (vol. 3C §25.3).
+      const lo = c.vmxInsn!.timeStamp(c, d, InsnExit.Rdtscp, tscAt(c, idx));
+      if (c.exitTaken) return;
+      c.lo[Gpr.RAX] = lo; c.hi[Gpr.RAX] = 0;
+      c.lo[Gpr.RDX] = c.vHi; c.hi[Gpr.RDX] = 0;
+      c.lo[Gpr.RCX] = getTscAux(c); c.hi[Gpr.RCX] = 0;
+      return;
+    }
     if ((c.cr4 & CR4_TSD) !== 0 && c.cpl !== 0) throw gp0('RDTSCP with CR4.TSD = 1 at CPL > 0');
     const t = tscAt(c, idx);
     c.lo[Gpr.RAX] = t | 0; c.hi[Gpr.RAX] = 0;

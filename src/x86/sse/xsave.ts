@@ -34,6 +34,7 @@ import { cpuidBit } from '../controlRegisters';
 import { CR0_TS, MXCSR_MASK } from './common';
 import { loadX87Image } from './fxsave';
 import { getStored } from '../msr';
+import { InsnExit } from '../vmxInsnHooks';
 
 /** IA32_XSS (SDM vol. 4 table 2-2): the supervisor components XSAVES/XRSTORS manage. */
 const IA32_XSS = 0xda0;
@@ -209,6 +210,8 @@ function xT(kind: Kind): Translator {
     return (c) => {
       xCheck(c);
       if (need !== undefined && !cpuidBit(c, 0xd, 1, 'eax', need)) throw ud(`${kind.toUpperCase()} not reported by CPUID`);
+      // VMX non-root: #UD unless "enable XSAVES/XRSTORS", exits per the XSS-exiting bitmap (SDM vol. 3C §25.1.3).
+      if (supervisor && c.nonRoot && c.vmxInsn!.xss(c, d, kind === 'xsaves' ? InsnExit.Xsaves : InsnExit.Xrstors, c.lo[Gpr.RAX], c.lo[Gpr.RDX])) return;
       // XSAVES/XRSTORS: #GP(0) when CPL > 0 (virtual-8086 mode runs at CPL 3).
       if (supervisor && c.cpl !== 0) throw gp0(`${kind.toUpperCase()} at CPL ${c.cpl}`);
       const lo = a(c);
