@@ -124,7 +124,7 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     // sees IRQ 0 high from the start and a mode 2/3 control word makes no edge.
     this.pic.setIrq(0, true);
     this.uart = new Uart16550(this, COM1_BASE, COM1_IRQ, options.serialSink);
-    this.cmos = new CmosRtc(this, this.mem.size, options.rtcStart ?? DEFAULT_RTC_START);
+    this.cmos = new CmosRtc(this, this.mem.guestRamSize, options.rtcStart ?? DEFAULT_RTC_START);
     this.timed = [this.pit, this.lapic];
 
     const b = this.bus;

@@ -56,6 +56,15 @@ export class Uart16550 implements PortDevice {
     this.name = `16550 UART (0x${base.toString(16)}, IRQ ${irq})`;
   }
 
+  /**
+   * Text the host adds to the serial output stream (the VMM's print hypercall): it appears
+   * where the guest's own transmissions do, without touching the UART's registers.
+   */
+  hostOutput(byte: number): void {
+    this.output.push(byte & 0xff);
+    this.sink(byte & 0xff);
+  }
+
   /** Queue bytes for the guest to receive. */
   input(bytes: Iterable<number>): void {
     for (const b of bytes) this.queue.push(b & 0xff);

@@ -180,8 +180,8 @@ function readSymbols(r: Reader, shoff: number, shentsize: number, shnum: number)
 /** Check that [start, start+length) is plain guest RAM (no device region). */
 export function checkRam(mem: PhysicalMemory, start: number, length: number, what: string): void {
   if (length === 0) return;
-  if (start < 0 || start + length > mem.size) {
-    throw new LoadError(`${what} (${hex(start)}-${hex(start + length - 1)}) is outside guest RAM (${hex(mem.size)} bytes)`);
+  if (start < 0 || start + length > mem.guestRamSize) {
+    throw new LoadError(`${what} (${hex(start)}-${hex(start + length - 1)}) is outside guest RAM (${hex(mem.guestRamSize)} bytes)`);
   }
   for (let a = start - (start % 4096); a < start + length; a += 4096) {
     const dev = mem.mmioAt(a);

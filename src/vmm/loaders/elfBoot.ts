@@ -19,9 +19,9 @@ export function loadElf(mem: PhysicalMemory, bytes: Uint8Array, options: LoadOpt
   const long = elf.bits === 64;
   const { ranges } = loadElfSegments(mem, bytes, elf);
   const entry = options.entry ?? (long ? elf.entry : physicalEntry(elf));
-  if (entry >= mem.size) {
+  if (entry >= mem.guestRamSize) {
     // The 64-bit boot maps linear = physical, so a higher-half entry point cannot run.
-    throw new LoadError(`ELF entry point ${hex(entry)} is outside guest RAM (${hex(mem.size)} bytes)${long ? '; the 64-bit boot identity-maps RAM, so the entry must be a physical address' : ''}`);
+    throw new LoadError(`ELF entry point ${hex(entry)} is outside guest RAM (${hex(mem.guestRamSize)} bytes)${long ? '; the 64-bit boot identity-maps RAM, so the entry must be a physical address' : ''}`);
   }
   const area = placeBootArea(mem, ranges, long);
   const gdt = writeGdt(mem, area, long ? GDT_LONG : GDT_PROTECTED);

@@ -21,7 +21,7 @@ export function loadFlat(mem: PhysicalMemory, bytes: Uint8Array, options: LoadOp
   const load = options.loadAddress ?? (mode === 'real' ? REAL_MODE_LOAD : DEFAULT_LOAD);
   const entry = options.entry ?? load;
   checkRam(mem, load, bytes.length, `the image (${bytes.length} bytes at ${hex(load)})`);
-  if (entry < 0 || entry >= mem.size) throw new LoadError(`entry point ${hex(entry)} is outside guest RAM (${hex(mem.size)} bytes)`);
+  if (entry < 0 || entry >= mem.guestRamSize) throw new LoadError(`entry point ${hex(entry)} is outside guest RAM (${hex(mem.guestRamSize)} bytes)`);
   if (mode === 'real' && entry >= 0x100000) throw new LoadError(`entry point ${hex(entry)} is beyond the 1 MiB a real-mode CS:IP can reach`);
   if ((mode === 'protected' || mode === 'compat') && entry >= TWO32) throw new LoadError(`entry point ${hex(entry)} is beyond the 4 GiB a 32-bit EIP can reach`);
   mem.load(load, bytes);
@@ -35,7 +35,7 @@ export function loadFlat(mem: PhysicalMemory, bytes: Uint8Array, options: LoadOp
   const area = placeBootArea(mem, [[load, load + bytes.length]], long);
   const gdt = writeGdt(mem, area, long ? GDT_LONG : GDT_PROTECTED);
   const cr3 = long ? writeIdentityMap(mem, area) : undefined;
-  const top = mode === 'long' ? mem.size : Math.min(mem.size, TWO32);
+  const top = mode === 'long' ? mem.guestRamSize : Math.min(mem.guestRamSize, TWO32);
   let sp = options.stack ?? top - (top % 16);
   if (mode !== 'long' && sp >= TWO32) {
     if (sp > TWO32) throw new LoadError(`stack ${hex(sp)} does not fit a 32-bit ESP`);

@@ -64,10 +64,10 @@ export function pageDirectoriesFor(memSize: number): number {
 
 /** Choose the boot area's base so that it avoids the loaded `ranges` ([start, end) pairs). */
 export function placeBootArea(mem: PhysicalMemory, ranges: Array<[number, number]>, long: boolean): BootArea {
-  const pds = long ? pageDirectoriesFor(mem.size) : 0;
+  const pds = long ? pageDirectoriesFor(mem.guestRamSize) : 0;
   const size = TABLES_OFFSET + (long ? (2 + pds) * 0x1000 : 0) + STACK_SIZE;
   const free = (b: number) =>
-    b + size <= mem.size && ranges.every(([s, e]) => e <= b || s >= b + size) && mem.mmioAt(b) === null && mem.mmioAt(b + size - 1) === null;
+    b + size <= mem.guestRamSize && ranges.every(([s, e]) => e <= b || s >= b + size) && mem.mmioAt(b) === null && mem.mmioAt(b + size - 1) === null;
   const candidates: number[] = [];
   if (BOOT_AREA_DEFAULT + size <= EBDA) candidates.push(BOOT_AREA_DEFAULT);
   const end = ranges.reduce((m, [, e]) => Math.max(m, e), 0);
@@ -75,7 +75,7 @@ export function placeBootArea(mem: PhysicalMemory, ranges: Array<[number, number
   for (const b of candidates) {
     if (free(b)) return { base: b, size, pageDirectories: pds, stackTop: b + size };
   }
-  throw new LoadError(`no room in guest RAM (${hex(mem.size)} bytes) for the loader's ${size}-byte boot area next to the image`);
+  throw new LoadError(`no room in guest RAM (${hex(mem.guestRamSize)} bytes) for the loader's ${size}-byte boot area next to the image`);
 }
 
 function dwords(values: number[]): Uint8Array {

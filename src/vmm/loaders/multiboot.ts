@@ -118,7 +118,7 @@ export function loadMultiboot(mem: PhysicalMemory, bytes: Uint8Array, options: L
   if (cmd.length > CMDLINE_MAX) throw new LoadError(`the command line is ${cmd.length} bytes; at most ${CMDLINE_MAX} fit`);
   mem.load(area.base + CMDLINE_OFFSET, new Uint8Array([...cmd, 0]));
   mem.load(area.base + NAME_OFFSET, new Uint8Array([0x76, 0x74, 0x78, 0]));
-  const mmap = memoryMap(mem.size);
+  const mmap = memoryMap(mem.guestRamSize);
   const mmapBytes = new Uint8Array(mmap.length * 24);
   const mv = new DataView(mmapBytes.buffer);
   mmap.forEach((e, i) => {
@@ -129,8 +129,8 @@ export function loadMultiboot(mem: PhysicalMemory, bytes: Uint8Array, options: L
     mv.setUint32(o + 20, e.type, true);
   });
   mem.load(area.base + MMAP_OFFSET, mmapBytes);
-  const memLower = Math.min(mem.size, 0xa0000) >>> 10;
-  const memUpper = mem.size > 0x100000 ? Math.floor((Math.min(mem.size, 2 ** 32) - 0x100000) / 1024) : 0;
+  const memLower = Math.min(mem.guestRamSize, 0xa0000) >>> 10;
+  const memUpper = mem.guestRamSize > 0x100000 ? Math.floor((Math.min(mem.guestRamSize, 2 ** 32) - 0x100000) / 1024) : 0;
   const mbi = new Array<number>(MBI_SIZE / 4).fill(0);
   mbi[0] = MBI_MEM | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
   mbi[1] = memLower;

@@ -1,0 +1,298 @@
+/**
+ * The built-in exit handlers (reference §1 table, §3), with the crate's bugs fixed: CPUID with
+ * the seed's leaf edits, CR access with masks and shadows (#GP for illegal values), XSETBV with
+ * the XCR0 rules (#GP when invalid), the x2APIC MSRs to the virtual local APIC, the interrupt
+ * and NMI windows, the preemption timer; VMCALL, I/O (string and REP forms too: the crate
+ * halted on them [gap]), MSRs, EPT violations (MMIO) and the rest go up to the VMM as VCpuExit.
+ * Instruction lengths always come from the exit's instruction-length field.
+ */
+import { CpuException } from '../x86/exceptions';
+import { cpuidInto } from '../x86/cpuid';
+import type { DecodedExit } from '../vmx/exitDecode';
+import { guestCpuid } from './cpuidPolicy';
+import { xcr0Problem } from './xcr0';
+import { cr0Problem, cr4Problem, realCr0, realCr4 } from './crPolicy';
+import { cr4Settable } from '../x86/controlRegisters';
+import { decodeMmio } from './mmio';
+import { pagingOf, readGuest } from './guestMemory';
+import type { VCpuExit } from './vcpuExit';
+import { NOTHING } from './vcpuExit';
+import type { VmxVcpu } from './vcpu';
+import { PREEMPTION_TIMER_START } from './guestStart';
+
+/** The virtual local APIC's x2APIC registers (MSRs 0x800-0x8FF); may throw a #GP CpuException. */
+export interface ApicMsrs {
+  rdmsr(index: number): [number, number] | null;
+  wrmsr(index: number, lo: number, hi: number): boolean;
+}
+
+const out = new Int32Array(4);
+const u32 = (v: number): bigint => BigInt(v >>> 0);
+
+export function handleExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  if (e.entryFailure) return { kind: 'FailEntry', reason: Number(vcpu.v.read('EXIT_REASON') & 0xffffffffn), check: e.summary };
+  const f = e.fields;
+  const v = vcpu.v;
+  switch (e.reason) {
+    case 0: return reflectException(vcpu);
+    case 1: return f.vector !== undefined ? { kind: 'ExternalInterrupt', vector: Number(f.vector) } : NOTHING;
+    case 2: return { kind: 'Halt', why: 'triple fault (the guest shut down)' };
+    case 7: {
+      const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
+      v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc & ~(1 << 2));
+      return NOTHING;
+    }
+    case 8: {
+      const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
+      v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc & ~(1 << 22));
+      return NOTHING;
+    }
+    case 10: {
+      const cr4 = Number((v.read('GUEST_CR4') & ~v.read('CR4_GUEST_HOST_MASK')) | (v.read('CR4_READ_SHADOW') & v.read('CR4_GUEST_HOST_MASK')));
+      guestCpuid(vcpu.cpu.cpuid, Number(f.leaf), Number(f.subleaf), { cr4, xcr0: vcpu.guestXcr0, xss: vcpu.guestXss }, out);
+      vcpu.setReg('rax', u32(out[0]));
+      vcpu.setReg('rbx', u32(out[1]));
+      vcpu.setReg('rcx', u32(out[2]));
+      vcpu.setReg('rdx', u32(out[3]));
+      vcpu.advanceRip();
+      return NOTHING;
+    }
+    case 12:
+      vcpu.advanceRip();
+      return { kind: 'Halt', why: 'HLT' };
+    case 18: {
+      vcpu.advanceRip();
+      const r = (n: string): bigint => vcpu.reg(n);
+      return { kind: 'Hypercall', nr: r('rax'), args: [r('rdi'), r('rsi'), r('rdx'), r('rcx'), r('r8'), r('r9')] };
+    }
+    case 28: return crAccess(vcpu, e);
+    case 30: return ioExit(vcpu, e);
+    case 31: case 32: return msrExit(vcpu, e);
+    case 48: return eptViolation(vcpu, e);
+    case 49: return { kind: 'Halt', why: `EPT misconfiguration at GPA 0x${(f.gpa as bigint).toString(16)} (a hypervisor bug)` };
+    case 52:
+      v.write('VMX_PREEMPTION_TIMER_VALUE', PREEMPTION_TIMER_START);
+      return NOTHING;
+    case 55: return xsetbv(vcpu, e);
+    default:
+      return { kind: 'Halt', why: `unhandled VM exit ${e.name}: ${e.summary}` };
+  }
+}
+
+/** An intercepted exception goes back to the guest as it was (the seed intercepts #UD to watch it). */
+function reflectException(vcpu: VmxVcpu): VCpuExit {
+  const v = vcpu.v;
+  const info = v.read32('VM_EXIT_INTERRUPTION_INFORMATION');
+  if ((info & 0x80000000) === 0) return NOTHING;
+  const type = (info >>> 8) & 7;
+  const vector = info & 0xff;
+  if (vector === 14 && type === 3) {
+    // A #PF that exits has not written CR2 (SDM vol. 3C §27.1): the guest's handler must see it.
+    const q = v.read('EXIT_QUALIFICATION');
+    vcpu.cpu.cr2Lo = Number(q & 0xffffffffn) | 0;
+    vcpu.cpu.cr2Hi = Number(q >> 32n) | 0;
+  }
+  v.write('VM_ENTRY_INTERRUPTION_INFORMATION', (info & 0x80000fff) >>> 0);
+  if ((info & 0x800) !== 0) v.write('VM_ENTRY_EXCEPTION_ERROR_CODE', v.read32('VM_EXIT_INTERRUPTION_ERROR_CODE'));
+  v.write('VM_ENTRY_INSTRUCTION_LENGTH', type >= 4 ? v.read32('VM_EXIT_INSTRUCTION_LENGTH') : 0);
+  return NOTHING;
+}
+
+function guestCpl(vcpu: VmxVcpu): number {
+  return (vcpu.v.read32('GUEST_SS_ACCESS_RIGHTS') >>> 5) & 3;
+}
+
+function crAccess(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  const v = vcpu.v;
+  const f = e.fields;
+  const cr = Number(f.cr);
+  const access = f.access as string;
+  if (access === 'mov to cr' && (cr === 0 || cr === 4)) {
+    const value = f.value as bigint;
+    const lo = Number(value & 0xffffffffn), hi = Number(value >> 32n);
+    const efer = Number(v.read('GUEST_IA32_EFER') & 0xffffffffn);
+    const mask0 = Number(v.read('CR0_GUEST_HOST_MASK') & 0xffffffffn);
+    const mask4 = Number(v.read('CR4_GUEST_HOST_MASK') & 0xffffffffn);
+    const guestCr0 = (Number(v.read('GUEST_CR0') & 0xffffffffn) & ~mask0) | (Number(v.read('CR0_READ_SHADOW') & 0xffffffffn) & mask0);
+    const guestCr4 = (Number(v.read('GUEST_CR4') & 0xffffffffn) & ~mask4) | (Number(v.read('CR4_READ_SHADOW') & 0xffffffffn) & mask4);
+    if (cr === 0) {
+      const why = cr0Problem(lo, guestCr4, efer, v.read32('GUEST_CS_ACCESS_RIGHTS'), hi);
+      if (why !== null) {
+        vcpu.injectException(13, 0);
+        return NOTHING;
+      }
+      v.write('GUEST_CR0', realCr0(vcpu.policy, lo));
+      v.write('CR0_READ_SHADOW', lo >>> 0);
+      // Long-mode activation (SDM vol. 3A §10.8.5): CR0.PG with EFER.LME and CR4.PAE sets LMA.
+      const entry = v.read32('VM_ENTRY_CONTROLS');
+      const pg = (lo & 0x80000000) !== 0, wasPg = (guestCr0 & 0x80000000) !== 0;
+      if (pg && !wasPg && (efer & 0x100) !== 0 && (guestCr4 & 0x20) !== 0) {
+        v.write('GUEST_IA32_EFER', efer | 0x400);
+        v.write('VM_ENTRY_CONTROLS', entry | (1 << 9));
+      } else if (!pg && wasPg && (efer & 0x400) !== 0) {
+        v.write('GUEST_IA32_EFER', efer & ~0x400);
+        v.write('VM_ENTRY_CONTROLS', entry & ~(1 << 9));
+      }
+    } else {
+      const cr3Low = Number(v.read('GUEST_CR3') & 0xfffn);
+      const why = cr4Problem(lo, guestCr4, cr4Settable(vcpu.cpu), efer, guestCr0, cr3Low, hi);
+      if (why !== null) {
+        vcpu.injectException(13, 0);
+        return NOTHING;
+      }
+      v.write('GUEST_CR4', realCr4(vcpu.policy, lo));
+      v.write('CR4_READ_SHADOW', lo >>> 0);
+    }
+    vcpu.advanceRip();
+    return NOTHING;
+  }
+  if (access === 'clts' || access === 'lmsw') {
+    const shadow = Number(v.read('CR0_READ_SHADOW') & 0xffffffffn);
+    const mask0 = Number(v.read('CR0_GUEST_HOST_MASK') & 0xffffffffn);
+    const cur = (Number(v.read('GUEST_CR0') & 0xffffffffn) & ~mask0) | (shadow & mask0);
+    // CLTS clears TS; LMSW loads bits 3:0 but cannot clear PE (SDM vol. 2A LMSW).
+    const next = access === 'clts' ? cur & ~8 : (cur & ~0xe) | (Number(f.value) & 0xf) | (cur & 1);
+    v.write('GUEST_CR0', realCr0(vcpu.policy, next));
+    v.write('CR0_READ_SHADOW', next >>> 0);
+    vcpu.advanceRip();
+    return NOTHING;
+  }
+  return { kind: 'Halt', why: `unexpected CR access exit: ${e.summary} (the hypervisor does not intercept it)` };
+}
+
+function ioExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  const f = e.fields;
+  const port = Number(f.port);
+  const width = Number(f.size) as 1 | 2 | 4;
+  if (f.string === true) return stringIo(vcpu, e, port, width);
+  if (f.in === true) {
+    vcpu.pending = { kind: 'io', width };
+    return { kind: 'IoRead', port, width, count: 1, string: false };
+  }
+  const value = Number(f.value as bigint);
+  vcpu.advanceRip();
+  // QEMU's ACPI power-off: a word OUT of 0x2000 to port 0x604 (reference §1).
+  if (port === 0x604 && width === 2 && value === 0x2000) return { kind: 'SystemDown' };
+  return { kind: 'IoWrite', port, width, data: [value], string: false };
+}
+
+/**
+ * INS/OUTS (with REP): the elements move between the port and guest memory at the exit's
+ * guest-linear address (ES:rDI or seg:rSI), stepping by the width in the direction of
+ * RFLAGS.DF; rCX, rSI/rDI are updated as the instruction would, then RIP advances.
+ */
+function stringIo(vcpu: VmxVcpu, e: DecodedExit, port: number, width: 1 | 2 | 4): VCpuExit {
+  const v = vcpu.v;
+  const f = e.fields;
+  const info = v.read32('VM_EXIT_INSTRUCTION_INFORMATION');
+  const addrBits = [16, 32, 64][(info >>> 7) & 7] ?? 64;
+  const amask = addrBits === 64 ? 0xffffffffffffffffn : (1n << BigInt(addrBits)) - 1n;
+  const count = f.rep === true ? Number(vcpu.reg('rcx') & amask) : 1;
+  const df = (v.read32('GUEST_RFLAGS') & 0x400) !== 0;
+  const step = BigInt(df ? -width : width);
+  const linear = v.read('GUEST_LINEAR_ADDRESS');
+  const paging = pagingOf(v);
+  const indexReg = f.in === true ? 'rdi' : 'rsi';
+  const finish = (n: number): void => {
+    const idx = vcpu.reg(indexReg);
+    vcpu.setReg(indexReg, (idx & ~amask) | ((idx + step * BigInt(n)) & amask));
+    if (f.rep === true) {
+      const rcx = vcpu.reg('rcx');
+      vcpu.setReg('rcx', (rcx & ~amask) | ((rcx - BigInt(n)) & amask));
+    }
+    vcpu.advanceRip();
+  };
+  if (count === 0) {
+    vcpu.advanceRip();
+    return NOTHING;
+  }
+  if (f.in === true) {
+    vcpu.pendingString = { port, width, count, linear, step, finish };
+    return { kind: 'IoRead', port, width, count, string: true };
+  }
+  const data: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = readGuest(vcpu.cpu.mem, paging, BigInt.asUintN(64, linear + step * BigInt(i)), width);
+    if (b === null) {
+      // The guest's memory is not readable there: the architecture faults (#PF/#GP); reflect #GP.
+      vcpu.injectException(13, 0);
+      return NOTHING;
+    }
+    let val = 0;
+    for (let k = width - 1; k >= 0; k--) val = val * 256 + b[k];
+    data.push(val);
+  }
+  finish(count);
+  return { kind: 'IoWrite', port, width, data, string: true };
+}
+
+function msrExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  const msr = Number(e.fields.msr);
+  const write = e.reason === 32;
+  if (msr >= 0x800 && msr <= 0x8ff && vcpu.apic !== null) {
+    try {
+      if (write) {
+        const value = e.fields.value as bigint;
+        if (!vcpu.apic.wrmsr(msr, Number(value & 0xffffffffn) | 0, Number(value >> 32n) | 0)) {
+          vcpu.injectException(13, 0);
+          return NOTHING;
+        }
+      } else {
+        const r = vcpu.apic.rdmsr(msr);
+        if (r === null) {
+          vcpu.injectException(13, 0);
+          return NOTHING;
+        }
+        vcpu.setReg('rax', u32(r[0]));
+        vcpu.setReg('rdx', u32(r[1]));
+      }
+    } catch (err) {
+      if (!(err instanceof CpuException)) throw err;
+      vcpu.injectException(err.vector, err.errorCode);
+      return NOTHING;
+    }
+    vcpu.advanceRip();
+    return NOTHING;
+  }
+  if (write) return { kind: 'SysRegWrite', addr: msr, value: e.fields.value as bigint };
+  vcpu.pending = { kind: 'msr' };
+  return { kind: 'SysRegRead', addr: msr };
+}
+
+function eptViolation(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  const f = e.fields;
+  const gpa = Number(f.gpa as bigint);
+  const access = { read: f.read === true, write: f.write === true, execute: f.execute === true };
+  if (access.execute || f.translation !== true) return { kind: 'NestedPageFault', addr: gpa, access };
+  const v = vcpu.v;
+  const rip = v.read('GUEST_RIP');
+  const csBase = v.read('GUEST_CS_BASE');
+  const paging = pagingOf(v);
+  const long = vcpu.guestLongMode();
+  const bytes = readGuest(vcpu.cpu.mem, paging, long ? rip : BigInt.asUintN(32, csBase + rip), 15);
+  if (bytes === null) return { kind: 'NestedPageFault', addr: gpa, access };
+  const cs = v.read32('GUEST_CS_ACCESS_RIGHTS');
+  const bitness = long ? 64 : (cs & 0x4000) !== 0 ? 32 : 16;
+  const a = decodeMmio(vcpu.cpu, bytes, bitness, rip);
+  vcpu.pendingMmio = a.kind === 'unsupported' ? null : a;
+  if (a.kind === 'read') return { kind: 'MmioRead', addr: gpa, width: a.width, reg: a.destName };
+  if (a.kind === 'alu') return { kind: 'MmioRead', addr: gpa, width: a.width, reg: a.op };
+  if (a.kind === 'write') return { kind: 'MmioWrite', addr: gpa, width: a.width, data: a.value };
+  return { kind: 'NestedPageFault', addr: gpa, access };
+}
+
+function xsetbv(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
+  const f = e.fields;
+  cpuidInto(vcpu.cpu.cpuid, 0xd, 0, out);
+  const value = f.value as bigint;
+  const why = Number(f.xcr) !== 0 ? 'XCR index is not 0'
+    : guestCpl(vcpu) !== 0 ? 'CPL > 0'
+    : xcr0Problem(Number(value & 0xffffffffn) | 0, Number(value >> 32n) | 0, out[0], out[3]);
+  if (why !== null) {
+    vcpu.injectException(13, 0);
+    return NOTHING;
+  }
+  vcpu.guestXcr0 = Number(value & 0xffffffffn);
+  vcpu.advanceRip();
+  return NOTHING;
+}

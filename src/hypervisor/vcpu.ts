@@ -1,0 +1,266 @@
+/**
+ * VmxVcpu: the seed's vCPU (reference §1) on the VT-x engine. `setup` creates the VMCS and
+ * fills it as the crate does; `enter` injects one pending event and does VMLAUNCH the first time,
+ * VMRESUME after (switching the guest's XCR0 in); when the processor comes back with a VM exit,
+ * `handleExit` reads it, runs the built-in handler (handlers.ts) and returns a VCpuExit — or
+ * Nothing when the hypervisor handled it itself.
+ */
+import type { Cpu } from '../x86/cpu';
+import { VmxEngine, type VmEntryOutcome } from '../vmx/engine';
+import { decodeExit, type DecodedExit } from '../vmx/exitDecode';
+import { MSR_VMX } from '../vmx/controlChoice';
+import type { ControlValues } from '../vmx/controlChoice';
+import type { BootPlan } from '../vmm/loaders/bootPlan';
+import { EventQueue } from './eventQueue';
+import { SEED_INTERCEPTION, type Interception } from './interception';
+import type { HypervisorLayout } from './layout';
+import { buildEpt, enterRootOperation, readMsr, seedControls, statusText, VmcsAccess, writeControls, writeHostState, writeInterception, SetupError } from './setup';
+import { writeGuestStart } from './guestStart';
+import type { CrPolicy } from './crPolicy';
+import { handleExit as builtinHandler, type ApicMsrs } from './handlers';
+import type { VCpuExit } from './vcpuExit';
+import { completeMmioAlu, completeMmioRead, type MmioAccess } from './mmio';
+import { pagingOf, writeGuest } from './guestMemory';
+import { statusText as st } from './setup';
+
+export interface VcpuOptions {
+  interception?: Interception;
+  /** Guest-physical ranges left out of the EPT (device MMIO: the xAPIC page). */
+  mmioHoles?: readonly [number, number][];
+  /** The virtual local APIC's MSRs (0x800-0x8FF), the seed's virtual x2APIC. */
+  apic?: ApicMsrs;
+}
+
+const GPR_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+
+export class VmxVcpu {
+  readonly engine: VmxEngine;
+  readonly v: VmcsAccess;
+  readonly events = new EventQueue();
+  readonly interception: Interception;
+  readonly policy: CrPolicy;
+  controls!: ControlValues;
+  launched = false;
+  /** The guest's XCR0 and IA32_XSS (switched in around each entry, reference §1). */
+  guestXcr0 = 1;
+  guestXss = 0;
+  private hostXcr0 = 1;
+  /** The exit being handled (decoded), for the VMM and the debugger. */
+  lastExit: DecodedExit | null = null;
+  /** Exits by reason name, in the order they first happened. */
+  readonly exitCounts = new Map<string, number>();
+  /** A pending I/O or MSR read the VMM completes (completeRead). */
+  pending: { kind: 'io'; width: number } | { kind: 'msr' } | null = null;
+  /** A pending INS (completeStringRead) and MMIO access (completeMmio). */
+  pendingString: {
+    port: number; width: number; count: number; linear: bigint; step: bigint; finish: (n: number) => void;
+  } | null = null;
+  pendingMmio: MmioAccess | null = null;
+  readonly apic: ApicMsrs | null;
+
+  constructor(readonly cpu: Cpu, readonly layout: HypervisorLayout, private readonly options: VcpuOptions = {}) {
+    this.engine = new VmxEngine(cpu);
+    this.v = new VmcsAccess(this.engine);
+    this.interception = options.interception ?? SEED_INTERCEPTION;
+    this.apic = options.apic ?? null;
+    this.policy = {
+      cr0Fixed0: readMsr(cpu, MSR_VMX.CR0_FIXED0).lo, cr0Fixed1: readMsr(cpu, MSR_VMX.CR0_FIXED1).lo,
+      cr4Fixed0: readMsr(cpu, MSR_VMX.CR4_FIXED0).lo, cr4Fixed1: readMsr(cpu, MSR_VMX.CR4_FIXED1).lo,
+    };
+  }
+
+  /**
+   * Create and fill the VMCS (reference §2): VMXON as a 64-bit host, VMCLEAR, VMPTRLD, host
+   * state, controls, bitmaps, EPT, guest state from the boot plan; the guest's general
+   * registers go into the processor (VM entry does not load them).
+   */
+  setup(plan: BootPlan): void {
+    const c = this.cpu;
+    enterRootOperation(c, this.engine, this.layout);
+    const check = (what: string, s: ReturnType<VmxEngine['vmclear']>): void => {
+      if (s.status !== 'succeed') throw new SetupError(`${what}: ${statusText(s)}`);
+    };
+    check('VMCLEAR', this.engine.vmclear(this.layout.vmcs));
+    check('VMPTRLD', this.engine.vmptrld(this.layout.vmcs));
+    writeHostState(this.v, c, this.layout);
+    const entryExtra = plan.mode === 'long' || plan.mode === 'compat' ? ['IA32E_MODE_GUEST'] : [];
+    this.controls = seedControls(c, this.interception, { entry: entryExtra });
+    writeControls(this.v, this.controls);
+    writeInterception(this.v, c, this.layout, this.interception);
+    buildEpt(this.v, c, this.layout, this.options.mmioHoles ?? []);
+    writeGuestStart(this.v, plan, this.policy);
+    for (let i = 0; i < 16; i++) {
+      c.lo[i] = 0;
+      c.hi[i] = 0;
+    }
+    for (const [name, value] of Object.entries(plan.regs)) {
+      const i = GPR_NAMES.indexOf(name);
+      if (i >= 0 && name !== 'rsp' && value !== undefined) c.setReg64(i, value);
+    }
+    this.launched = false;
+  }
+
+  /** Queue an event for the guest (reference §5). */
+  queueEvent(vector: number, errorCode?: number): void {
+    this.events.queueEvent(vector, errorCode);
+  }
+
+  /**
+   * VM entry: the front event is injected when it can be (else the interrupt or NMI window is
+   * requested), XCR0 switched to the guest's, VMLAUNCH or VMRESUME.
+   */
+  enter(): VmEntryOutcome {
+    this.injectPending();
+    this.hostXcr0 = this.cpu.xcr0;
+    this.cpu.xcr0 = this.guestXcr0;
+    const out = this.launched ? this.engine.vmresume() : this.engine.vmlaunch();
+    if (out.kind === 'fail') {
+      this.cpu.xcr0 = this.hostXcr0;
+      return out;
+    }
+    this.launched = true;
+    if (out.kind === 'exitOnEntry') this.cpu.xcr0 = this.hostXcr0;
+    return out;
+  }
+
+  private injectPending(): void {
+    if (this.events.length === 0) return;
+    // An event is already being injected (a re-injection from IDT-vectoring information).
+    if ((this.v.read32('VM_ENTRY_INTERRUPTION_INFORMATION') & 0x80000000) !== 0) return;
+    const rflags = this.v.read32('GUEST_RFLAGS');
+    const intr = this.v.read32('GUEST_INTERRUPTIBILITY_STATE');
+    const d = this.events.decide((rflags & 0x200) !== 0, intr, 1);
+    const proc = this.v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
+    if (d.inject !== undefined) {
+      this.v.write('VM_ENTRY_INTERRUPTION_INFORMATION', d.inject.info >>> 0);
+      this.v.write('VM_ENTRY_EXCEPTION_ERROR_CODE', d.inject.errorCode >>> 0);
+      this.v.write('VM_ENTRY_INSTRUCTION_LENGTH', d.inject.length);
+      // A guest in HLT wakes to take the event (activity state active, SDM vol. 3C §26.6.3).
+      if (this.v.read32('GUEST_ACTIVITY_STATE') === 1) this.v.write('GUEST_ACTIVITY_STATE', 0);
+    } else if (d.interruptWindow === true && (proc & (1 << 2)) === 0) {
+      this.v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc | (1 << 2));
+    } else if (d.nmiWindow === true && (proc & (1 << 22)) === 0) {
+      this.v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc | (1 << 22));
+    }
+  }
+
+  /** Read the exit the processor came back with, count it, run the built-in handler. */
+  handleExit(): VCpuExit {
+    this.cpu.xcr0 = this.hostXcr0;
+    const e = decodeExit((n) => this.v.read(n), (r) => this.reg(r));
+    this.lastExit = e;
+    this.exitCounts.set(e.name, (this.exitCounts.get(e.name) ?? 0) + 1);
+    return builtinHandler(this, e);
+  }
+
+  /** A guest general register (they stay in the processor across VM exits). */
+  reg(name: string): bigint {
+    if (name === 'rsp') return this.v.read('GUEST_RSP');
+    const i = GPR_NAMES.indexOf(name);
+    return (BigInt(this.cpu.hi[i] >>> 0) << 32n) | BigInt(this.cpu.lo[i] >>> 0);
+  }
+
+  setReg(name: string, value: bigint): void {
+    if (name === 'rsp') {
+      this.v.write('GUEST_RSP', value);
+      return;
+    }
+    this.cpu.setReg64(GPR_NAMES.indexOf(name), BigInt.asUintN(64, value));
+  }
+
+  /** RIP += the exit's instruction length (never a hard-coded length: the crate's bug). */
+  advanceRip(len: bigint = this.v.read('VM_EXIT_INSTRUCTION_LENGTH')): void {
+    const rip = this.v.read('GUEST_RIP') + len;
+    this.v.write('GUEST_RIP', this.guestLongMode() ? rip : rip & 0xffffffffn);
+    // The instruction completed: STI/MOV-SS blocking ends (SDM vol. 3C §26.3.1.5).
+    const intr = this.v.read32('GUEST_INTERRUPTIBILITY_STATE');
+    if ((intr & 3) !== 0) this.v.write('GUEST_INTERRUPTIBILITY_STATE', intr & ~3);
+  }
+
+  guestLongMode(): boolean {
+    return (this.v.read32('GUEST_CS_ACCESS_RIGHTS') & 0x2000) !== 0 && (this.v.read32('VM_ENTRY_CONTROLS') & (1 << 9)) !== 0;
+  }
+
+  /** Inject a hardware exception into the guest at the next entry (RIP not advanced: a fault). */
+  injectException(vector: number, errorCode?: number): void {
+    const withCode = errorCode !== undefined;
+    this.v.write('VM_ENTRY_INTERRUPTION_INFORMATION', (0x80000000 | (3 << 8) | (withCode ? 0x800 : 0) | vector) >>> 0);
+    this.v.write('VM_ENTRY_EXCEPTION_ERROR_CODE', (errorCode ?? 0) >>> 0);
+    this.v.write('VM_ENTRY_INSTRUCTION_LENGTH', 0);
+  }
+
+  /** The VMM completes an IoRead / SysRegRead exit with the value. */
+  completeRead(value: bigint): void {
+    const p = this.pending;
+    this.pending = null;
+    if (p === null) throw new Error('completeRead without a pending read');
+    if (p.kind === 'io') {
+      const rax = this.reg('rax');
+      const mask = (1n << BigInt(p.width * 8)) - 1n;
+      // IN to EAX zero-extends into RAX; AL/AX keep the rest (SDM vol. 2A IN).
+      const v = p.width === 4 ? value & 0xffffffffn : (rax & ~mask) | (value & mask);
+      this.setReg('rax', v);
+    } else {
+      this.setReg('rax', value & 0xffffffffn);
+      this.setReg('rdx', (value >> 32n) & 0xffffffffn);
+    }
+    this.advanceRip();
+  }
+
+  /** The VMM completes a string IoRead (INS) with one value per element. */
+  completeStringRead(values: readonly number[]): void {
+    const p = this.pendingString;
+    this.pendingString = null;
+    if (p === null) throw new Error('completeStringRead without a pending INS');
+    const paging = pagingOf(this.v);
+    for (let i = 0; i < values.length; i++) {
+      const bytes = new Uint8Array(p.width);
+      for (let k = 0; k < p.width; k++) bytes[k] = Math.floor(values[i] / 256 ** k) & 0xff;
+      if (!writeGuest(this.cpu.mem, paging, BigInt.asUintN(64, p.linear + p.step * BigInt(i)), bytes, (pa, b) => this.cpu.writePhys8(pa, b))) {
+        this.injectException(13, 0);
+        return;
+      }
+    }
+    p.finish(values.length);
+  }
+
+  /**
+   * The VMM completes an MMIO exit: a read's value into the register (or an ALU instruction's
+   * flags and result); then RIP advances. Returns a value the VMM must write back to the device
+   * (an ALU instruction with the device register as destination), or null.
+   */
+  completeMmio(value?: bigint): bigint | null {
+    const a = this.pendingMmio;
+    this.pendingMmio = null;
+    if (a === null) throw new Error('completeMmio without a pending MMIO access');
+    let writeBack: bigint | null = null;
+    if (a.kind === 'read') completeMmioRead(this.cpu, a, value ?? 0n);
+    if (a.kind === 'alu') {
+      const r = completeMmioAlu(this.cpu, a, value ?? 0n, this.v.read32('GUEST_RFLAGS'));
+      this.v.write('GUEST_RFLAGS', r.rflags);
+      writeBack = r.writeBack;
+    }
+    // EPT violations do not report an instruction length: the decoded one (SDM vol. 3C §27.2.5).
+    this.advanceRip(BigInt(a.length));
+    return writeBack;
+  }
+
+  /** The VMM completes a SysRegWrite it accepted (RIP advances) or refuses it (#GP). */
+  completeWrite(accepted: boolean): void {
+    if (accepted) this.advanceRip();
+    else this.injectException(13, 0);
+  }
+
+  /** The VMM refuses a SysRegRead (an MSR the platform does not have): #GP(0). */
+  refuseRead(): void {
+    this.pending = null;
+    this.injectException(13, 0);
+  }
+
+  /** Exit counts as an object (reason name → count). */
+  exitTable(): Record<string, number> {
+    return Object.fromEntries(this.exitCounts);
+  }
+}
+
+export { st as vmxStatusText };

@@ -1,0 +1,226 @@
+/**
+ * The virtual machine under the hypervisor (issue 5): the PC of machine.ts (memory, devices,
+ * the deterministic clock) whose processor runs the guest in VMX non-root operation through the
+ * built-in hypervisor (src/hypervisor), and the VMM's exit loop that completes what the
+ * hypervisor passes up (reference §1): port I/O to the devices (string and REP forms included),
+ * MSRs, MMIO through EPT violations (the xAPIC page), hypercalls, external interrupts queued for
+ * injection, QEMU's power-off on port 0x604 as SystemDown; triple faults, entry failures and
+ * accesses to unmapped guest-physical memory end the run with a report.
+ *
+ * Ports and MSRs the hypervisor does not intercept reach the devices and the processor's MSRs
+ * directly (the guest owns them, as on the seed's platform).
+ *
+ * Hypercall ABI (VMCALL): number in RAX, arguments in RDI, RSI, RDX, RCX, R8, R9, result in
+ * RAX (0 success, -1 unknown number or bad argument):
+ *   0 HC_PRINT  (RDI = guest-linear address of the text, RSI = its length): the text goes to
+ *               the serial output, as if written to COM1;
+ *   1 HC_EXIT   (RDI = exit code): the run ends with that exit code ('exit', "hypercall").
+ */
+import { CpuException } from '../x86/exceptions';
+import { readMsr as cpuReadMsr, writeMsr as cpuWriteMsr } from '../x86/msr';
+import { PhysicalMemory } from '../x86/physicalMemory';
+import type { ExceptionReport } from '../x86/cpu';
+import type { DecodedExit } from '../vmx/exitDecode';
+import { Machine, type MachineOptions, type MachineRunResult, type MachineStopReason } from './machine';
+import type { BootPlan } from './loaders/bootPlan';
+import { hypervisorLayout, type HypervisorLayout } from '../hypervisor/layout';
+import { VmxVcpu } from '../hypervisor/vcpu';
+import type { VCpuExit } from '../hypervisor/vcpuExit';
+import type { Interception } from '../hypervisor/interception';
+import { pagingOf, readGuest } from '../hypervisor/guestMemory';
+import { APIC_DEFAULT_BASE } from './devices/lapic';
+
+export const HC_PRINT = 0n;
+export const HC_EXIT = 1n;
+
+export type VmmStopReason = MachineStopReason | 'SystemDown' | 'FailEntry' | 'NestedPageFault' | 'Halt';
+
+export interface VmmRunResult {
+  reason: VmmStopReason;
+  exception?: ExceptionReport;
+  exitCode?: number;
+  exitHow?: string;
+  /** What ended the run, in words (entry failure check, unhandled exit, unmapped access). */
+  detail?: string;
+  /** The last VM exit (decoded). */
+  lastExit?: DecodedExit;
+}
+
+export interface VmmOptions extends MachineOptions {
+  /** Guest RAM (default 64 MiB). */
+  ramSize?: number;
+  interception?: Interception;
+  /** Called for every VM exit, before the VMM acts on it (tracing, debugger). */
+  onExit?: (e: DecodedExit, x: VCpuExit) => void;
+}
+
+export class Vmm {
+  readonly machine: Machine;
+  readonly vcpu: VmxVcpu;
+  readonly layout: HypervisorLayout;
+  private inGuest = false;
+  private readonly onExit: ((e: DecodedExit, x: VCpuExit) => void) | undefined;
+
+  constructor(options: VmmOptions = {}) {
+    const ram = options.ramSize ?? options.memorySize ?? 64 * 1024 * 1024;
+    this.layout = hypervisorLayout(ram);
+    const mem = new PhysicalMemory(this.layout.physSize);
+    mem.guestRamSize = ram;
+    this.machine = new Machine({ ...options, memory: mem });
+    const m = this.machine;
+    this.vcpu = new VmxVcpu(m.cpu, this.layout, {
+      interception: options.interception,
+      mmioHoles: [[APIC_DEFAULT_BASE, APIC_DEFAULT_BASE + 0x1000]],
+      apic: { rdmsr: (i) => m.lapic.rdmsr(i), wrmsr: (i, lo, hi) => m.lapic.wrmsr(i, lo, hi) },
+    });
+    this.onExit = options.onExit;
+  }
+
+  get cpu(): Machine['cpu'] {
+    return this.machine.cpu;
+  }
+
+  /** Set the vCPU up for the loaded image (the loaders fill guest RAM first). */
+  boot(plan: BootPlan): void {
+    this.vcpu.setup(plan);
+    this.inGuest = false;
+  }
+
+  /** Run until `maxInstructions` have retired in total (cpu.icount) or the guest stops. */
+  run(maxInstructions: number): VmmRunResult {
+    const m = this.machine;
+    const vcpu = this.vcpu;
+    for (;;) {
+      if (m.exit !== null) return { reason: 'exit', exitCode: m.exit.code, exitHow: m.exit.how };
+      if (!this.inGuest) {
+        const out = vcpu.enter();
+        if (out.kind === 'fail') {
+          const s = out.status;
+          const what = s.status === 'failValid' ? `VMfailValid(${s.error})` : 'VMfailInvalid';
+          return { reason: 'FailEntry', detail: `VM entry failed: ${what}${out.check !== undefined ? ` — ${out.check}` : ''}` };
+        }
+        this.inGuest = true;
+        if (out.kind === 'exitOnEntry') {
+          this.inGuest = false;
+          const x = vcpu.handleExit();
+          this.onExit?.(vcpu.lastExit!, x);
+          return { reason: 'FailEntry', detail: `VM entry failed: ${vcpu.lastExit!.summary} — ${out.check}`, lastExit: vcpu.lastExit! };
+        }
+      }
+      const r: MachineRunResult = m.run(maxInstructions);
+      if (r.reason !== 'vmexit') return { ...r };
+      this.inGuest = false;
+      const x = vcpu.handleExit();
+      const e = vcpu.lastExit!;
+      this.onExit?.(e, x);
+      const stop = this.dispatch(x, e);
+      if (stop !== null) return { ...stop, lastExit: e };
+    }
+  }
+
+  /** Act on what the hypervisor passed up; a result ends the run. */
+  private dispatch(x: VCpuExit, e: DecodedExit): VmmRunResult | null {
+    const m = this.machine;
+    const vcpu = this.vcpu;
+    switch (x.kind) {
+      case 'Nothing':
+        return null;
+      case 'IoRead': {
+        if (!x.string) {
+          vcpu.completeRead(BigInt(m.bus.portIn(x.port, x.width) >>> 0));
+        } else {
+          const values: number[] = [];
+          for (let i = 0; i < x.count; i++) values.push(m.bus.portIn(x.port, x.width) >>> 0);
+          vcpu.completeStringRead(values);
+        }
+        return null;
+      }
+      case 'IoWrite':
+        for (const d of x.data) m.bus.portOut(x.port, x.width, d);
+        return null;
+      case 'SystemDown':
+        return { reason: 'SystemDown', exitCode: 0, exitHow: 'ACPI power-off (SystemDown)' };
+      case 'SysRegRead':
+        try {
+          const lo = cpuReadMsr(m.cpu, x.addr, m.cpu.icount);
+          vcpu.completeRead((BigInt(m.cpu.vHi >>> 0) << 32n) | BigInt(lo >>> 0));
+        } catch (err) {
+          if (!(err instanceof CpuException)) throw err;
+          vcpu.refuseRead();
+        }
+        return null;
+      case 'SysRegWrite':
+        try {
+          cpuWriteMsr(m.cpu, x.addr, Number(x.value & 0xffffffffn) | 0, Number(x.value >> 32n) | 0, m.cpu.icount);
+          vcpu.completeWrite(true);
+        } catch (err) {
+          if (!(err instanceof CpuException)) throw err;
+          vcpu.completeWrite(false);
+        }
+        return null;
+      case 'MmioRead': case 'MmioWrite': {
+        const dev = m.mem.mmioAt(x.addr);
+        if (dev === null) return { reason: 'NestedPageFault', detail: `the guest accessed guest-physical 0x${x.addr.toString(16)}, which is neither RAM nor a device (${e.summary})` };
+        const write = (data: bigint): void => {
+          if (x.width === 8) {
+            dev.write(x.addr, 4, Number(data & 0xffffffffn) | 0);
+            dev.write(x.addr + 4, 4, Number((data >> 32n) & 0xffffffffn) | 0);
+          } else {
+            dev.write(x.addr, x.width, Number(BigInt.asUintN(x.width * 8, data)) | 0);
+          }
+        };
+        if (x.kind === 'MmioRead') {
+          let v: bigint;
+          if (x.width === 8) v = BigInt(dev.read(x.addr, 4) >>> 0) | (BigInt(dev.read(x.addr + 4, 4) >>> 0) << 32n);
+          else v = BigInt(dev.read(x.addr, x.width) >>> 0);
+          // A read-modify-write instruction writes its result back to the device.
+          const back = vcpu.completeMmio(v);
+          if (back !== null) write(back);
+        } else {
+          write(x.data);
+          vcpu.completeMmio();
+        }
+        return null;
+      }
+      case 'NestedPageFault':
+        return { reason: 'NestedPageFault', detail: `EPT violation the VMM cannot resolve: ${e.summary}` };
+      case 'Hypercall':
+        return this.hypercall(x.nr, x.args);
+      case 'ExternalInterrupt':
+        vcpu.queueEvent(x.vector);
+        return null;
+      case 'Halt':
+        if (x.why === 'HLT') {
+          // HLT exiting: the vCPU waits for an interrupt — the processor's HLT activity state.
+          vcpu.v.write('GUEST_ACTIVITY_STATE', 1);
+          return null;
+        }
+        return { reason: x.why?.startsWith('triple fault') === true ? 'shutdown' : 'Halt', detail: x.why };
+      case 'FailEntry':
+        return { reason: 'FailEntry', detail: `VM entry failed: ${x.check}` };
+      default:
+        return { reason: 'Halt', detail: `the VMM does not handle ${x.kind}` };
+    }
+  }
+
+  private hypercall(nr: bigint, args: readonly bigint[]): VmmRunResult | null {
+    const m = this.machine;
+    if (nr === HC_PRINT) {
+      const len = Number(args[1] > 65536n ? 65536n : args[1]);
+      const bytes = readGuest(m.mem, pagingOf(this.vcpu.v), args[0], len);
+      if (bytes === null) {
+        this.vcpu.setReg('rax', 0xffffffffffffffffn);
+        return null;
+      }
+      for (const b of bytes) m.uart.hostOutput(b);
+      this.vcpu.setReg('rax', 0n);
+      return null;
+    }
+    if (nr === HC_EXIT) {
+      m.requestExit(Number(args[0] & 0xffffffffn), 'hypercall');
+      return { reason: 'exit', exitCode: Number(args[0] & 0xffffffffn), exitHow: 'hypercall' };
+    }
+    this.vcpu.setReg('rax', 0xffffffffffffffffn);
+    return null;
+  }
+}
