@@ -37,7 +37,11 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
         return { appendLine: (l: string) => { output.push(l); }, show: () => {}, dispose: () => {} };
       },
     },
-    workspace: { fs: { readFile: async (u: Uri) => new Uint8Array(readFileSync(u.fsPath)) } },
+    workspace: {
+      fs: { readFile: async (u: Uri) => new Uint8Array(readFileSync(u.fsPath)) },
+      // The language client is not started here (test/e2e runs it in a real VS Code).
+      getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : dflt) }),
+    },
   };
   return { vscode, commands, output, errors };
 }
@@ -48,8 +52,19 @@ function loadExtension(vscode: unknown): { activate: (ctx: unknown) => void; dea
   const ext = join(ROOT, 'dist/extension.js');
   const M = Module as unknown as { _load: Loader };
   const original = M._load;
+  // vscode-languageclient extends vscode's classes when it loads: any class the stand-in lacks
+  // is an empty one.
+  const stubs = new Map<string, unknown>();
+  const withStubs = new Proxy(vscode as Record<string | symbol, unknown>, {
+    get(target, key) {
+      if (key in target) return target[key];
+      if (typeof key !== 'string' || !/^[A-Z]/.test(key)) return undefined;
+      if (!stubs.has(key)) stubs.set(key, class {});
+      return stubs.get(key);
+    },
+  });
   M._load = function (request, parent, isMain) {
-    if (request === 'vscode') return vscode;
+    if (request === 'vscode') return withStubs;
     return original.call(this, request, parent, isMain);
   };
   try {
