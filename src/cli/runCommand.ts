@@ -8,7 +8,8 @@ import { assemble } from '../language/asm/assembler';
 import { diskReader } from '../language/asm/fileReader';
 import { parseArgs, parseChoice, parseNumber, parseSize, UsageError } from './args';
 import type { CliIo } from './io';
-import { FORMATS, GUEST_MODES, GuestOptions, runGuest } from './runGuest';
+import { FORMATS, GUEST_MODES, GuestOptions, HYPERVISORS, runGuest } from './runGuest';
+import { SEED_INTERCEPTION, type Interception } from '../hypervisor/interception';
 import { formatSummary, summarize } from './summary';
 import { RUN_USAGE } from './usage';
 
@@ -22,6 +23,10 @@ const RUN_OPTIONS = {
   'max-instructions': { type: 'string' },
   cmdline: { type: 'string' },
   json: { type: 'boolean' },
+  hypervisor: { type: 'string' },
+  'trace-exits': { type: 'boolean' },
+  'intercept-io': { type: 'string' },
+  'intercept-msr': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -58,7 +63,32 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   o.maxInstructions = num('max-instructions');
   const memory = str('memory');
   if (memory !== undefined) o.memorySize = parseSize('--memory', memory);
+  const hv = str('hypervisor');
+  if (hv !== undefined) o.hypervisor = parseChoice('--hypervisor', hv, HYPERVISORS);
+  const io = str('intercept-io');
+  const msr = str('intercept-msr');
+  if (io !== undefined || msr !== undefined) {
+    if (o.hypervisor === 'none') throw new UsageError('--intercept-io/--intercept-msr need the built-in hypervisor (not --hypervisor none)');
+    const i: Interception = { ...SEED_INTERCEPTION };
+    if (io !== undefined) i.io = parseRanges('--intercept-io', io, 0xffff);
+    if (msr !== undefined) i.msrs = parseRanges('--intercept-msr', msr, 0xffffffff);
+    o.interception = i;
+  }
   return o;
+}
+
+/** `all`, or a comma-separated list of values and ranges (0x3f8-0x3ff,0x604). */
+function parseRanges(option: string, text: string, max: number): 'all' | [number, number][] {
+  if (text === 'all') return 'all';
+  const out: [number, number][] = [];
+  for (const part of text.split(',')) {
+    const [a, b] = part.split('-');
+    const lo = parseNumber(option, a.trim());
+    const hi = b === undefined ? lo : parseNumber(option, b.trim());
+    if (lo > hi || hi > max) throw new UsageError(`${option}: '${part}' is not a range within 0-0x${max.toString(16)}`);
+    out.push([lo, hi]);
+  }
+  return out;
 }
 
 /**
@@ -121,6 +151,13 @@ export function runCommand(argv: readonly string[], io: CliIo): number {
   const serial = new SerialStream(io);
   options.name = positionals[0];
   options.serialSink = (b) => serial.push(b);
+  if (values['trace-exits'] === true) {
+    if (options.hypervisor === 'none') throw new UsageError('--trace-exits needs the built-in hypervisor (not --hypervisor none)');
+    options.onExit = (e, x) => {
+      serial.flush();
+      io.err(`exit ${e.name.toLowerCase().padEnd(18)} rip 0x${(e.fields.rip as bigint).toString(16).padStart(8, '0')}  ${e.summary}${x.kind !== 'Nothing' ? `  -> ${x.kind}` : ''}`);
+    };
+  }
   const run = runGuest(image, options);
   serial.flush();
   // The summary starts on a line of its own.
@@ -128,6 +165,6 @@ export function runCommand(argv: readonly string[], io: CliIo): number {
   const summary = summarize(run);
   if (values.json === true) io.out(JSON.stringify(summary));
   else io.out(formatSummary(summary));
-  if (summary.stopReason === 'exit') return (summary.exitCode ?? 0) & 0xff;
+  if (summary.stopReason === 'exit' || summary.stopReason === 'SystemDown') return (summary.exitCode ?? 0) & 0xff;
   return summary.stopReason === 'hlt' ? 0 : 1;
 }

@@ -21,6 +21,13 @@ import { Machine, MachineRunResult } from '../vmm/machine';
 import { applyBootPlan, detectFormat, loadImage, LoadError } from '../vmm/loaders';
 import type { BootPlan, ImageFormat } from '../vmm/loaders';
 import { UsageError, hex } from './args';
+import { Vmm, type VmmRunResult } from '../vmm/vmm';
+import type { Interception } from '../hypervisor/interception';
+import type { DecodedExit } from '../vmx/exitDecode';
+import type { VCpuExit } from '../hypervisor/vcpuExit';
+
+export type HypervisorChoice = 'builtin' | 'none';
+export const HYPERVISORS: readonly HypervisorChoice[] = ['builtin', 'none'];
 
 export type GuestMode = 'real' | 'protected' | 'long';
 export const GUEST_MODES: readonly GuestMode[] = ['real', 'protected', 'long'];
@@ -55,6 +62,15 @@ export interface GuestOptions {
   name?: string;
   /** Receives each byte the guest writes to COM1, as it is written. */
   serialSink?: (byte: number) => void;
+  /**
+   * 'builtin' (default): the guest runs in VMX non-root operation under the built-in hypervisor;
+   * 'none': on the machine directly (no hypervisor; the VT-x engine's own test aid).
+   */
+  hypervisor?: HypervisorChoice;
+  /** What the built-in hypervisor intercepts (default: the seed's). */
+  interception?: Interception;
+  /** Called for every VM exit (trace, debugger). */
+  onExit?: (e: DecodedExit, x: VCpuExit) => void;
 }
 
 /** The options after defaults, as the run used them. */
@@ -69,9 +85,11 @@ export interface ResolvedGuestOptions {
 
 export interface GuestRun {
   machine: Machine;
+  /** The VMM when the guest ran under the built-in hypervisor. */
+  vmm: Vmm | null;
   cpu: Cpu;
   memory: PhysicalMemory;
-  result: MachineRunResult;
+  result: MachineRunResult | VmmRunResult;
   options: ResolvedGuestOptions;
   /** The format the image was loaded as, and the loader's plan. */
   format: ImageFormat;
@@ -117,6 +135,7 @@ export function resolveGuestOptions(imageSize: number, o: GuestOptions): Resolve
 
 export interface PreparedGuest {
   machine: Machine;
+  vmm: Vmm | null;
   cpu: Cpu;
   memory: PhysicalMemory;
   options: ResolvedGuestOptions;
@@ -153,9 +172,13 @@ export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): PreparedG
     ? resolveGuestOptions(image.length, o)
     : resolveCommonOptions(o);
   // Flat binaries get a report for an exception until they load an IDT; kernels get delivery.
-  const machine = new Machine({
-    memorySize: options.memorySize, serialSink: o.serialSink, exceptions: format === 'flat' ? 'auto' : 'deliver',
-  });
+  const machineOptions = {
+    memorySize: options.memorySize, serialSink: o.serialSink, exceptions: format === 'flat' ? 'auto' as const : 'deliver' as const,
+  };
+  const vmm = (o.hypervisor ?? 'builtin') === 'builtin'
+    ? new Vmm({ ...machineOptions, ramSize: options.memorySize, interception: o.interception, onExit: o.onExit })
+    : null;
+  const machine = vmm?.machine ?? new Machine(machineOptions);
   let plan: BootPlan;
   try {
     plan = loadImage(machine.mem, image, {
@@ -171,14 +194,15 @@ export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): PreparedG
     if (e instanceof LoadError) throw new UsageError(e.message);
     throw e;
   }
-  applyBootPlan(machine.cpu, plan);
+  if (vmm !== null) vmm.boot(plan);
+  else applyBootPlan(machine.cpu, plan);
   if (format !== 'flat') {
     options.mode = plan.mode === 'compat' ? 'long' : plan.mode;
     options.entry = plan.entry;
     options.loadAddress = plan.entry;
-    options.stack = Number(machine.cpu.getReg64(4));
+    options.stack = Number(plan.regs.rsp ?? 0n);
   }
-  return { machine, cpu: machine.cpu, memory: machine.mem, options, format, plan };
+  return { machine, vmm, cpu: machine.cpu, memory: machine.mem, options, format, plan };
 }
 
 /** Memory size and instruction limit checks shared by every format. */
@@ -193,11 +217,11 @@ function resolveCommonOptions(o: GuestOptions): ResolvedGuestOptions {
 
 /** Load and run `image`; returns the stopped machine and how it stopped. */
 export function runGuest(image: Uint8Array, o: GuestOptions = {}): GuestRun {
-  const { machine, cpu, memory, options, format, plan } = prepareGuest(image, o);
+  const { machine, vmm, cpu, memory, options, format, plan } = prepareGuest(image, o);
   const t0 = performance.now();
-  const result = machine.run(options.maxInstructions);
+  const result = vmm !== null ? vmm.run(options.maxInstructions) : machine.run(options.maxInstructions);
   const seconds = (performance.now() - t0) / 1000;
   return {
-    machine, cpu, memory, result, options, format, plan, startMode: plan.mode, imageSize: image.length, seconds,
+    machine, vmm, cpu, memory, result, options, format, plan, startMode: plan.mode, imageSize: image.length, seconds,
   };
 }

@@ -11,11 +11,21 @@ import type { Cpu, RunResult } from '../x86/cpu';
 import type { MachineRunResult } from '../vmm/machine';
 import type { StartMode } from '../x86/modes';
 import type { GuestRun } from './runGuest';
+import type { VmmRunResult } from '../vmm/vmm';
+import { guestView } from '../hypervisor/guestView';
 
 /** How the run ended: "exit" (isa-debug-exit or ACPI power-off), "hlt" (HLT with nothing to
  * wake the processor), "exception" (one it could not deliver), "limit" (the instruction limit
  * was reached), "shutdown" (triple fault). */
-export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit';
+export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit'
+  /** Under the hypervisor: QEMU's ACPI power-off (word 0x2000 to port 0x604), reference §1. */
+  | 'SystemDown'
+  /** VM entry failed (the failing check is in `detail`). */
+  | 'FailEntry'
+  /** The guest reached guest-physical memory that is neither RAM nor a device. */
+  | 'NestedPageFault'
+  /** An exit the hypervisor does not handle. */
+  | 'Halt';
 
 export interface ExceptionSummary {
   vector: number;
@@ -57,6 +67,12 @@ export interface RunSummary {
   imageSize: number;
   /** Everything the guest wrote to COM1, decoded as UTF-8. */
   serial: string;
+  /** Under the hypervisor: VM exits by reason name (SDM appendix C names), in order of first occurrence. */
+  exits?: Record<string, number>;
+  /** Why the run stopped, in words, when the stop reason alone does not say (entry failure, unhandled exit). */
+  detail?: string;
+  /** 'builtin' (VMX non-root under the built-in hypervisor) or 'none' (the machine directly). */
+  hypervisor?: 'builtin' | 'none';
 }
 
 function hex(v: number | bigint): string {
@@ -110,26 +126,47 @@ export function registersOf(cpu: Cpu): Record<string, string> {
  * without machine, format and start mode (then: no serial output, flat, the options' mode).
  */
 export type SummaryInput = Pick<GuestRun, 'cpu' | 'memory' | 'options' | 'imageSize' | 'seconds'> &
-  Partial<Pick<GuestRun, 'machine' | 'format' | 'startMode'>> & { result: RunResult | MachineRunResult };
+  Partial<Pick<GuestRun, 'machine' | 'format' | 'startMode' | 'vmm'>> & { result: RunResult | MachineRunResult | VmmRunResult };
 
 export function summarize(run: SummaryInput): RunSummary {
   const { cpu, options } = run;
-  const result: MachineRunResult = run.result;
+  const result: MachineRunResult | VmmRunResult = run.result;
+  const vmm = run.vmm ?? null;
+  // After a VM exit the processor holds the host's state: report the guest's.
+  const guest = vmm !== null && !cpu.nonRoot ? guestView(vmm.vcpu) : null;
+  const regs = guest !== null ? Object.fromEntries(Object.entries(guest.regs).map(([k, v]) => [k, hex(v)])) : registersOf(cpu);
+  if (vmm !== null && cpu.nonRoot) {
+    // In non-root operation CR0/CR4 read as the guest sees them (read shadows under the masks).
+    const v = vmm.vcpu.v;
+    const merge = (real: number, shadow: string, mask: string): bigint => {
+      const m = v.peek(mask);
+      return (BigInt(real >>> 0) & ~m) | (v.peek(shadow) & m);
+    };
+    regs.cr0 = hex(merge(cpu.cr0, 'CR0_READ_SHADOW', 'CR0_GUEST_HOST_MASK'));
+    regs.cr4 = hex(merge(cpu.cr4, 'CR4_READ_SHADOW', 'CR4_GUEST_HOST_MASK'));
+  }
+  const exited = result.reason === 'exit' || result.reason === 'SystemDown';
   const s: RunSummary = {
     stopReason: result.reason,
-    exitCode: result.reason === 'exit' ? result.exitCode ?? 0 : null,
-    exitDevice: result.reason === 'exit' ? result.exitHow ?? null : null,
+    exitCode: exited ? result.exitCode ?? 0 : null,
+    exitDevice: exited ? result.exitHow ?? null : null,
     instructions: cpu.icount,
     mode: run.startMode ?? options.mode,
     format: run.format ?? 'flat',
-    registers: registersOf(cpu),
-    flags: formatFlags(cpu.getRflags()),
-    next: instructionAtRip(cpu),
+    registers: regs,
+    flags: formatFlags(guest !== null ? Number(guest.regs.rflags) : cpu.getRflags()),
+    next: guest !== null
+      ? { address: hex(guest.next.address), bytes: byteString(guest.next.bytes), disassembly: guest.next.text || '(not in guest RAM)' }
+      : instructionAtRip(cpu),
     loadAddress: hex(options.loadAddress),
     entry: hex(options.entry),
     imageSize: run.imageSize,
     serial: run.machine === undefined ? '' : new TextDecoder('utf-8').decode(run.machine.serialBytes()),
   };
+  if (run.vmm !== undefined) s.hypervisor = vmm !== null ? 'builtin' : 'none';
+  if (vmm !== null) s.exits = vmm.vcpu.exitTable();
+  const detail = (result as VmmRunResult).detail;
+  if (detail !== undefined) s.detail = detail;
   const e = result.exception;
   if (e !== undefined) {
     s.exception = {
@@ -152,6 +189,10 @@ const STOP_TEXT: Record<StopReason, string> = {
   limit: 'limit (the instruction limit was reached)',
   shutdown: 'shutdown (triple fault)',
   vmexit: 'vmexit (a VM exit the hypervisor passed up)',
+  SystemDown: 'SystemDown (the guest powered off: word 0x2000 to port 0x604)',
+  FailEntry: 'FailEntry (VM entry failed)',
+  NestedPageFault: 'NestedPageFault (the guest reached unmapped guest-physical memory)',
+  Halt: 'Halt (the hypervisor stopped the guest)',
 };
 
 function pad(v: string, digits: number): string {
@@ -168,6 +209,7 @@ export function formatSummary(s: RunSummary): string {
   const lines: string[] = [];
   lines.push(`stop:         ${STOP_TEXT[s.stopReason]}`);
   if (s.exitCode !== null) lines.push(`exit code:    ${s.exitCode} (${s.exitDevice ?? 'exit'})`);
+  if (s.detail !== undefined) lines.push(`why:          ${s.detail}`);
   lines.push(`instructions: ${s.instructions}`);
   const where0 = s.format === 'flat' ? `image ${s.imageSize} bytes at ${s.loadAddress}` : `${s.format} image, ${s.imageSize} bytes`;
   lines.push(`mode:         ${s.mode}, ${where0}, entry ${s.entry}`);
@@ -189,5 +231,17 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  at ${e.rip}: ${e.bytes}  ${e.disassembly}`);
     if (e.detail) lines.push(`  ${e.detail}`);
   }
+  if (s.exits !== undefined) lines.push(...formatExitTable(s.exits));
   return lines.join('\n');
+}
+
+/** The table of VM exits by reason: count and share, most frequent first. */
+export function formatExitTable(exits: Record<string, number>): string[] {
+  const rows = Object.entries(exits).sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((t, [, n]) => t + n, 0);
+  if (total === 0) return ['VM exits:     none'];
+  const w = Math.max(6, ...rows.map(([k]) => k.length));
+  const lines = [`VM exits:     ${total}`, `  ${'reason'.padEnd(w)}  ${'count'.padStart(9)}  share`];
+  for (const [k, n] of rows) lines.push(`  ${k.padEnd(w)}  ${String(n).padStart(9)}  ${((100 * n) / total).toFixed(1).padStart(5)}%`);
+  return lines;
 }

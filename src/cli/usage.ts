@@ -40,6 +40,12 @@ options:
   --memory SIZE             guest RAM, e.g. 65536, 0x100000, 16M, 1G (default 64M)
   --cmdline TEXT            Multiboot kernels: the command line passed in the boot information
   --max-instructions N      stop after N instructions (default 100000000)
+  --hypervisor builtin|none builtin (default): the guest runs in VMX non-root operation under the
+                            built-in hypervisor (the seed's x86_vcpu behaviour) and the summary
+                            ends with a table of VM exits; none: on the machine directly
+  --trace-exits             print one line per VM exit on stderr (reason, RIP, decoded exit)
+  --intercept-io all|PORTS  also intercept these I/O ports (e.g. 0x3f8-0x3ff,0x80); default 0x604
+  --intercept-msr all|MSRS  also intercept these MSRs (e.g. 0x10,0xc0000080); default 0xe1, 0x800-0x83f
   --json                    print the summary as one JSON object (the last line of stdout),
                             with "serial" (all COM1 output) and "exitCode"
   -h, --help                show this help

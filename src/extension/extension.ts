@@ -60,7 +60,7 @@ async function runFlatBinary(arg: unknown): Promise<void> {
       throw new UsageError(`cannot read '${uri.fsPath}': ${(e as Error).message}`);
     }
     if (image.length === 0) throw new UsageError(`'${uri.fsPath}' is empty`);
-    const run = runGuest(image, { mode: mode.label as GuestMode });
+    const run = runGuest(image, { mode: mode.label as GuestMode, hypervisor: 'none' });
     out.appendLine(formatSummary(summarize(run)));
     out.appendLine('');
   } catch (e) {

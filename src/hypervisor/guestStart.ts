@@ -62,8 +62,10 @@ export function writeGuestStart(v: VmcsAccess, plan: BootPlan, policy: CrPolicy)
     segment(v, 'TR', { selector: 0, base: 0, limit: 0x67, attr: 0x8b });
     v.write('GUEST_GDTR_BASE', plan.gdt.base);
     v.write('GUEST_GDTR_LIMIT', plan.gdt.limit);
+    // IDTR base 0, limit 0x3FF as the bare machine starts (no IDT loaded yet: flat binaries get
+    // an exception report until they load one).
     v.write('GUEST_IDTR_BASE', 0);
-    v.write('GUEST_IDTR_LIMIT', 0);
+    v.write('GUEST_IDTR_LIMIT', 0x3ff);
     v.write('GUEST_CR3', plan.cr3 ?? 0);
     v.write('GUEST_RIP', plan.entry);
     v.write('GUEST_RSP', regs.rsp ?? 0n);

@@ -40,6 +40,17 @@ export class VmcsAccess {
     return this.engine.vmread64(this.encoding(name));
   }
 
+  /**
+   * The current VMCS's value without VMREAD (reports and the debugger, which may look while the
+   * processor is in non-root operation, where VMREAD would exit or fault). In non-root operation
+   * the guest-state fields are those of the last entry: the live state is in the processor.
+   */
+  peek(name: string): bigint {
+    const v = this.engine.current;
+    if (v === null) throw new Error('no current VMCS');
+    return v.read(name);
+  }
+
   /** Low 32 bits, unsigned (hot paths). */
   read32(name: string): number {
     return this.engine.vmread(this.encoding(name)) >>> 0;

@@ -105,10 +105,13 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     const exceptions = options.exceptions ?? 'deliver';
     if (exceptions === 'auto') {
       const cpu = this.cpu;
+      cpu.reportWithoutIdt = true;
       // Read only when an exception is raised, so a getter costs nothing on the hot path.
       Object.defineProperty(cpu, 'deliverExceptions', {
         configurable: true,
-        get: () => cpu.idtrBaseLo !== 0 || cpu.idtrBaseHi !== 0 || cpu.idtrLimit !== 0x3ff,
+        // An IDTR at base 0 with the real-mode IVT's limit (0x3FF) or the reset limit (0xFFFF,
+        // the VMX real-mode start of the hypervisor) means "no IDT loaded yet".
+        get: () => cpu.idtrBaseLo !== 0 || cpu.idtrBaseHi !== 0 || (cpu.idtrLimit !== 0x3ff && cpu.idtrLimit !== 0xffff),
         set: () => {},
       });
     } else {

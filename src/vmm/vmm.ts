@@ -16,7 +16,8 @@
  *               the serial output, as if written to COM1;
  *   1 HC_EXIT   (RDI = exit code): the run ends with that exit code ('exit', "hypercall").
  */
-import { CpuException } from '../x86/exceptions';
+import { CpuException, VECTOR_NAMES } from '../x86/exceptions';
+import { guestView } from '../hypervisor/guestView';
 import { readMsr as cpuReadMsr, writeMsr as cpuWriteMsr } from '../x86/msr';
 import { PhysicalMemory } from '../x86/physicalMemory';
 import type { ExceptionReport } from '../x86/cpu';
@@ -60,6 +61,8 @@ export class Vmm {
   readonly layout: HypervisorLayout;
   private inGuest = false;
   private readonly onExit: ((e: DecodedExit, x: VCpuExit) => void) | undefined;
+  /** Report (not deliver) exceptions until the guest loads an IDT (machine.ts 'auto'). */
+  private readonly reportWithoutIdt: boolean;
 
   constructor(options: VmmOptions = {}) {
     const ram = options.ramSize ?? options.memorySize ?? 64 * 1024 * 1024;
@@ -74,6 +77,7 @@ export class Vmm {
       apic: { rdmsr: (i) => m.lapic.rdmsr(i), wrmsr: (i, lo, hi) => m.lapic.wrmsr(i, lo, hi) },
     });
     this.onExit = options.onExit;
+    this.reportWithoutIdt = options.exceptions === 'auto';
   }
 
   get cpu(): Machine['cpu'] {
@@ -113,9 +117,35 @@ export class Vmm {
       const x = vcpu.handleExit();
       const e = vcpu.lastExit!;
       this.onExit?.(e, x);
+      const unhandled = this.unhandledException(e);
+      if (unhandled !== null) return unhandled;
       const stop = this.dispatch(x, e);
       if (stop !== null) return { ...stop, lastExit: e };
     }
+  }
+
+  /**
+   * An intercepted exception (the seed intercepts #UD) in a guest that has loaded no IDT yet,
+   * when the machine reports such exceptions instead of delivering them (flat images, the same
+   * rule as without the hypervisor: machine.ts 'auto'): the run stops with the report.
+   */
+  private unhandledException(e: DecodedExit): VmmRunResult | null {
+    if (e.reason !== 0 || !this.reportWithoutIdt) return null;
+    const v = this.vcpu.v;
+    const base = v.read('GUEST_IDTR_BASE');
+    const limit = v.read32('GUEST_IDTR_LIMIT');
+    if (base !== 0n || (limit !== 0x3ff && limit !== 0xffff)) return null;
+    const vector = Number(e.fields.vector);
+    const g = guestView(this.vcpu);
+    const errorCode = e.fields.errorCode === undefined ? undefined : Number(e.fields.errorCode);
+    return {
+      reason: 'exception', lastExit: e,
+      exception: {
+        vector, errorCode, name: VECTOR_NAMES[vector] ?? `vector ${vector}`,
+        detail: `intercepted by the hypervisor (exception bitmap) and not delivered: the guest has not loaded an IDT`,
+        rip: g.regs.rip, bytes: g.next.bytes, text: g.next.text,
+      },
+    };
   }
 
   /** Act on what the hypervisor passed up; a result ends the run. */

@@ -27,7 +27,7 @@ import {
 } from './eventExitCore';
 import { betweenInstructionsVmx } from './eventExitBoundary';
 import {
-  completeDeferredVmx, deliverVmx, iretVmx, softwareInterruptVmx, taskSwitchVmx,
+  completeDeferredVmx, deliverVmx, exceptionExits, iretVmx, softwareInterruptVmx, taskSwitchVmx,
 } from './eventExitDelivery';
 import { armTimer, saveTimer, timerValue } from './preemptionTimer';
 
@@ -40,6 +40,7 @@ export function createEventHooks(engine: VmxEngine): EventExitHooks {
     deliver: (c: Cpu, vector: number, ec: number | undefined, kind: number, retLo: number, retHi: number,
       source: CpuException | null, type: number, insnLen: number) =>
       deliverVmx(engine, c, vector, ec, kind, retLo, retHi, source, type, insnLen),
+    exceptionExits: (_c: Cpu, vector: number, errorCode: number) => exceptionExits(engine, vector, errorCode),
     softwareInterrupt: (c: Cpu, vector: number, kind: number, nextLo: number, nextHi: number) =>
       softwareInterruptVmx(engine, c, vector, kind, nextLo, nextHi),
     betweenInstructions: (c: Cpu) => betweenInstructionsVmx(engine, c),

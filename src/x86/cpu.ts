@@ -104,6 +104,11 @@ export class Cpu extends Mmu {
    * External interrupts, NMI and INT n are delivered either way.
    */
   deliverExceptions = false;
+  /**
+   * The machine's "report until an IDT is loaded" rule for flat images (machine.ts 'auto'):
+   * also applies in VMX non-root operation, where exceptions are otherwise always the guest's.
+   */
+  reportWithoutIdt = false;
   /** An NMI is waiting (raiseNmi in interrupts.ts). */
   nmiPending = false;
   /** The instruction being executed started with RFLAGS.TF = 1: a single-step #DB follows it. */

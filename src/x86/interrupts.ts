@@ -483,7 +483,9 @@ export function loadCr2(c: Cpu, e: CpuException): void {
 export function deliverException(c: Cpu, e: CpuException): boolean {
   if (c.nonRoot) {
     // In VMX non-root operation every exception is the guest's: delivered through its IDT or a
-    // VM exit (SDM vol. 3C §25.2), whatever `deliverExceptions` says.
+    // VM exit (SDM vol. 3C §25.2). Only the report-until-an-IDT rule of flat images
+    // (`deliverExceptions` false) stops the run for one that would not exit, as without VMX.
+    if (c.reportWithoutIdt && !c.deliverExceptions && !c.vmxEvents!.exceptionExits(c, e.vector, e.errorCode ?? 0)) return false;
     c.stepArmed = false;
     c.vmxEvents!.deliver(c, e.vector, e.errorCode, EventKind.Exception, c.ripLo, c.ripHi, e, 3, 0);
     return true;

@@ -33,6 +33,8 @@ export interface EventExitHooks {
     c: Cpu, vector: number, errorCode: number | undefined, kind: number, retLo: number, retHi: number,
     source: CpuException | null, type: number, insnLen: number,
   ): void;
+  /** Whether an exception raised now would exit through the exception bitmap (§25.2), without doing anything. */
+  exceptionExits(c: Cpu, vector: number, errorCode: number): boolean;
   /** INT n / INT3 / INTO / INT1 executed by an op (interrupts.ts softwareInterrupt). */
   softwareInterrupt(c: Cpu, vector: number, kind: number, nextLo: number, nextHi: number): void;
   /**

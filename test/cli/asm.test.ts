@@ -26,8 +26,8 @@ test('vtx asm writes the flat binary and a listing; errors are file:line:column 
 test('vtx run assembles an .asm guest: org is the load address, the first bits the mode', () => {
   const r = cli('run', join(ROOT, 'test/guests/hello-real.asm'), '--json');
   const j = lastJson(r.stdout);
-  assert.equal(j.stopReason, 'exit');
-  assert.equal(j.exitDevice, 'ACPI power-off');
+  assert.equal(j.stopReason, 'SystemDown');
+  assert.equal(j.exitDevice, 'ACPI power-off (SystemDown)');
   assert.equal(j.mode, 'real');
   assert.match(j.serial ?? '', /PASS/);
   const bad = guestFile(text('bits 64\nmov rax, [nowhere]\n'), 'badrun.asm');

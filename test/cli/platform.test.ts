@@ -60,10 +60,17 @@ test('run: power-off exits 0; serial output without a final newline is ended bef
   const lines = r.stdout.split('\n');
   assert.equal(lines[0], 'bye');
   const j = lastJson(r.stdout);
-  assert.equal(j.stopReason, 'exit');
+  // Under the built-in hypervisor the power-off is an intercepted OUT: SystemDown (reference §1).
+  assert.equal(j.stopReason, 'SystemDown');
   assert.equal(j.exitCode, 0);
-  assert.equal(j.exitDevice, 'ACPI power-off');
+  assert.equal(j.exitDevice, 'ACPI power-off (SystemDown)');
   assert.equal(j.serial, 'bye');
+  assert.deepEqual(j.exits, { IO_INSTRUCTION: 1 });
+  // On the machine directly the power-off device stops it.
+  const bare = lastJson(cli('run', nasm(POWEROFF32).path, '--mode', 'protected', '--json', '--hypervisor', 'none').stdout);
+  assert.equal(bare.stopReason, 'exit');
+  assert.equal(bare.exitDevice, 'ACPI power-off');
+  assert.equal(bare.exits, undefined);
 });
 
 test('run: a LAPIC-timer guest (IDT, STI/HLT loop) runs to its exit through the CLI', (t) => {

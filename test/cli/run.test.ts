@@ -49,12 +49,17 @@ test('run --max-instructions: stops with "limit" at the exact count and exit sta
 });
 
 test('run: an exception is reported with vector, name, error code, RIP, bytes and disassembly', () => {
-  // inc rax / ud2
+  // inc rax / ud2 — under the hypervisor the #UD is intercepted (the seed's exception bitmap):
+  // one VM exit, which takes one tick of the instruction clock.
   const r = cli('run', guestFile([0x48, 0xff, 0xc0, 0x0f, 0x0b]), '--json');
   assert.equal(r.code, 1);
   const j = lastJson(r.stdout);
   assert.equal(j.stopReason, 'exception');
-  assert.equal(j.instructions, 1);
+  assert.equal(j.instructions, 2);
+  assert.deepEqual(j.exits, { EXCEPTION_NMI: 1 });
+  const bare = lastJson(cli('run', guestFile([0x48, 0xff, 0xc0, 0x0f, 0x0b]), '--json', '--hypervisor', 'none').stdout);
+  assert.equal(bare.stopReason, 'exception');
+  assert.equal(bare.instructions, 1);
   assert.equal(j.exception?.vector, 6);
   assert.equal(j.exception?.name, '#UD invalid opcode');
   assert.equal(j.exception?.errorCode, null);

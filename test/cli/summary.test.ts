@@ -27,9 +27,14 @@ test('resolveGuestOptions: impossible settings are usage errors', () => {
 });
 
 test('prepareGuest: ESP is 0 in protected mode with 4 GiB of RAM or more', () => {
-  const { cpu } = prepareGuest(Uint8Array.of(0xf4), { mode: 'protected', memorySize: 2 ** 33 });
+  // On the machine directly: the processor is in the start state.
+  const { cpu } = prepareGuest(Uint8Array.of(0xf4), { mode: 'protected', memorySize: 2 ** 33, hypervisor: 'none' });
   assert.equal(cpu.getReg64(4), 0n);
   assert.equal(cpu.bitness, 32);
+  // Under the hypervisor the start state is in the VMCS (the processor is the host).
+  const hv = prepareGuest(Uint8Array.of(0xf4), { mode: 'protected', memorySize: 2 ** 33 });
+  assert.equal(hv.vmm!.vcpu.v.read('GUEST_RSP'), 0n);
+  assert.equal(hv.vmm!.vcpu.v.read('GUEST_CS_ACCESS_RIGHTS') & 0x4000n, 0x4000n);
 });
 
 test('summarize + formatSummary: a halted run', () => {
