@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine, MachineRunResult } from '../../src/vmm/machine';
+import { Vmm, type VmmRunResult } from '../../src/vmm/vmm';
 import { applyBootPlan, loadImage } from '../../src/vmm/loaders';
 import type { BootPlan, LoadOptions } from '../../src/vmm/loaders';
 
@@ -79,6 +80,23 @@ export function runImage(bytes: Uint8Array, options: LoadOptions, maxInstruction
   const result = machine.run(maxInstructions);
   const serial = Buffer.from(machine.serialBytes()).toString('latin1');
   return { result, serial, plan, machine };
+}
+
+export interface HvGuestResult {
+  result: VmmRunResult;
+  serial: string;
+  plan: BootPlan;
+  vmm: Vmm;
+}
+
+/** The same guest under the built-in hypervisor (VMX non-root operation), as `vtx run` runs it. */
+export function runImageHv(bytes: Uint8Array, options: LoadOptions, maxInstructions = 20_000_000): HvGuestResult {
+  const vmm = new Vmm({ ramSize: 64 * 1024 * 1024, exceptions: options.format === 'flat' ? 'auto' : 'deliver' });
+  const plan = loadImage(vmm.machine.mem, bytes, options);
+  vmm.boot(plan);
+  const result = vmm.run(maxInstructions);
+  const serial = Buffer.from(vmm.machine.serialBytes()).toString('latin1');
+  return { result, serial, plan, vmm };
 }
 
 /**
