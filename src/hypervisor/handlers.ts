@@ -9,6 +9,7 @@
 import { CpuException } from '../x86/exceptions';
 import { cpuidInto } from '../x86/cpuid';
 import type { DecodedExit } from '../vmx/exitDecode';
+import { FIELD_BY_NAME } from '../vmx/fields';
 import { guestCpuid } from './cpuidPolicy';
 import { xcr0Problem } from './xcr0';
 import { cr0Problem, cr4Problem, realCr0, realCr4 } from './crPolicy';
@@ -29,11 +30,14 @@ export interface ApicMsrs {
 const out = new Int32Array(4);
 const u32 = (v: number): bigint => BigInt(v >>> 0);
 
-export function handleExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
-  if (e.entryFailure) return { kind: 'FailEntry', reason: Number(vcpu.v.read('EXIT_REASON') & 0xffffffffn), check: e.summary };
-  const f = e.fields;
+export function handleExit(vcpu: VmxVcpu, reason: number, entryFailure: boolean): VCpuExit {
+  if (entryFailure) return { kind: 'FailEntry', reason: Number(vcpu.v.read('EXIT_REASON') & 0xffffffffn), check: vcpu.lastExit!.summary };
   const v = vcpu.v;
-  switch (e.reason) {
+  // CPUID first, without decoding the exit: the hottest exit of all (reference §3 CPUID).
+  if (reason === 10) return cpuidExit(vcpu);
+  const e = vcpu.lastExit!;
+  const f = e.fields;
+  switch (reason) {
     case 0: return reflectException(vcpu);
     case 1: return f.vector !== undefined ? { kind: 'ExternalInterrupt', vector: Number(f.vector) } : NOTHING;
     case 2: return { kind: 'Halt', why: 'triple fault (the guest shut down)' };
@@ -45,16 +49,6 @@ export function handleExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
     case 8: {
       const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
       v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc & ~(1 << 22));
-      return NOTHING;
-    }
-    case 10: {
-      const cr4 = Number((v.read('GUEST_CR4') & ~v.read('CR4_GUEST_HOST_MASK')) | (v.read('CR4_READ_SHADOW') & v.read('CR4_GUEST_HOST_MASK')));
-      guestCpuid(vcpu.cpu.cpuid, Number(f.leaf), Number(f.subleaf), { cr4, xcr0: vcpu.guestXcr0, xss: vcpu.guestXss }, out);
-      vcpu.setReg('rax', u32(out[0]));
-      vcpu.setReg('rbx', u32(out[1]));
-      vcpu.setReg('rcx', u32(out[2]));
-      vcpu.setReg('rdx', u32(out[3]));
-      vcpu.advanceRip();
       return NOTHING;
     }
     case 12:
@@ -77,6 +71,29 @@ export function handleExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
     default:
       return { kind: 'Halt', why: `unhandled VM exit ${e.name}: ${e.summary}` };
   }
+}
+
+const cpuidState = { cr4: 0, xcr0: 1, xss: 0 };
+const ENC_CR4 = FIELD_BY_NAME.get('GUEST_CR4')!.encoding;
+const ENC_CR4_MASK = FIELD_BY_NAME.get('CR4_GUEST_HOST_MASK')!.encoding;
+const ENC_CR4_SHADOW = FIELD_BY_NAME.get('CR4_READ_SHADOW')!.encoding;
+
+/** CPUID (exit 10): the seed's answers (cpuidPolicy.ts) into EAX-EDX, RIP past the instruction. */
+function cpuidExit(vcpu: VmxVcpu): VCpuExit {
+  const c = vcpu.cpu;
+  const e = vcpu.engine;
+  const mask = e.vmread(ENC_CR4_MASK);
+  cpuidState.cr4 = (e.vmread(ENC_CR4) & ~mask) | (e.vmread(ENC_CR4_SHADOW) & mask);
+  cpuidState.xcr0 = vcpu.guestXcr0;
+  cpuidState.xss = vcpu.guestXss;
+  guestCpuid(c.cpuid, c.lo[0], c.lo[1], cpuidState, out);
+  // CPUID writes EAX-EDX zero-extended (SDM vol. 2A CPUID); RAX=0, RCX=1, RDX=2, RBX=3.
+  c.lo[0] = out[0]; c.hi[0] = 0;
+  c.lo[3] = out[1]; c.hi[3] = 0;
+  c.lo[1] = out[2]; c.hi[1] = 0;
+  c.lo[2] = out[3]; c.hi[2] = 0;
+  vcpu.advanceRip();
+  return NOTHING;
 }
 
 /** An intercepted exception goes back to the guest as it was (the seed intercepts #UD to watch it). */

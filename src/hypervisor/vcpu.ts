@@ -8,6 +8,8 @@
 import type { Cpu } from '../x86/cpu';
 import { VmxEngine, type VmEntryOutcome } from '../vmx/engine';
 import { decodeExit, type DecodedExit } from '../vmx/exitDecode';
+import { FIELD_BY_NAME } from '../vmx/fields';
+import { EXIT_REASONS, EXIT_REASON_BY_NUMBER } from '../vmx/exitReasons';
 import { MSR_VMX } from '../vmx/controlChoice';
 import type { ControlValues } from '../vmx/controlChoice';
 import type { BootPlan } from '../vmm/loaders/bootPlan';
@@ -31,6 +33,14 @@ export interface VcpuOptions {
   apic?: ApicMsrs;
 }
 
+const enc = (name: string): number => FIELD_BY_NAME.get(name)!.encoding;
+const ENC_EXIT_REASON = enc('EXIT_REASON');
+const ENC_EXIT_LENGTH = enc('VM_EXIT_INSTRUCTION_LENGTH');
+const ENC_GUEST_RIP = enc('GUEST_RIP');
+const ENC_INTERRUPTIBILITY = enc('GUEST_INTERRUPTIBILITY_STATE');
+const ENC_CS_AR = enc('GUEST_CS_ACCESS_RIGHTS');
+const ENC_ENTRY_CTLS = enc('VM_ENTRY_CONTROLS');
+
 const GPR_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
 export class VmxVcpu {
@@ -45,10 +55,13 @@ export class VmxVcpu {
   guestXcr0 = 1;
   guestXss = 0;
   private hostXcr0 = 1;
-  /** The exit being handled (decoded), for the VMM and the debugger. */
-  lastExit: DecodedExit | null = null;
-  /** Exits by reason name, in the order they first happened. */
-  readonly exitCounts = new Map<string, number>();
+  /** Basic reason of the exit being handled (0xFFFF before the first). */
+  lastReason = 0xffff;
+  private decoded: DecodedExit | null = null;
+  /** Exits by basic reason number (exitTable() names them). */
+  readonly exitCounts = new Float64Array(70);
+  /** Reasons in the order they first happened. */
+  private readonly exitOrder: number[] = [];
   /** A pending I/O or MSR read the VMM completes (completeRead). */
   pending: { kind: 'io'; width: number } | { kind: 'msr' } | null = null;
   /** A pending INS (completeStringRead) and MMIO access (completeMmio). */
@@ -125,6 +138,7 @@ export class VmxVcpu {
 
   private injectPending(): void {
     if (this.events.length === 0) return;
+    // (The queue is empty on the hot path: nothing below runs per exit then.)
     // An event is already being injected (a re-injection from IDT-vectoring information).
     if ((this.v.read32('VM_ENTRY_INTERRUPTION_INFORMATION') & 0x80000000) !== 0) return;
     const rflags = this.v.read32('GUEST_RFLAGS');
@@ -144,13 +158,37 @@ export class VmxVcpu {
     }
   }
 
+  /**
+   * The exit being handled, decoded into named fields (exitDecode.ts) — on first use only: the
+   * built-in handlers read the few fields they need directly, so an exit nobody looks at costs
+   * no decoding.
+   */
+  get lastExit(): DecodedExit | null {
+    if (this.decoded === null && this.lastReason !== 0xffff) {
+      const c = this.engine.current!;
+      this.decoded = decodeExit((n) => c.read(n), (r) => this.reg(r));
+    }
+    return this.decoded;
+  }
+
   /** Read the exit the processor came back with, count it, run the built-in handler. */
   handleExit(): VCpuExit {
     this.cpu.xcr0 = this.hostXcr0;
-    const e = decodeExit((n) => this.v.read(n), (r) => this.reg(r));
-    this.lastExit = e;
-    this.exitCounts.set(e.name, (this.exitCounts.get(e.name) ?? 0) + 1);
-    return builtinHandler(this, e);
+    const raw = this.engine.vmread(ENC_EXIT_REASON);
+    const reason = raw & 0xffff;
+    this.lastReason = reason;
+    this.decoded = null;
+    if (reason < 70) {
+      if (this.exitCounts[reason] === 0) this.exitOrder.push(reason);
+      this.exitCounts[reason]++;
+    }
+    return builtinHandler(this, reason, (raw & 0x80000000) !== 0);
+  }
+
+  /** Exits of one reason so far. */
+  exitCount(name: string): number {
+    const r = EXIT_REASONS.find((x) => x.name === name);
+    return r === undefined ? 0 : this.exitCounts[r.reason];
   }
 
   /** A guest general register (they stay in the processor across VM exits). */
@@ -169,16 +207,25 @@ export class VmxVcpu {
   }
 
   /** RIP += the exit's instruction length (never a hard-coded length: the crate's bug). */
-  advanceRip(len: bigint = this.v.read('VM_EXIT_INSTRUCTION_LENGTH')): void {
-    const rip = this.v.read('GUEST_RIP') + len;
-    this.v.write('GUEST_RIP', this.guestLongMode() ? rip : rip & 0xffffffffn);
+  advanceRip(len?: bigint): void {
+    const e = this.engine;
+    const n = len === undefined ? e.vmread(ENC_EXIT_LENGTH) : Number(len);
+    // RIP as halves, without BigInt (the hot path of every instruction exit).
+    let lo = e.vmread(ENC_GUEST_RIP);
+    let hi = e.readHi;
+    const sum = (lo >>> 0) + n;
+    lo = sum | 0;
+    if (sum > 0xffffffff) hi = (hi + 1) | 0;
+    if (!this.guestLongMode()) hi = 0;
+    e.vmwrite(ENC_GUEST_RIP, lo, hi);
     // The instruction completed: STI/MOV-SS blocking ends (SDM vol. 3C §26.3.1.5).
-    const intr = this.v.read32('GUEST_INTERRUPTIBILITY_STATE');
-    if ((intr & 3) !== 0) this.v.write('GUEST_INTERRUPTIBILITY_STATE', intr & ~3);
+    const intr = e.vmread(ENC_INTERRUPTIBILITY);
+    if ((intr & 3) !== 0) e.vmwrite(ENC_INTERRUPTIBILITY, intr & ~3);
   }
 
   guestLongMode(): boolean {
-    return (this.v.read32('GUEST_CS_ACCESS_RIGHTS') & 0x2000) !== 0 && (this.v.read32('VM_ENTRY_CONTROLS') & (1 << 9)) !== 0;
+    const e = this.engine;
+    return (e.vmread(ENC_CS_AR) & 0x2000) !== 0 && (e.vmread(ENC_ENTRY_CTLS) & (1 << 9)) !== 0;
   }
 
   /** Inject a hardware exception into the guest at the next entry (RIP not advanced: a fault). */
@@ -257,9 +304,11 @@ export class VmxVcpu {
     this.injectException(13, 0);
   }
 
-  /** Exit counts as an object (reason name → count). */
+  /** Exit counts as an object (reason name → count), in the order reasons first happened. */
   exitTable(): Record<string, number> {
-    return Object.fromEntries(this.exitCounts);
+    const out: Record<string, number> = {};
+    for (const r of this.exitOrder) out[EXIT_REASON_BY_NUMBER.get(r)?.name ?? `REASON_${r}`] = this.exitCounts[r];
+    return out;
   }
 }
 

@@ -107,7 +107,7 @@ export class Vmm {
         if (out.kind === 'exitOnEntry') {
           this.inGuest = false;
           const x = vcpu.handleExit();
-          this.onExit?.(vcpu.lastExit!, x);
+          if (this.onExit !== undefined) this.onExit(vcpu.lastExit!, x);
           return { reason: 'FailEntry', detail: `VM entry failed: ${vcpu.lastExit!.summary} — ${out.check}`, lastExit: vcpu.lastExit! };
         }
       }
@@ -115,8 +115,9 @@ export class Vmm {
       if (r.reason !== 'vmexit') return { ...r };
       this.inGuest = false;
       const x = vcpu.handleExit();
+      if (this.onExit !== undefined) this.onExit(vcpu.lastExit!, x);
+      if (x.kind === 'Nothing' && vcpu.lastReason !== 0) continue;
       const e = vcpu.lastExit!;
-      this.onExit?.(e, x);
       const unhandled = this.unhandledException(e);
       if (unhandled !== null) return unhandled;
       const stop = this.dispatch(x, e);
