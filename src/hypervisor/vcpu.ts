@@ -40,6 +40,11 @@ const ENC_GUEST_RIP = enc('GUEST_RIP');
 const ENC_INTERRUPTIBILITY = enc('GUEST_INTERRUPTIBILITY_STATE');
 const ENC_CS_AR = enc('GUEST_CS_ACCESS_RIGHTS');
 const ENC_ENTRY_CTLS = enc('VM_ENTRY_CONTROLS');
+const ENC_IDT_INFO = enc('IDT_VECTORING_INFORMATION');
+const ENC_IDT_ERROR = enc('IDT_VECTORING_ERROR_CODE');
+const ENC_ENTRY_INFO = enc('VM_ENTRY_INTERRUPTION_INFORMATION');
+const ENC_ENTRY_ERROR = enc('VM_ENTRY_EXCEPTION_ERROR_CODE');
+const ENC_ENTRY_LENGTH = enc('VM_ENTRY_INSTRUCTION_LENGTH');
 
 const GPR_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
@@ -182,7 +187,26 @@ export class VmxVcpu {
       if (this.exitCounts[reason] === 0) this.exitOrder.push(reason);
       this.exitCounts[reason]++;
     }
-    return builtinHandler(this, reason, (raw & 0x80000000) !== 0);
+    const x = builtinHandler(this, reason, (raw & 0x80000000) !== 0);
+    this.reinjectVectoring();
+    return x;
+  }
+
+  /**
+   * An exit that interrupted the delivery of an event (IDT-vectoring information valid, SDM vol.
+   * 3C §27.2.4) must not lose it: unless the handler injects something itself, the event is
+   * injected again at the next entry, with its error code and, for software interrupts and
+   * exceptions, the exit's instruction length (§26.6). The crate never did this [gap].
+   */
+  private reinjectVectoring(): void {
+    const e = this.engine;
+    const idt = e.vmread(ENC_IDT_INFO);
+    if ((idt & 0x80000000) === 0) return;
+    if ((e.vmread(ENC_ENTRY_INFO) & 0x80000000) !== 0) return;
+    e.vmwrite(ENC_ENTRY_INFO, idt & 0x80000fff);
+    if ((idt & 0x800) !== 0) e.vmwrite(ENC_ENTRY_ERROR, e.vmread(ENC_IDT_ERROR));
+    const type = (idt >>> 8) & 7;
+    e.vmwrite(ENC_ENTRY_LENGTH, type === 4 || type === 5 || type === 6 ? e.vmread(ENC_EXIT_LENGTH) : 0);
   }
 
   /** Exits of one reason so far. */
