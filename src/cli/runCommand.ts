@@ -70,8 +70,11 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   if (io !== undefined || msr !== undefined) {
     if (o.hypervisor === 'none') throw new UsageError('--intercept-io/--intercept-msr need the built-in hypervisor (not --hypervisor none)');
     const i: Interception = { ...SEED_INTERCEPTION };
-    if (io !== undefined) i.io = parseRanges('--intercept-io', io, 0xffff);
-    if (msr !== undefined) i.msrs = parseRanges('--intercept-msr', msr, 0xffffffff);
+    // These widen the seed's interception (port 0x604, MSRs 0xE1 and 0x800-0x83F stay intercepted).
+    const widen = (base: Interception['io'], more: 'all' | [number, number][]): Interception['io'] =>
+      more === 'all' || base === 'all' ? 'all' : [...base, ...more];
+    if (io !== undefined) i.io = widen(SEED_INTERCEPTION.io, parseRanges('--intercept-io', io, 0xffff));
+    if (msr !== undefined) i.msrs = widen(SEED_INTERCEPTION.msrs, parseRanges('--intercept-msr', msr, 0xffffffff));
     o.interception = i;
   }
   return o;

@@ -19,6 +19,7 @@
 import { CpuException, VECTOR_NAMES } from '../x86/exceptions';
 import { guestView } from '../hypervisor/guestView';
 import { readMsr as cpuReadMsr, writeMsr as cpuWriteMsr } from '../x86/msr';
+import { eferSettable } from '../x86/controlRegisters';
 import { PhysicalMemory } from '../x86/physicalMemory';
 import type { ExceptionReport } from '../x86/cpu';
 import type { DecodedExit } from '../vmx/exitDecode';
@@ -30,6 +31,13 @@ import type { VCpuExit } from '../hypervisor/vcpuExit';
 import type { Interception } from '../hypervisor/interception';
 import { pagingOf, readGuest } from '../hypervisor/guestMemory';
 import { APIC_DEFAULT_BASE } from './devices/lapic';
+
+/** MSR → the VMCS guest-state field that holds the guest's value while the host runs. */
+const GUEST_STATE_MSRS: Readonly<Record<number, string>> = {
+  0xc0000080: 'GUEST_IA32_EFER', 0x277: 'GUEST_IA32_PAT', 0x174: 'GUEST_IA32_SYSENTER_CS',
+  0x175: 'GUEST_IA32_SYSENTER_ESP', 0x176: 'GUEST_IA32_SYSENTER_EIP', 0xc0000100: 'GUEST_FS_BASE',
+  0xc0000101: 'GUEST_GS_BASE', 0x1d9: 'GUEST_IA32_DEBUGCTL',
+};
 
 export const HC_PRINT = 0n;
 export const HC_EXIT = 1n;
@@ -173,6 +181,11 @@ export class Vmm {
         return { reason: 'SystemDown', exitCode: 0, exitHow: 'ACPI power-off (SystemDown)' };
       case 'SysRegRead':
         try {
+          const own = this.guestStateMsr(x.addr);
+          if (own !== undefined) {
+            vcpu.completeRead(vcpu.v.read(own));
+            return null;
+          }
           const lo = cpuReadMsr(m.cpu, x.addr, m.cpu.icount);
           vcpu.completeRead((BigInt(m.cpu.vHi >>> 0) << 32n) | BigInt(lo >>> 0));
         } catch (err) {
@@ -182,6 +195,10 @@ export class Vmm {
         return null;
       case 'SysRegWrite':
         try {
+          if (this.guestStateMsr(x.addr) !== undefined) {
+            vcpu.completeWrite(this.writeGuestStateMsr(x.addr, x.value));
+            return null;
+          }
           cpuWriteMsr(m.cpu, x.addr, Number(x.value & 0xffffffffn) | 0, Number(x.value >> 32n) | 0, m.cpu.icount);
           vcpu.completeWrite(true);
         } catch (err) {
@@ -232,6 +249,45 @@ export class Vmm {
       default:
         return { reason: 'Halt', detail: `the VMM does not handle ${x.kind}` };
     }
+  }
+
+  /**
+   * MSRs that VM entry and exit switch (SDM vol. 3C §26.3.2.1, §27.3.1: the guest's value lives in
+   * the VMCS guest-state area while the host runs): an intercepted RDMSR/WRMSR of one of them is
+   * the guest's field, never the processor's (which holds the host's value then).
+   */
+  private guestStateMsr(msr: number): string | undefined {
+    return GUEST_STATE_MSRS[msr];
+  }
+
+  /** WRMSR of a VMCS-resident MSR with the processor's rules (SDM vol. 4); false: #GP. */
+  private writeGuestStateMsr(msr: number, value: bigint): boolean {
+    const v = this.vcpu.v;
+    const field = GUEST_STATE_MSRS[msr];
+    if (msr === 0xc0000080) {
+      // EFER: SCE, LME, NXE settable; LMA read-only; LME cannot change while paging is on.
+      const settable = BigInt(eferSettable(this.cpu));
+      const old = v.read(field);
+      if ((value & ~(settable | 0x400n)) !== 0n) return false;
+      const cr0 = v.read('GUEST_CR0');
+      if (((value ^ old) & 0x100n) !== 0n && (cr0 & 0x80000000n) !== 0n) return false;
+      v.write(field, (value & ~0x400n) | (old & 0x400n));
+      return true;
+    }
+    if (msr === 0x277) {
+      // PAT: each entry a valid memory type (0, 1, 4, 5, 6, 7).
+      for (let i = 0n; i < 64n; i += 8n) if ([2n, 3n].includes((value >> i) & 0xffn) || ((value >> i) & 0xf8n) !== 0n) return false;
+    } else if (msr === 0x174) {
+      value &= 0xffffn;
+    } else if (msr === 0x175 || msr === 0x176 || msr === 0xc0000100 || msr === 0xc0000101) {
+      // Addresses: canonical (SDM vol. 4: #GP otherwise).
+      const s = BigInt.asIntN(64, value);
+      if (s >= 1n << 47n || s < -(1n << 47n)) return false;
+    } else if (msr === 0x1d9) {
+      if ((value & ~0x3n) !== 0n) return false;
+    }
+    v.write(field, value);
+    return true;
   }
 
   private hypercall(nr: bigint, args: readonly bigint[]): VmmRunResult | null {

@@ -26,6 +26,7 @@
  * information. The root path pays one boolean test.
  */
 import type { Cpu } from './cpu';
+import { DeferredVmExit } from './vmxEptHooks';
 import { CpuException, Vector, hasErrorCode } from './exceptions';
 import {
   ATTR_UNUSABLE, decodeDescriptor, readDescriptor, descriptorAddress, updateModeFromSegments, type Descriptor,
@@ -485,7 +486,7 @@ export function deliverException(c: Cpu, e: CpuException): boolean {
     // In VMX non-root operation every exception is the guest's: delivered through its IDT or a
     // VM exit (SDM vol. 3C §25.2). Only the report-until-an-IDT rule of flat images
     // (`deliverExceptions` false) stops the run for one that would not exit, as without VMX.
-    if (c.reportWithoutIdt && !c.deliverExceptions && !c.vmxEvents!.exceptionExits(c, e.vector, e.errorCode ?? 0)) return false;
+    if (c.reportWithoutIdt && !c.deliverExceptions && !(e instanceof DeferredVmExit) && !c.vmxEvents!.exceptionExits(c, e.vector, e.errorCode ?? 0)) return false;
     c.stepArmed = false;
     c.vmxEvents!.deliver(c, e.vector, e.errorCode, EventKind.Exception, c.ripLo, c.ripHi, e, 3, 0);
     return true;
