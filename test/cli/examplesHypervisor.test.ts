@@ -27,7 +27,6 @@ interface Example {
   /** VM exits the example teaches: reason -> exact count, or [at least] for timing-dependent ones. */
   exits: Record<string, number | [number]>;
   /** Why the example does not yet run as its source says (a bug in src/; see the report). */
-  todo?: string;
   check?: (j: Summary) => void;
 }
 
@@ -98,14 +97,14 @@ function checkRun(ex: Example, j: Summary): void {
 }
 
 for (const ex of EXAMPLES) {
-  test(`examples/${ex.name}.asm runs under the built-in hypervisor to SystemDown with its serial text and exits`, { todo: ex.todo }, () => {
+  test(`examples/${ex.name}.asm runs under the built-in hypervisor to SystemDown with its serial text and exits`, () => {
     const r = cli('run', file(ex.name, 'asm'), '--json');
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     checkRun(ex, lastJson(r.stdout));
   });
 
-  test(`examples/${ex.name}.bin (--mode ${ex.mode}) runs as its source does`, { todo: ex.todo }, () => {
+  test(`examples/${ex.name}.bin (--mode ${ex.mode}) runs as its source does`, () => {
     const r = cli('run', file(ex.name, 'bin'), '--mode', ex.mode, '--json');
     assert.equal(r.stderr, '');
     checkRun(ex, lastJson(r.stdout));
@@ -155,7 +154,7 @@ test('examples/longmode.asm with --intercept-msr 0xc0000080: the EFER RDMSR/WRMS
 });
 
 test('examples/mmio.bin under a Vmm that delivers exceptions: the two MMIO reads complete through EPT violations', () => {
-  // The path the CLI's todo above will take once EPT violations in IDT-less flat images exit.
+  // The same guest with exceptions delivered (a kernel's setting) takes the same path.
   let serial = '';
   const vmm = new Vmm({ ramSize: 16 * 1024 * 1024, serialSink: (b) => { serial += String.fromCharCode(b); } });
   const plan = loadImage(vmm.machine.mem, new Uint8Array(readFileSync(file('mmio', 'bin'))), { format: 'flat', loadAddress: 0x1000, mode: 'protected' });
