@@ -27,6 +27,7 @@ const RUN_OPTIONS = {
   'trace-exits': { type: 'boolean' },
   'intercept-io': { type: 'string' },
   'intercept-msr': { type: 'string' },
+  intercept: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,14 +68,29 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   if (hv !== undefined) o.hypervisor = parseChoice('--hypervisor', hv, HYPERVISORS);
   const io = str('intercept-io');
   const msr = str('intercept-msr');
-  if (io !== undefined || msr !== undefined) {
-    if (o.hypervisor === 'none') throw new UsageError('--intercept-io/--intercept-msr need the built-in hypervisor (not --hypervisor none)');
+  const more = str('intercept');
+  if (io !== undefined || msr !== undefined || more !== undefined) {
+    if (o.hypervisor === 'none') throw new UsageError('--intercept, --intercept-io and --intercept-msr need the built-in hypervisor (not --hypervisor none)');
     const i: Interception = { ...SEED_INTERCEPTION };
     // These widen the seed's interception (port 0x604, MSRs 0xE1 and 0x800-0x83F stay intercepted).
     const widen = (base: Interception['io'], more: 'all' | [number, number][]): Interception['io'] =>
       more === 'all' || base === 'all' ? 'all' : [...base, ...more];
     if (io !== undefined) i.io = widen(SEED_INTERCEPTION.io, parseRanges('--intercept-io', io, 0xffff));
     if (msr !== undefined) i.msrs = widen(SEED_INTERCEPTION.msrs, parseRanges('--intercept-msr', msr, 0xffffffff));
+    if (more !== undefined) {
+      const exceptions = new Set(i.exceptions);
+      for (const w of more.split(',').map((x) => x.trim().toLowerCase())) {
+        const m = /^exception:(\w+)$/.exec(w);
+        if (w === 'hlt') i.hlt = true;
+        else if (w === 'rdtsc') i.rdtsc = true;
+        else if (w === 'invlpg') i.invlpg = true;
+        else if (w === 'descriptor-tables') i.descriptorTables = true;
+        else if (w === 'mtf') i.mtf = true;
+        else if (m !== null && Number.isInteger(Number(m[1])) && Number(m[1]) >= 0 && Number(m[1]) < 32) exceptions.add(Number(m[1]));
+        else throw new UsageError(`--intercept: '${w}' is not one of hlt, rdtsc, invlpg, descriptor-tables, mtf, exception:N (N = 0-31)`);
+      }
+      i.exceptions = [...exceptions].sort((a, b) => a - b);
+    }
     o.interception = i;
   }
   return o;

@@ -46,6 +46,8 @@ options:
   --trace-exits             print one line per VM exit on stderr (reason, RIP, decoded exit)
   --intercept-io all|PORTS  also intercept these I/O ports (e.g. 0x3f8-0x3ff,0x80); default 0x604
   --intercept-msr all|MSRS  also intercept these MSRs (e.g. 0x10,0xc0000080); default 0xe1, 0x800-0x83f
+  --intercept LIST          also exit on: hlt, rdtsc, invlpg, descriptor-tables, mtf (every
+                            instruction), exception:N (vector N); e.g. --intercept hlt,exception:14
   --json                    print the summary as one JSON object (the last line of stdout),
                             with "serial" (all COM1 output) and "exitCode"
   -h, --help                show this help

@@ -68,9 +68,37 @@ export function handleExit(vcpu: VmxVcpu, reason: number, entryFailure: boolean)
       v.write('VMX_PREEMPTION_TIMER_VALUE', PREEMPTION_TIMER_START);
       return NOTHING;
     case 55: return xsetbv(vcpu, e);
+    // Exits a person asked to watch (launch options): the instruction then runs in the guest
+    // exactly as without the control — the control is lifted for one instruction, with the
+    // monitor trap flag to put it back (SDM vol. 3C §25.5.2).
+    case 14: return stepOver(vcpu, 'PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', 1 << 9);
+    case 16: case 51: return stepOver(vcpu, 'PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', 1 << 12);
+    case 46: case 47: return stepOver(vcpu, 'SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', 1 << 2);
+    case 37: {
+      const s = vcpu.stepping;
+      if (s !== null) {
+        vcpu.stepping = null;
+        v.write(s.field, v.read32(s.field) | s.bit);
+      }
+      if (!vcpu.interception.mtf) {
+        const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
+        v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc & ~(1 << 27));
+      }
+      return NOTHING;
+    }
     default:
       return { kind: 'Halt', why: `unhandled VM exit ${e.name}: ${e.summary}` };
   }
+}
+
+/** Run the exiting instruction once in the guest with `bit` of `field` cleared (see case 14). */
+function stepOver(vcpu: VmxVcpu, field: string, bit: number): VCpuExit {
+  const v = vcpu.v;
+  vcpu.stepping = { field, bit };
+  v.write(field, v.read32(field) & ~bit);
+  const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
+  v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc | (1 << 27));
+  return NOTHING;
 }
 
 const cpuidState = { cr4: 0, xcr0: 1, xss: 0 };

@@ -74,6 +74,8 @@ export class VmxVcpu {
     port: number; width: number; count: number; linear: bigint; step: bigint; finish: (n: number) => void;
   } | null = null;
   pendingMmio: MmioAccess | null = null;
+  /** A watched instruction being run once with its exiting control lifted (handlers.ts stepOver). */
+  stepping: { field: string; bit: number } | null = null;
   readonly apic: ApicMsrs | null;
 
   constructor(readonly cpu: Cpu, readonly layout: HypervisorLayout, private readonly options: VcpuOptions = {}) {
