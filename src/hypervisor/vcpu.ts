@@ -120,6 +120,25 @@ export class VmxVcpu {
     this.launched = false;
   }
 
+  /**
+   * Make this vCPU's VMCS current on the processor (reference §1 bind: VMPTRLD), before running
+   * it after another VMCS was current.
+   */
+  bind(): void {
+    const s = this.engine.vmptrld(this.layout.vmcs);
+    if (s.status !== 'succeed') throw new SetupError(`VMPTRLD: ${statusText(s)}`);
+  }
+
+  /**
+   * Release the VMCS (reference §1 unbind: VMCLEAR): its data is written to its region and its
+   * launch state becomes clear, so the next run launches again (VMLAUNCH, not VMRESUME).
+   */
+  unbind(): void {
+    const s = this.engine.vmclear(this.layout.vmcs);
+    if (s.status !== 'succeed') throw new SetupError(`VMCLEAR: ${statusText(s)}`);
+    this.launched = false;
+  }
+
   /** Queue an event for the guest (reference §5). */
   queueEvent(vector: number, errorCode?: number): void {
     this.events.queueEvent(vector, errorCode);
