@@ -357,4 +357,3 @@ export class VmxVcpu {
   }
 }
 
-export { st as vmxStatusText };
