@@ -23,7 +23,6 @@ import { handleExit as builtinHandler, type ApicMsrs } from './handlers';
 import type { VCpuExit } from './vcpuExit';
 import { completeMmioAlu, completeMmioRead, type MmioAccess } from './mmio';
 import { pagingOf, writeGuest } from './guestMemory';
-import { statusText as st } from './setup';
 
 export interface VcpuOptions {
   interception?: Interception;
