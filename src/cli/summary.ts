@@ -25,7 +25,9 @@ export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | '
   /** The guest reached guest-physical memory that is neither RAM nor a device. */
   | 'NestedPageFault'
   /** An exit the hypervisor does not handle. */
-  | 'Halt';
+  | 'Halt'
+  /** A debugger stopped on a VM exit before the hypervisor handled it. */
+  | 'exitBreak';
 
 export interface ExceptionSummary {
   vector: number;
@@ -193,6 +195,7 @@ const STOP_TEXT: Record<StopReason, string> = {
   FailEntry: 'FailEntry (VM entry failed)',
   NestedPageFault: 'NestedPageFault (the guest reached unmapped guest-physical memory)',
   Halt: 'Halt (the hypervisor stopped the guest)',
+  exitBreak: 'exitBreak (stopped on a VM exit, before the hypervisor handles it)',
 };
 
 function pad(v: string, digits: number): string {

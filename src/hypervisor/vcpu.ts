@@ -61,6 +61,7 @@ export class VmxVcpu {
   private hostXcr0 = 1;
   /** Basic reason of the exit being handled (0xFFFF before the first). */
   lastReason = 0xffff;
+  private lastEntryFailure = false;
   private decoded: DecodedExit | null = null;
   /** Exits by basic reason number (exitTable() names them). */
   readonly exitCounts = new Float64Array(70);
@@ -198,16 +199,30 @@ export class VmxVcpu {
 
   /** Read the exit the processor came back with, count it, run the built-in handler. */
   handleExit(): VCpuExit {
+    this.readExit();
+    return this.runHandler();
+  }
+
+  /**
+   * The first half of handleExit: read and count the exit the processor came back with (a
+   * debugger looks at it here, before the hypervisor acts: `lastExit`).
+   */
+  readExit(): void {
     this.cpu.xcr0 = this.hostXcr0;
     const raw = this.engine.vmread(ENC_EXIT_REASON);
     const reason = raw & 0xffff;
     this.lastReason = reason;
+    this.lastEntryFailure = (raw & 0x80000000) !== 0;
     this.decoded = null;
     if (reason < 70) {
       if (this.exitCounts[reason] === 0) this.exitOrder.push(reason);
       this.exitCounts[reason]++;
     }
-    const x = builtinHandler(this, reason, (raw & 0x80000000) !== 0);
+  }
+
+  /** The second half: the built-in handler of the exit readExit read. */
+  runHandler(): VCpuExit {
+    const x = builtinHandler(this, this.lastReason, this.lastEntryFailure);
     this.reinjectVectoring();
     return x;
   }

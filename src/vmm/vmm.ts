@@ -45,7 +45,8 @@ export const HC_EXIT = 1n;
 export type VmmStopReason = MachineStopReason | 'SystemDown' | 'FailEntry' | 'NestedPageFault' | 'Halt';
 
 export interface VmmRunResult {
-  reason: VmmStopReason;
+  /** 'exitBreak': `stopOnExit` asked to stop on this exit; it is handled when the run resumes. */
+  reason: VmmStopReason | 'exitBreak';
   exception?: ExceptionReport;
   exitCode?: number;
   exitHow?: string;
@@ -61,6 +62,11 @@ export interface VmmOptions extends MachineOptions {
   interception?: Interception;
   /** Called for every VM exit, before the VMM acts on it (tracing, debugger). */
   onExit?: (e: DecodedExit, x: VCpuExit) => void;
+  /**
+   * Asked for every VM exit before the hypervisor handles it (exit breakpoints): true stops the
+   * run with 'exitBreak' and the exit as the processor reported it; the next `run` handles it.
+   */
+  stopOnExit?: (e: DecodedExit) => boolean;
 }
 
 export class Vmm {
@@ -68,6 +74,9 @@ export class Vmm {
   readonly vcpu: VmxVcpu;
   readonly layout: HypervisorLayout;
   private inGuest = false;
+  /** An exit read but not handled yet (a stop before the handler). */
+  private pendingExit = false;
+  stopOnExit: ((e: DecodedExit) => boolean) | undefined;
   private readonly onExit: ((e: DecodedExit, x: VCpuExit) => void) | undefined;
   /** Report (not deliver) exceptions until the guest loads an IDT (machine.ts 'auto'). */
   private readonly reportWithoutIdt: boolean;
@@ -85,6 +94,7 @@ export class Vmm {
       apic: { rdmsr: (i) => m.lapic.rdmsr(i), wrmsr: (i, lo, hi) => m.lapic.wrmsr(i, lo, hi) },
     });
     this.onExit = options.onExit;
+    this.stopOnExit = options.stopOnExit;
     this.reportWithoutIdt = options.exceptions === 'auto';
   }
 
@@ -104,7 +114,7 @@ export class Vmm {
     const vcpu = this.vcpu;
     for (;;) {
       if (m.exit !== null) return { reason: 'exit', exitCode: m.exit.code, exitHow: m.exit.how };
-      if (!this.inGuest) {
+      if (!this.inGuest && !this.pendingExit) {
         const out = vcpu.enter();
         if (out.kind === 'fail') {
           const s = out.status;
@@ -119,10 +129,18 @@ export class Vmm {
           return { reason: 'FailEntry', detail: `VM entry failed: ${vcpu.lastExit!.summary} — ${out.check}`, lastExit: vcpu.lastExit! };
         }
       }
-      const r: MachineRunResult = m.run(maxInstructions);
-      if (r.reason !== 'vmexit') return { ...r };
-      this.inGuest = false;
-      const x = vcpu.handleExit();
+      if (!this.pendingExit) {
+        const r: MachineRunResult = m.run(maxInstructions);
+        if (r.reason !== 'vmexit') return { ...r };
+        this.inGuest = false;
+        vcpu.readExit();
+        if (this.stopOnExit !== undefined && this.stopOnExit(vcpu.lastExit!)) {
+          this.pendingExit = true;
+          return { reason: 'exitBreak', lastExit: vcpu.lastExit! };
+        }
+      }
+      this.pendingExit = false;
+      const x = vcpu.runHandler();
       if (this.onExit !== undefined) this.onExit(vcpu.lastExit!, x);
       if (x.kind === 'Nothing' && vcpu.lastReason !== 0) continue;
       const e = vcpu.lastExit!;
