@@ -68,6 +68,10 @@ export function handleExit(vcpu: VmxVcpu, reason: number, entryFailure: boolean)
       v.write('VMX_PREEMPTION_TIMER_VALUE', PREEMPTION_TIMER_START);
       return NOTHING;
     case 55: return xsetbv(vcpu, e);
+    // VMX instructions: the guest's CPU has no VMX (CPUID hides it, reference §3) — #UD.
+    case 19: case 20: case 21: case 22: case 23: case 24: case 25: case 26: case 27: case 50: case 53:
+      vcpu.injectException(6);
+      return NOTHING;
     // Exits a person asked to watch (launch options): the instruction then runs in the guest
     // exactly as without the control — the control is lifted for one instruction, with the
     // monitor trap flag to put it back (SDM vol. 3C §25.5.2).
@@ -89,6 +93,26 @@ export function handleExit(vcpu: VmxVcpu, reason: number, entryFailure: boolean)
     default:
       return { kind: 'Halt', why: `unhandled VM exit ${e.name}: ${e.summary}` };
   }
+}
+
+/**
+ * Load the four PDPTEs of PAE paging from the guest's CR3 into GUEST_PDPTE0-3 (guest-physical =
+ * host-physical for RAM). False when a present PDPTE has a reserved bit set (bits 2:1, 8:5, and
+ * those above the physical-address width): the MOV must #GP (SDM vol. 3A §4.4.1).
+ */
+function loadPdptes(vcpu: VmxVcpu): boolean {
+  const v = vcpu.v;
+  const base = Number(v.read('GUEST_CR3') & 0xffffffe0n);
+  const mem = vcpu.cpu.mem;
+  const entries: bigint[] = [];
+  for (let i = 0; i < 4; i++) {
+    let e = 0n;
+    for (let k = 7; k >= 0; k--) e = (e << 8n) | BigInt(mem.read8(base + i * 8 + k));
+    if ((e & 1n) !== 0n && (e & 0xfff00000000001e6n) !== 0n) return false;
+    entries.push(e);
+  }
+  entries.forEach((e, i) => v.write(`GUEST_PDPTE${i}`, e));
+  return true;
 }
 
 /** Run the exiting instruction once in the guest with `bit` of `field` cleared (see case 14). */
@@ -166,6 +190,8 @@ function crAccess(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
         vcpu.injectException(13, 0);
         return NOTHING;
       }
+      const guestCr0Real = v.read('GUEST_CR0');
+      const guestShadow0 = v.read('CR0_READ_SHADOW');
       v.write('GUEST_CR0', realCr0(vcpu.policy, lo));
       v.write('CR0_READ_SHADOW', lo >>> 0);
       // Long-mode activation (SDM vol. 3A §10.8.5): CR0.PG with EFER.LME and CR4.PAE sets LMA.
@@ -177,16 +203,34 @@ function crAccess(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
       } else if (!pg && wasPg && (efer & 0x400) !== 0) {
         v.write('GUEST_IA32_EFER', efer & ~0x400);
         v.write('VM_ENTRY_CONTROLS', entry & ~(1 << 9));
+      } else if (pg && (guestCr4 & 0x20) !== 0 && (efer & 0x100) === 0 && !loadPdptes(vcpu)) {
+        // PAE paging: MOV CR0 loads the PDPTEs from CR3 (SDM vol. 3A §4.4.1); with EPT the next
+        // VM entry takes them from the VMCS (vol. 3C §26.3.2.4). A reserved bit: #GP(0).
+        v.write('GUEST_CR0', guestCr0Real);
+        v.write('CR0_READ_SHADOW', guestShadow0);
+        vcpu.injectException(13, 0);
+        return NOTHING;
       }
     } else {
       const cr3Low = Number(v.read('GUEST_CR3') & 0xfffn);
-      const why = cr4Problem(lo, guestCr4, cr4Settable(vcpu.cpu), efer, guestCr0, cr3Low, hi);
+      // The guest's CPU has no VMX (CPUID.1:ECX.VMX = 0, reference §3): CR4.VMXE is reserved for it.
+      const why = cr4Problem(lo, guestCr4, cr4Settable(vcpu.cpu) & ~(1 << 13), efer, guestCr0, cr3Low, hi);
       if (why !== null) {
         vcpu.injectException(13, 0);
         return NOTHING;
       }
+      const wasCr4 = v.read('GUEST_CR4');
+      const wasShadow4 = v.read('CR4_READ_SHADOW');
       v.write('GUEST_CR4', realCr4(vcpu.policy, lo));
       v.write('CR4_READ_SHADOW', lo >>> 0);
+      // PAE paging with CR0.PG = 1 outside IA-32e mode: a CR4 write that changes PAE, PGE or PSE
+      // reloads the PDPTEs (SDM vol. 3A §4.4.1).
+      if ((guestCr0 & 0x80000000) !== 0 && (lo & 0x20) !== 0 && (efer & 0x400) === 0 && ((lo ^ guestCr4) & 0xb0) !== 0 && !loadPdptes(vcpu)) {
+        v.write('GUEST_CR4', wasCr4);
+        v.write('CR4_READ_SHADOW', wasShadow4);
+        vcpu.injectException(13, 0);
+        return NOTHING;
+      }
     }
     vcpu.advanceRip();
     return NOTHING;
@@ -309,6 +353,8 @@ function eptViolation(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
   const gpa = Number(f.gpa as bigint);
   const access = { read: f.read === true, write: f.write === true, execute: f.execute === true };
   if (access.execute || f.translation !== true) return { kind: 'NestedPageFault', addr: gpa, access };
+  // Only a device's page is emulated; anything else is memory the guest does not have.
+  if (!vcpu.mmioHoles.some(([s, e]) => gpa >= s && gpa < e)) return { kind: 'NestedPageFault', addr: gpa, access };
   const v = vcpu.v;
   const rip = v.read('GUEST_RIP');
   const csBase = v.read('GUEST_CS_BASE');

@@ -116,7 +116,8 @@ export function seedControls(cpu: Cpu, i: Interception, extra: ControlRequest = 
   const proc2Caps = readMsr(cpu, MSR_VMX.PROCBASED_CTLS2).hi;
   const has2 = (name: string, bit: number): string[] => ((proc2Caps >>> bit) & 1) !== 0 ? [name] : [];
   const req: ControlRequest = {
-    pin: ['EXTERNAL_INTERRUPT_EXITING', 'NMI_EXITING', ...(extra.pin ?? [])],
+    // Virtual NMIs (beyond the seed) make the NMI window available (SDM vol. 3C §26.2.1.1).
+    pin: ['EXTERNAL_INTERRUPT_EXITING', 'NMI_EXITING', 'VIRTUAL_NMIS', ...(extra.pin ?? [])],
     proc: [
       'USE_IO_BITMAPS', 'USE_MSR_BITMAPS', 'ACTIVATE_SECONDARY_CONTROLS',
       ...(i.hlt ? ['HLT_EXITING'] : []), ...(i.rdtsc ? ['RDTSC_EXITING'] : []), ...(i.invlpg ? ['INVLPG_EXITING'] : []),

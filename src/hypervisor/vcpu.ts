@@ -39,6 +39,7 @@ const ENC_GUEST_RIP = enc('GUEST_RIP');
 const ENC_INTERRUPTIBILITY = enc('GUEST_INTERRUPTIBILITY_STATE');
 const ENC_CS_AR = enc('GUEST_CS_ACCESS_RIGHTS');
 const ENC_ENTRY_CTLS = enc('VM_ENTRY_CONTROLS');
+const ENC_GUEST_CR0 = enc('GUEST_CR0');
 const ENC_IDT_INFO = enc('IDT_VECTORING_INFORMATION');
 const ENC_IDT_ERROR = enc('IDT_VECTORING_ERROR_CODE');
 const ENC_ENTRY_INFO = enc('VM_ENTRY_INTERRUPTION_INFORMATION');
@@ -62,6 +63,8 @@ export class VmxVcpu {
   /** Basic reason of the exit being handled (0xFFFF before the first). */
   lastReason = 0xffff;
   private lastEntryFailure = false;
+  /** Decode every exit before its handler runs (set when something watches the exits). */
+  eagerDecode = false;
   private decoded: DecodedExit | null = null;
   /** Exits by basic reason number (exitTable() names them). */
   readonly exitCounts = new Float64Array(70);
@@ -77,12 +80,15 @@ export class VmxVcpu {
   /** A watched instruction being run once with its exiting control lifted (handlers.ts stepOver). */
   stepping: { field: string; bit: number } | null = null;
   readonly apic: ApicMsrs | null;
+  /** Guest-physical ranges that are devices (left out of the EPT): EPT violations there are MMIO. */
+  readonly mmioHoles: readonly (readonly [number, number])[];
 
   constructor(readonly cpu: Cpu, readonly layout: HypervisorLayout, private readonly options: VcpuOptions = {}) {
     this.engine = new VmxEngine(cpu);
     this.v = new VmcsAccess(this.engine);
     this.interception = options.interception ?? SEED_INTERCEPTION;
     this.apic = options.apic ?? null;
+    this.mmioHoles = options.mmioHoles ?? [];
     this.policy = {
       cr0Fixed0: readMsr(cpu, MSR_VMX.CR0_FIXED0).lo, cr0Fixed1: readMsr(cpu, MSR_VMX.CR0_FIXED1).lo,
       cr4Fixed0: readMsr(cpu, MSR_VMX.CR4_FIXED0).lo, cr4Fixed1: readMsr(cpu, MSR_VMX.CR4_FIXED1).lo,
@@ -172,6 +178,8 @@ export class VmxVcpu {
     const d = this.events.decide((rflags & 0x200) !== 0, intr, 1);
     const proc = this.v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
     if (d.inject !== undefined) {
+      // Real mode (CR0.PE = 0): no error code (SDM vol. 3C §26.2.1.3).
+      if (!this.guestProtected()) d.inject.info &= ~0x800;
       this.v.write('VM_ENTRY_INTERRUPTION_INFORMATION', d.inject.info >>> 0);
       this.v.write('VM_ENTRY_EXCEPTION_ERROR_CODE', d.inject.errorCode >>> 0);
       this.v.write('VM_ENTRY_INSTRUCTION_LENGTH', d.inject.length);
@@ -214,6 +222,8 @@ export class VmxVcpu {
     this.lastReason = reason;
     this.lastEntryFailure = (raw & 0x80000000) !== 0;
     this.decoded = null;
+    // A watcher (trace, debugger) must see the exit as it happened, before a handler changes it.
+    if (this.eagerDecode) void this.lastExit;
     if (reason < 70) {
       if (this.exitCounts[reason] === 0) this.exitOrder.push(reason);
       this.exitCounts[reason]++;
@@ -282,6 +292,11 @@ export class VmxVcpu {
     if ((intr & 3) !== 0) e.vmwrite(ENC_INTERRUPTIBILITY, intr & ~3);
   }
 
+  /** The guest's CR0.PE (the real register: PE is guest-owned under unrestricted guest). */
+  guestProtected(): boolean {
+    return (this.engine.vmread(ENC_GUEST_CR0) & 1) !== 0;
+  }
+
   guestLongMode(): boolean {
     const e = this.engine;
     return (e.vmread(ENC_CS_AR) & 0x2000) !== 0 && (e.vmread(ENC_ENTRY_CTLS) & (1 << 9)) !== 0;
@@ -289,7 +304,9 @@ export class VmxVcpu {
 
   /** Inject a hardware exception into the guest at the next entry (RIP not advanced: a fault). */
   injectException(vector: number, errorCode?: number): void {
-    const withCode = errorCode !== undefined;
+    // A guest with CR0.PE = 0 (unrestricted guest) takes exceptions without error codes: VM
+    // entry refuses "deliver error code" there (SDM vol. 3C §26.2.1.3).
+    const withCode = errorCode !== undefined && this.guestProtected();
     this.v.write('VM_ENTRY_INTERRUPTION_INFORMATION', (0x80000000 | (3 << 8) | (withCode ? 0x800 : 0) | vector) >>> 0);
     this.v.write('VM_ENTRY_EXCEPTION_ERROR_CODE', (errorCode ?? 0) >>> 0);
     this.v.write('VM_ENTRY_INSTRUCTION_LENGTH', 0);

@@ -95,6 +95,7 @@ export class Vmm {
     });
     this.onExit = options.onExit;
     this.stopOnExit = options.stopOnExit;
+    this.vcpu.eagerDecode = options.onExit !== undefined || options.stopOnExit !== undefined;
     this.reportWithoutIdt = options.exceptions === 'auto';
   }
 
