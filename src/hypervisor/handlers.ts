@@ -15,7 +15,7 @@ import { xcr0Problem } from './xcr0';
 import { cr0Problem, cr4Problem, realCr0, realCr4 } from './crPolicy';
 import { cr4Settable } from '../x86/controlRegisters';
 import { decodeMmio } from './mmio';
-import { pagingOf, readGuest } from './guestMemory';
+import { linearToPhysical, pagingOf, readGuest } from './guestMemory';
 import type { VCpuExit } from './vcpuExit';
 import { NOTHING } from './vcpuExit';
 import type { VmxVcpu } from './vcpu';
@@ -282,37 +282,79 @@ function stringIo(vcpu: VmxVcpu, e: DecodedExit, port: number, width: 1 | 2 | 4)
   const linear = v.read('GUEST_LINEAR_ADDRESS');
   const paging = pagingOf(v);
   const indexReg = f.in === true ? 'rdi' : 'rsi';
-  const finish = (n: number): void => {
+  // The elements move until the first one the guest cannot access; the instruction completes
+  // (RIP advances) only when all did. A REP string instruction is restartable: the next
+  // execution exits again and takes the fault with no progress (SDM vol. 1 §7.3.9.1).
+  const finish = (n: number, all: boolean): void => {
     const idx = vcpu.reg(indexReg);
     vcpu.setReg(indexReg, (idx & ~amask) | ((idx + step * BigInt(n)) & amask));
     if (f.rep === true) {
       const rcx = vcpu.reg('rcx');
       vcpu.setReg('rcx', (rcx & ~amask) | ((rcx - BigInt(n)) & amask));
     }
-    vcpu.advanceRip();
+    if (all) vcpu.advanceRip();
   };
   if (count === 0) {
     vcpu.advanceRip();
     return NOTHING;
   }
-  if (f.in === true) {
-    vcpu.pendingString = { port, width, count, linear, step, finish };
-    return { kind: 'IoRead', port, width, count, string: true };
+  const write = f.in === true;
+  const user = guestCpl(vcpu) === 3;
+  const addrOf = (i: number): bigint => BigInt.asUintN(64, linear + step * BigInt(i));
+  // How many elements the guest can reach (at most STRING_CHUNK per exit: a huge REP count
+  // is done over several exits, each restarting the instruction); the first one it cannot: its fault.
+  let ok = 0;
+  let fault: VCpuExit | null = null;
+  const limit = Math.min(count, STRING_CHUNK);
+  for (; ok < limit; ok++) {
+    const a = accessElement(vcpu, paging, addrOf(ok), width, write, user);
+    if (a !== null) {
+      fault = a;
+      break;
+    }
+  }
+  if (ok === 0) return fault!;
+  if (write) {
+    vcpu.pendingString = { port, width, count: ok, linear, step, finish: (n) => finish(n, n === count) };
+    return { kind: 'IoRead', port, width, count: ok, string: true };
   }
   const data: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const b = readGuest(vcpu.cpu.mem, paging, BigInt.asUintN(64, linear + step * BigInt(i)), width);
-    if (b === null) {
-      // The guest's memory is not readable there: the architecture faults (#PF/#GP); reflect #GP.
-      vcpu.injectException(13, 0);
-      return NOTHING;
-    }
+  for (let i = 0; i < ok; i++) {
+    const b = readGuest(vcpu.cpu.mem, paging, addrOf(i), width)!;
     let val = 0;
     for (let k = width - 1; k >= 0; k--) val = val * 256 + b[k];
     data.push(val);
   }
-  finish(count);
+  finish(ok, ok === count);
   return { kind: 'IoWrite', port, width, data, string: true };
+}
+
+/** Elements of a REP INS/OUTS moved per VM exit (the rest on the next, the instruction restarting). */
+const STRING_CHUNK = 4096;
+
+/**
+ * Whether the guest can access the `width` bytes at `linear` (null), else what the processor
+ * would do: a #PF through the guest's paging (error code P, W/R, U/S; CR2 the address) injected,
+ * or — for guest-physical memory that is not RAM — an EPT violation the VMM reports.
+ */
+function accessElement(vcpu: VmxVcpu, paging: ReturnType<typeof pagingOf>, linear: bigint, width: number, write: boolean, user: boolean): VCpuExit | null {
+  const mem = vcpu.cpu.mem;
+  for (let k = 0; k < width; k++) {
+    const lin = BigInt.asUintN(64, linear + BigInt(k));
+    const pa = linearToPhysical(mem, paging, lin, write);
+    if (pa === null) {
+      const present = write && linearToPhysical(mem, paging, lin, false) !== null;
+      const ec = (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0);
+      vcpu.cpu.cr2Lo = Number(lin & 0xffffffffn) | 0;
+      vcpu.cpu.cr2Hi = Number(lin >> 32n) | 0;
+      vcpu.injectException(14, ec);
+      return NOTHING;
+    }
+    if (pa >= mem.guestRamSize) {
+      return { kind: 'NestedPageFault', addr: pa, access: { read: !write, write, execute: false } };
+    }
+  }
+  return null;
 }
 
 function msrExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {

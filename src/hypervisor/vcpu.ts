@@ -336,13 +336,11 @@ export class VmxVcpu {
     this.pendingString = null;
     if (p === null) throw new Error('completeStringRead without a pending INS');
     const paging = pagingOf(this.v);
+    // The elements were checked writable before the port was read (handlers.ts stringIo).
     for (let i = 0; i < values.length; i++) {
       const bytes = new Uint8Array(p.width);
       for (let k = 0; k < p.width; k++) bytes[k] = Math.floor(values[i] / 256 ** k) & 0xff;
-      if (!writeGuest(this.cpu.mem, paging, BigInt.asUintN(64, p.linear + p.step * BigInt(i)), bytes, (pa, b) => this.cpu.writePhys8(pa, b))) {
-        this.injectException(13, 0);
-        return;
-      }
+      writeGuest(this.cpu.mem, paging, BigInt.asUintN(64, p.linear + p.step * BigInt(i)), bytes, (pa, b) => this.cpu.writePhys8(pa, b));
     }
     p.finish(values.length);
   }

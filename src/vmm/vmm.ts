@@ -250,7 +250,11 @@ export class Vmm {
         return null;
       }
       case 'NestedPageFault':
-        return { reason: 'NestedPageFault', detail: `EPT violation the VMM cannot resolve: ${e.summary}` };
+      {
+        const a = x.access;
+        const what = a.execute ? 'instruction fetch from' : a.write ? 'write to' : 'read of';
+        return { reason: 'NestedPageFault', detail: `EPT violation the VMM cannot resolve: ${what} guest-physical 0x${x.addr.toString(16)} (${e.summary})` };
+      }
       case 'Hypercall':
         return this.hypercall(x.nr, x.args);
       case 'ExternalInterrupt':
