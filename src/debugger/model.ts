@@ -11,6 +11,7 @@
  */
 import type { Vmm } from '../vmm/vmm';
 import type { DecodedExit } from '../vmx/exitDecode';
+import type { AssembleResult } from '../language/asm/assembler';
 
 // ---- debug information -----------------------------------------------------------------------
 
@@ -61,6 +62,21 @@ export interface DebugInfo {
   /** null when the program has no line information (a flat binary, an ELF without -g). */
   lines: LineTable | null;
 }
+
+/** The program as loaded, from which debug information is read (src/debugger/debugInfo/index.ts `loadDebugInfo`). */
+export interface ProgramImage {
+  /** Absolute path of the program file (.bin, ELF, or the .asm source). */
+  path: string;
+  /** The bytes loaded (for .asm: the assembled bytes). */
+  bytes: Uint8Array;
+  format: 'flat' | 'elf' | 'multiboot' | 'asm';
+  /** For .asm programs: the assembler's result (listing with file/line/address, symbols). */
+  assembled?: AssembleResult;
+  /** Where a flat image was loaded (guest-physical). */
+  loadAddress?: number;
+}
+
+export type LoadDebugInfo = (p: ProgramImage) => DebugInfo;
 
 // ---- inspection ------------------------------------------------------------------------------
 
