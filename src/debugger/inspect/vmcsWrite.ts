@@ -4,6 +4,9 @@
  * read-only one (the VM-exit information fields, unless IA32_VMX_MISC[29]) with error 13, and
  * the value is truncated to the field's width. A refused write leaves the VMCS as it was (the
  * VM-instruction error field the failure sets is put back: the debugger is not the host).
+ * The VM-exit information fields (read-only in the field table, §24.9) are refused too: the
+ * modelled CPU reports IA32_VMX_MISC[29], so its VMWRITE would accept them, but they are the
+ * record of what the processor reported, which the debugger shows and never rewrites.
  * VMWRITE exists only in VMX root operation: while the run is stopped inside the guest the
  * VMCS cannot be changed (it can when stopped on a VM exit).
  */
@@ -21,6 +24,7 @@ export function vmcsWriteRefusal(vmm: Vmm, name: string): string | null {
   if (f === undefined) return `no VMCS field named ${name}`;
   if (vmm.cpu.nonRoot) return 'the guest is running (stopped between two guest instructions in VMX non-root operation); VMWRITE is a root-operation instruction — stop on a VM exit to change the VMCS';
   if (!f.supported) return ERRORS[12];
+  if (f.readOnly) return 'the field is read-only: a VM-exit information field (SDM vol. 3C §24.9), written by the processor at each VM exit and shown as it reported it';
   return null;
 }
 
