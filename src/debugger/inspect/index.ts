@@ -7,7 +7,7 @@ import type { EvalResult, InspectTarget, Inspector, ScopeModel, VarNode } from '
 import { EvaluateError } from '../model';
 import { FIELD_BY_NAME } from '../../vmx/fields';
 import { contextOf, type Ctx } from './context';
-import { generalRegisters, segmentNodes, registerNode } from './registersScope';
+import { generalRegisters, segmentNodes } from './registersScope';
 import { controlRegisters, msrNodes } from './controlScope';
 import { fpuSseNodes } from './fpuScope';
 import { exitNodes } from './exitScope';
@@ -125,4 +125,4 @@ export const inspector: Inspector = {
   translateReport: (t, address, kind) => translateReport(contextOf(t), address, kind),
 };
 
-export { registerNode };
+
