@@ -83,7 +83,13 @@ export function translateLinear(g: GuestState, linear: bigint, access: EptNeed =
     else out.fault = { kind: e.status === 'violation' ? 'EPT violation' : 'EPT misconfiguration', message: `${e.status === 'violation' ? 'EPT violation' : 'EPT misconfiguration'} at guest-physical ${hex(gpa)}: ${e.why}`, gpa: hex(gpa) };
     return out;
   };
-  if (mode === 'none') return finish(Number(BigInt.asUintN(32, lin)));
+  if (mode === 'none') {
+    if (lin > 0xffffffffn) {
+      out.fault = { kind: 'general protection', message: `${hex(lin)} is beyond the 4 GiB linear address space (paging is off)` };
+      return out;
+    }
+    return finish(Number(lin));
+  }
   if (mode === '4-level' || mode === '5-level') {
     const bits = mode === '5-level' ? 57n : 48n;
     const s = BigInt.asIntN(64, lin);
