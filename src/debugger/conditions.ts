@@ -66,8 +66,12 @@ export function evaluateCondition(c: Condition, values: Readonly<Record<string, 
 
 const U = (v: bigint): bigint => BigInt.asUintN(64, v);
 
-/** Unsigned 64-bit evaluation of the expression tree (the assembler's own evaluation is NASM's, signed). */
-function unsignedEval(e: Expr, sym: (name: string) => bigint): bigint {
+/**
+ * Unsigned 64-bit evaluation of the expression tree (the assembler's own evaluation is NASM's,
+ * signed). Also the debugger's evaluate (src/debugger/inspect), whose `sym` resolves registers,
+ * memory, VMCS fields and symbols.
+ */
+export function unsignedEval(e: Expr, sym: (name: string) => bigint): bigint {
   switch (e.k) {
     case 'num': return U(e.v);
     case 'here': case 'start': return 0n;

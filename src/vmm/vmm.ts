@@ -33,8 +33,8 @@ import { pagingOf, readGuest } from '../hypervisor/guestMemory';
 import { APIC_DEFAULT_BASE } from './devices/lapic';
 import { raiseInit } from '../vmx/eventExits';
 
-/** MSR → the VMCS guest-state field that holds the guest's value while the host runs. */
-const GUEST_STATE_MSRS: Readonly<Record<number, string>> = {
+/** MSR → the VMCS guest-state field that holds the guest's value while the host runs (also read by the debugger). */
+export const GUEST_STATE_MSRS: Readonly<Record<number, string>> = {
   0xc0000080: 'GUEST_IA32_EFER', 0x277: 'GUEST_IA32_PAT', 0x174: 'GUEST_IA32_SYSENTER_CS',
   0x175: 'GUEST_IA32_SYSENTER_ESP', 0x176: 'GUEST_IA32_SYSENTER_EIP', 0xc0000100: 'GUEST_FS_BASE',
   0xc0000101: 'GUEST_GS_BASE', 0x1d9: 'GUEST_IA32_DEBUGCTL',

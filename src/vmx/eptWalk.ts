@@ -53,6 +53,13 @@ export const eptResult = {
   why: '',
 };
 
+/**
+ * The debugger's view of a walk (src/debugger/inspect): when `entry` is set, every EPT entry
+ * read is reported (level 5..1, host-physical address, value). A probe passes an EPTP with
+ * bit 6 clear so the walk writes no accessed/dirty flag.
+ */
+export const eptWalkTrace: { entry: ((level: number, at: number, lo: number, hi: number) => void) | null } = { entry: null };
+
 const EXEC_ONLY = eptCap(0);
 const PAGE_2M = eptCap(16);
 const PAGE_1G = eptCap(17);
@@ -105,6 +112,7 @@ export function eptWalk(c: Cpu, eptpLo: number, eptpHi: number, gpa: number, nee
     const at = table + idx * 8;
     const e = readHostEntry(c, at);
     const eHi = entryHi;
+    if (eptWalkTrace.entry !== null) eptWalkTrace.entry(level, at, e, eHi);
     const rwx = e & 7;
     perms &= rwx;
     r.level = level;

@@ -131,6 +131,28 @@ let walkLinHi = 0;
 /** The current walk's guest-physical addresses go through EPT (set by pagingTranslate). */
 let walkEpt = false;
 
+// ---- inspection probe (the debugger's `translate`: this walk, without side effects) ------------
+/** Receives each paging-structure entry a probed walk reads (level 5..1 as in §4.5; PAE PDPTE 3). */
+export interface PagingProbe {
+  entry(level: number, name: string, phys: number, lo: number, hi: number): void;
+}
+let probe: PagingProbe | null = null;
+
+/**
+ * Translate like `pagingTranslate` for the debugger: the same walk and checks, each entry
+ * reported to `p`, no accessed/dirty flag written and CR2 untouched. Throws PageFault (or
+ * whatever `c.vmxEpt.translate` throws for a paging-structure access) like the walk.
+ */
+export function probeTranslate(c: Cpu, lo: number, hi: number, access: Access, p: PagingProbe): number {
+  const saved = probe;
+  probe = p;
+  try {
+    return pagingTranslate(c, lo, hi, access);
+  } finally {
+    probe = saved;
+  }
+}
+
 /**
  * Host-physical address of guest-physical `gpa` for a paging-structure access of the current
  * walk (`write`: an accessed/dirty update), when `walkEpt`: in non-root operation with EPT on
@@ -184,11 +206,13 @@ function readEntry32(c: Cpu, phys: number): number {
 
 /** Set the accessed flag (bit 5) of a non-leaf entry the walk just used (§4.8). */
 function setAccessed(c: Cpu, phys: number, eLo: number): void {
+  if (probe !== null) return;
   if ((eLo & 0x20) === 0) c.writePhys8(walkEpt ? walkAddr(c, phys, true) : phys, (eLo | 0x20) & 0xff);
 }
 
 /** Set the leaf's accessed flag, and its dirty flag (bit 6) for a write (§4.8). */
 function setLeafFlags(c: Cpu, phys: number, eLo: number, write: boolean): void {
+  if (probe !== null) return;
   const want = write ? 0x60 : 0x20;
   if ((eLo & want) !== want) c.writePhys8(walkEpt ? walkAddr(c, phys, true) : phys, (eLo | want) & 0xff);
 }
@@ -217,7 +241,7 @@ function accessBits(c: Cpu, access: Access): number {
  */
 function raise(c: Cpu, lo: number, hi: number, ec: number, why: string): never {
   // In non-root operation CR2 is loaded when the #PF is delivered: one that exits leaves it alone.
-  if (!c.nonRoot) {
+  if (!c.nonRoot && probe === null) {
     c.cr2Lo = lo;
     c.cr2Hi = hi;
   }
@@ -286,6 +310,7 @@ function walk32(c: Cpu, lo: number, access: Access): number {
   const write = (access & 3) === Access.Write;
   const pdeAt = ((c.cr3Lo & 0xfffff000) >>> 0) + (lo >>> 22) * 4;
   const pde = readEntry32(c, pdeAt);
+  if (probe !== null) probe.entry(2, 'page-directory entry', pdeAt, pde, 0);
   if ((pde & 1) === 0) notPresent(c, lo, 0, access, 'page-directory entry');
   if ((pde & 0x80) !== 0 && (c.cr4 & CR4_PSE) !== 0) {
     // 4 MiB page: with PSE-36, bits 20:13 give physical bits 39:32 (M = min(40, MAXPHYADDR));
@@ -301,6 +326,7 @@ function walk32(c: Cpu, lo: number, access: Access): number {
   const pteAt = ((pde & 0xfffff000) >>> 0) + ((lo >>> 12) & 0x3ff) * 4;
   setAccessed(c, pdeAt, pde);
   const pte = readEntry32(c, pteAt);
+  if (probe !== null) probe.entry(1, 'page-table entry', pteAt, pte, 0);
   if ((pte & 1) === 0) notPresent(c, lo, 0, access, 'page-table entry');
   checkRights(c, lo, 0, access, (pde >>> 1) & (pte >>> 1) & 1, (pde >>> 2) & (pte >>> 2) & 1, 0);
   setLeafFlags(c, pteAt, pte, write);
@@ -383,6 +409,7 @@ function walkPae(c: Cpu, lo: number, access: Access): number {
   const i = lo >>> 30;
   const pLo = st.pdpteLo[i];
   const pHi = st.pdpteHi[i];
+  if (probe !== null) probe.entry(3, 'PDPTE register', ((st.pdpteCr3 & 0xffffffe0) >>> 0) + i * 8, pLo, pHi);
   if ((pLo & 1) === 0) notPresent(c, lo, 0, access, 'page-directory-pointer-table entry');
   if ((pLo & 0x1e6) !== 0 || (pHi & ~st.physHiMask) !== 0) reserved(c, lo, 0, access, 'page-directory-pointer-table entry');
   // PAE PDE/PTE reserved bits (tables 4-9..4-11): 62:MAXPHYADDR, and 63 (XD) when NXE = 0.
@@ -390,6 +417,7 @@ function walkPae(c: Cpu, lo: number, access: Access): number {
   const pdeAt = (pHi & st.physHiMask) * TWO32 + ((pLo & 0xfffff000) >>> 0) + ((lo >>> 21) & 0x1ff) * 8;
   const pde = readEntry64(c, pdeAt);
   const pdeHi = entryHi;
+  if (probe !== null) probe.entry(2, 'page-directory entry', pdeAt, pde, pdeHi);
   if ((pde & 1) === 0) notPresent(c, lo, 0, access, 'page-directory entry');
   if ((pdeHi & rsvdHi) !== 0) reserved(c, lo, 0, access, 'page-directory entry');
   if ((pde & 0x80) !== 0) {
@@ -402,6 +430,7 @@ function walkPae(c: Cpu, lo: number, access: Access): number {
   const pteAt = (pdeHi & st.physHiMask) * TWO32 + ((pde & 0xfffff000) >>> 0) + ((lo >>> 12) & 0x1ff) * 8;
   const pte = readEntry64(c, pteAt);
   const pteHi = entryHi;
+  if (probe !== null) probe.entry(1, 'page-table entry', pteAt, pte, pteHi);
   if ((pte & 1) === 0) notPresent(c, lo, 0, access, 'page-table entry');
   if ((pteHi & rsvdHi) !== 0) reserved(c, lo, 0, access, 'page-table entry');
   checkRights(c, lo, 0, access, (pde >>> 1) & (pte >>> 1) & 1, (pde >>> 2) & (pte >>> 2) & 1, nxe ? (pdeHi | pteHi) >>> 31 : 0);
@@ -433,6 +462,7 @@ function walkLong(c: Cpu, lo: number, hi: number, access: Access): number {
     const at = tPpn * 4096 + idx * 8;
     const e = readEntryAt(c, tPpn, idx * 8);
     const eHi = entryHi;
+    if (probe !== null) probe.entry(level, LEVEL_NAMES[level], at, e, eHi);
     if ((e & 1) === 0) notPresent(c, lo, hi, access, LEVEL_NAMES[level]);
     if ((eHi & rsvdHi) !== 0) reserved(c, lo, hi, access, LEVEL_NAMES[level]);
     rw &= e >>> 1;
