@@ -1,0 +1,62 @@
+/**
+ * Symbols of an ELF file from .symtab (or .dynsym when there is none) and its linked string
+ * table (System V gABI "Symbol Table"): functions (STT_FUNC, STT_GNU_IFUNC), objects
+ * (STT_OBJECT) and untyped labels (STT_NOTYPE) defined in some section or absolute;
+ * section, file, common and thread-local symbols are not addresses and are left out.
+ * Global symbols come first, so `lookup` of a name that is also a local static finds the global.
+ */
+import type { ElfSection, ElfSections } from '../../vmm/loaders/elf';
+import type { SymbolInfo } from '../model';
+import { ByteReader, DebugFormatError, stringAt } from './byteReader';
+
+const SHT_SYMTAB = 2;
+const SHT_DYNSYM = 11;
+const STT = { NOTYPE: 0, OBJECT: 1, FUNC: 2, GNU_IFUNC: 10 } as const;
+const STB_LOCAL = 0;
+const SHN_UNDEF = 0;
+const SHN_LORESERVE = 0xff00;
+const SHN_ABS = 0xfff1;
+
+/** Symbols in order of preference: global and weak ones first, then local ones. */
+export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: string[]): SymbolInfo[] {
+  const table = elf.sections.find((s) => s.type === SHT_SYMTAB) ?? elf.sections.find((s) => s.type === SHT_DYNSYM);
+  if (!table) return [];
+  const strtab: ElfSection | undefined = elf.sections[table.link];
+  const within = (s: ElfSection) => s.offset + s.size <= bytes.length;
+  if (!within(table)) {
+    warnings.push(`symbol table (section ${table.index}) extends beyond the end of the file`);
+    return [];
+  }
+  if (!strtab || !within(strtab)) {
+    warnings.push(`symbol table (section ${table.index}) has no readable string table (section ${table.link})`);
+    return [];
+  }
+  const strings = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
+  const esz = elf.bits === 32 ? 16 : 24;
+  const globals: SymbolInfo[] = [];
+  const locals: SymbolInfo[] = [];
+  const r = new ByteReader(bytes.subarray(0, table.offset + table.size), table.offset, '.symtab');
+  try {
+    // Entry 0 is the undefined symbol.
+    for (let o = table.offset + esz; o + esz <= table.offset + table.size; o += esz) {
+      r.pos = o;
+      let nameOff: number, value: number, size: number, info: number, shndx: number;
+      if (elf.bits === 32) {
+        nameOff = r.u32(); value = r.u32(); size = r.u32(); info = r.u8(); r.u8(); shndx = r.u16();
+      } else {
+        nameOff = r.u32(); info = r.u8(); r.u8(); shndx = r.u16(); value = r.u64(); size = r.u64();
+      }
+      const type = info & 0xf;
+      const kind = type === STT.FUNC || type === STT.GNU_IFUNC ? 'function' : type === STT.OBJECT ? 'object' : type === STT.NOTYPE ? 'label' : undefined;
+      if (kind === undefined || shndx === SHN_UNDEF || (shndx >= SHN_LORESERVE && shndx !== SHN_ABS && shndx !== 0xffff)) continue;
+      if (Number.isNaN(value) || Number.isNaN(size)) continue;
+      const name = stringAt(strings, nameOff);
+      if (!name) continue;
+      ((info >> 4) === STB_LOCAL ? locals : globals).push({ name, address: value, size, kind });
+    }
+  } catch (e) {
+    if (!(e instanceof DebugFormatError)) throw e;
+    warnings.push(e.message);
+  }
+  return [...globals, ...locals];
+}
