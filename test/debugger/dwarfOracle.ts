@@ -22,7 +22,7 @@ export function readelfLines(path: string): OracleRow[] {
   for (const l of text.split('\n')) {
     const m = /^(\S+)\s+(\d+|-)\s+(0x[0-9a-f]+)(?:\s+\d+)?\s*(x?)\s*$/.exec(l);
     if (!m) continue;
-    rows.push({ base: m[1], line: m[2] === '-' ? null : Number(m[2]), address: Number(m[3]), stmt: m[4] === 'x' });
+    rows.push({ base: baseName(m[1]), line: m[2] === '-' ? null : Number(m[2]), address: Number(m[3]), stmt: m[4] === 'x' });
   }
   return rows;
 }
