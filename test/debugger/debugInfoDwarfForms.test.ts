@@ -7,9 +7,9 @@
  * default_is_stmt 0; compile units of DWARF 3 and 5 (strp, strx1 with DW_AT_str_offsets_base,
  * implicit_const) naming the compilation directory; a unit no compile unit names.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDebugInfo } from '../../src/debugger/debugInfo';
@@ -20,6 +20,7 @@ import { programA, programB, programC } from './dwarfPrograms';
 
 const READELF = hasTool('readelf');
 const dir = mkdtempSync(join(tmpdir(), 'vtx-dwarf-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Our rows, checked against readelf when it is installed. */
 function rowsOf(name: string, bytes: Uint8Array, elfPath = join(dir, name)) {

@@ -5,10 +5,10 @@
  * the LineTable queries equal reference scans over readelf's rows. Relative sources (cwd-relative
  * names, -I directories) must come out as absolute paths under the compilation directory.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDebugInfo } from '../../src/debugger/debugInfo';
@@ -21,6 +21,7 @@ import { KERNEL_CFLAGS, GUEST_DIR } from '../guests/harness';
 
 const TOOLS = hasTool('gcc') && hasTool('readelf') && hasTool('nm');
 const dir = mkdtempSync(join(tmpdir(), 'vtx-dbginfo-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SOURCES: Record<string, string> = {
   'inc/util.h': `static inline int twice(int x) {
@@ -121,7 +122,8 @@ function checkAgainstOracle(path: string, info: DebugInfo, expectedFiles: string
     }
   }
 
-  const syms = readelfSymbols(path);
+  const absolute = new Map<string, number>();
+  const syms = readelfSymbols(path, absolute);
   assert.ok(syms.length >= 4, 'readelf printed symbols');
   const key = (s: { name: string; address: number; size: number; kind: string }) => `${s.name}@${s.address}/${s.size}/${s.kind}`;
   assert.deepEqual(info.symbols.all().map(key).sort(), syms.map(key).sort(), 'symbols equal readelf -s');
@@ -134,6 +136,9 @@ function checkAgainstOracle(path: string, info: DebugInfo, expectedFiles: string
     assert.deepEqual(info.symbols.nameAt(f.address + f.size - 1), { name, offset: f.size - 1 }, `nameAt inside ${name}`);
   }
   assert.equal(info.symbols.lookup('no_such_symbol'), undefined);
+  for (const [name, value] of absolute) {
+    if (!syms.some((x) => x.name === name)) assert.equal(info.symbols.lookup(name), value, `absolute ${name}`);
+  }
 }
 
 const VERSIONS = [2, 3, 4, 5] as const;
@@ -180,6 +185,19 @@ test('the C test kernel (gcc -m32 -O2 -g, linker script) equals binutils; a mult
   const info = load(out, bytes);
   checkAgainstOracle(out, info, [join(GUEST_DIR, 'kernel.c')], ['kmain', 'isr', 'putu', 'page_dir', 'idt', 'stack']);
   assert.deepEqual(asOracle((load(out, bytes, 'multiboot').lines as RowLineTable).rows), asOracle((info.lines as RowLineTable).rows));
+});
+
+test('nasm -f elf64 -g -F dwarf (DWARF 3 from an assembler, %include files) equals binutils; equ constants by lookup only', (t) => {
+  if (!TOOLS || !hasTool('nasm', ['-v'])) return t.skip('nasm/readelf/nm not installed');
+  const obj = join(dir, 'elf64.o'), out = join(dir, 'elf64.elf');
+  execFileSync('nasm', ['-f', 'elf64', '-g', '-F', 'dwarf', '-I', GUEST_DIR + '/', '-o', obj, join(GUEST_DIR, 'elf64.asm')], { stdio: 'pipe' });
+  execFileSync('ld', ['-m', 'elf_x86_64', '-N', '-Ttext=0x200000', '-e', '_start', '--build-id=none', '--no-warn-rwx-segments', '-o', out, obj], { stdio: 'pipe' });
+  const info = load(out, new Uint8Array(readFileSync(out)));
+  checkAgainstOracle(out, info, [join(GUEST_DIR, 'elf64.asm'), join(GUEST_DIR, 'serial.inc')], ['m_hello']);
+  assert.equal(info.symbols.lookup('COM1'), 0x3f8);
+  assert.ok(!info.symbols.all().some((s) => s.name === 'COM1'), 'an equ is not an address');
+  assert.equal(info.symbols.lookup('_start'), 0x200000);
+  assert.deepEqual(info.symbols.nameAt(info.symbols.lookup('puts')! + 3), { name: 'puts', offset: 3 });
 });
 
 test('compressed debug sections (gcc -gz, SHF_COMPRESSED zlib) read like uncompressed ones', (t) => {

@@ -34,8 +34,8 @@ export function asOracle(rows: readonly SourceRow[]): OracleRow[] {
 
 export interface OracleSymbol { name: string; address: number; size: number; kind: 'function' | 'object' | 'label' }
 
-/** `readelf -sW`, .symtab only: FUNC/IFUNC, OBJECT and NOTYPE symbols defined in a section or absolute. */
-export function readelfSymbols(path: string): OracleSymbol[] {
+/** `readelf -sW`, .symtab only: FUNC/IFUNC, OBJECT and NOTYPE symbols defined in a section (absolute ones apart). */
+export function readelfSymbols(path: string, absolute = new Map<string, number>()): OracleSymbol[] {
   const text = execFileSync('readelf', ['-sW', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const out: OracleSymbol[] = [];
   let inSymtab = false;
@@ -47,6 +47,10 @@ export function readelfSymbols(path: string): OracleSymbol[] {
     const [, value, size, type, , ndx, name] = m;
     const kind = type === 'FUNC' || type === 'IFUNC' ? 'function' : type === 'OBJECT' ? 'object' : type === 'NOTYPE' ? 'label' : undefined;
     if (!kind || ndx === 'UND') continue;
+    if (ndx === 'ABS') {
+      absolute.set(name, parseInt(value, 16));
+      continue;
+    }
     out.push({ name, address: parseInt(value, 16), size: Number(size), kind });
   }
   return out;

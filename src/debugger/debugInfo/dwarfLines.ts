@@ -67,7 +67,7 @@ function filePaths(h: LineProgramHeader, compDir: string | undefined, fallbackDi
   const v5Dir0 = h.version >= 5 ? h.directories[0] : undefined;
   const cuDir = joinPath(fallbackDir, compDir ?? v5Dir0 ?? '.');
   const dirPath = (i: number): string => {
-    const d = h.version >= 5 || i > 0 ? h.directories[i] : undefined;
+    const d = h.directories[i]; // DWARF 2-4: index 0 is undefined, the compilation directory
     return d === undefined ? cuDir : joinPath(cuDir, d);
   };
   const cache = new Map<number, string>();

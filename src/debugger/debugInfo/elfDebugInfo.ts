@@ -37,7 +37,8 @@ export function elfDebugInfo(path: string, bytes: Uint8Array, warnings: string[]
     warnings.push(`ELF type ${elf.type} is not an executable: its symbols and line table are not read (a relocatable object needs relocation)`);
     return { symbols: new SortedSymbolTable([]), lines: null };
   }
-  const symbols = new SortedSymbolTable(readElfSymbols(bytes, elf, warnings));
+  const elfSymbols = readElfSymbols(bytes, elf, warnings);
+  const symbols = new SortedSymbolTable(elfSymbols.symbols, elfSymbols.constants);
   const dwarf: DwarfSections = {};
   for (const key of Object.keys(DWARF_SECTION_NAMES) as Array<keyof DwarfSections>) {
     const s = elf.sections.find((x) => x.name === DWARF_SECTION_NAMES[key]);

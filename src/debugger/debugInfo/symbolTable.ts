@@ -23,14 +23,15 @@ export class SortedSymbolTable implements SymbolTable {
 
   /**
    * `symbols` in order of preference (the first of two with one name is the one `lookup`
-   * returns). `constants` are names with values that are not addresses (an assembler `equ`):
-   * found by `lookup`, never by `all` or `nameAt`.
+   * returns). `constants` are names with values that are not addresses (an assembler `equ`,
+   * an absolute ELF symbol): found by `lookup` when no symbol has the name, never by `all` or
+   * `nameAt`.
    */
   constructor(symbols: readonly SymbolInfo[], constants: ReadonlyMap<string, number> = new Map()) {
     const order = new Map<SymbolInfo, number>();
     symbols.forEach((s, i) => order.set(s, i));
-    for (const [name, value] of constants) this.byName.set(name, value);
     for (const s of symbols) if (!this.byName.has(s.name)) this.byName.set(s.name, s.address);
+    for (const [name, value] of constants) if (!this.byName.has(name)) this.byName.set(name, value);
     // Better first: kind, then sized, then given order.
     const better = (a: SymbolInfo, b: SymbolInfo) =>
       KIND_RANK[b.kind] - KIND_RANK[a.kind] || (b.size > 0 ? 1 : 0) - (a.size > 0 ? 1 : 0) || order.get(a)! - order.get(b)!;
