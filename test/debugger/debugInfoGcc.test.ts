@@ -10,14 +10,21 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadDebugInfo } from '../../src/debugger/debugInfo';
 import type { RowLineTable } from '../../src/debugger/debugInfo/lineTable';
 import type { DebugInfo } from '../../src/debugger/model';
 import {
   asOracle, hasTool, nmAddresses, readelfLines, readelfSymbols, refBind, refIsStmt, refLineAt, sequences,
 } from './dwarfOracle';
-import { KERNEL_CFLAGS, GUEST_DIR } from '../guests/harness';
+
+/** The test guests (the C kernel, nasm sources) and the kernel's flags (as test/guests/harness.ts builds it, plus -g). */
+const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'guests');
+const KERNEL_CFLAGS = [
+  '-m32', '-ffreestanding', '-nostdlib', '-fno-pic', '-fno-pie', '-no-pie', '-static', '-O2',
+  '-fno-stack-protector', '-fno-asynchronous-unwind-tables', '-mno-sse', '-mno-mmx', '-g',
+];
 
 const TOOLS = hasTool('gcc') && hasTool('readelf') && hasTool('nm');
 const dir = mkdtempSync(join(tmpdir(), 'vtx-dbginfo-'));
@@ -178,7 +185,7 @@ test('the C test kernel (gcc -m32 -O2 -g, linker script) equals binutils; a mult
   if (!M32) return t.skip('gcc cannot build -m32 here');
   const out = join(dir, 'kernel.elf');
   execFileSync('gcc', [
-    ...KERNEL_CFLAGS, '-mno-sse', '-mno-mmx', '-g', `-Wl,-T,${join(GUEST_DIR, 'kernel.ld')}`, '-Wl,--build-id=none',
+    ...KERNEL_CFLAGS, `-Wl,-T,${join(GUEST_DIR, 'kernel.ld')}`, '-Wl,--build-id=none',
     '-Wl,--no-warn-rwx-segments', '-o', out, join(GUEST_DIR, 'kernel.c'),
   ], { stdio: 'pipe' });
   const bytes = new Uint8Array(readFileSync(out));
