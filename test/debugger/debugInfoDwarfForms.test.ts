@@ -112,3 +112,38 @@ test('sequences outside every allocated section (code the linker discarded) are 
   assert.deepEqual((info.lines as RowLineTable).rows.map((r) => [r.line, r.address, r.endSequence]), [[5, 0x2000, false], [5, 0x2004, true]]);
   assert.equal(info.lines!.lineAt(0), undefined);
 });
+
+test('higher-half addresses above 2^53 are left out with a warning; an all-ones tombstone silently', () => {
+  const unit = (address: number | bigint) => {
+    const line = new W();
+    lineUnit(line, {
+      version: 4,
+      tables: (h) => h.u8(0).str('h.c').uleb(0).uleb(0).uleb(0).u8(0),
+      program: (_, op) => {
+        op.extended(2, (w) => { const b = new DataView(new ArrayBuffer(8)); b.setBigUint64(0, BigInt(address), true); w.raw(new Uint8Array(b.buffer)); });
+        op.copy().advancePc(4).endSequence();
+        op.setAddress(0x1000, 8).copy().advancePc(4).endSequence();
+      },
+    });
+    const sym = new W();
+    for (let i = 0; i < 24; i++) sym.u8(0);
+    sym.u32(1).u8(0x12, 0).u16(1).u32(0).u32(0xffffffff).u64(16); // value 0xffffffff00000000
+    sym.u32(3).u8(0x12, 0).u16(1).u64(0x1000).u64(4);
+    return loadDebugInfo({
+      path: '/h/h.elf', format: 'elf',
+      bytes: elfWithSections(64, [
+        textSection(0x1000, 0x10), { name: '.debug_line', data: line.b },
+        { name: '.symtab', type: 2, data: sym.b, link: 4, entsize: 24 }, { name: '.strtab', type: 3, data: [0, 0x68, 0, 0x66, 0] },
+      ]),
+    });
+  };
+  const high = unit(0xffffffff80001000n);
+  assert.deepEqual((high.lines as RowLineTable).rows.map((r) => r.address), [0x1000, 0x1004]);
+  assert.equal(high.warnings?.length, 2, String(high.warnings));
+  assert.ok(high.warnings!.some((w) => /0xffffffff80001000 .* above 2\^53/.test(w)));
+  assert.ok(high.warnings!.some((w) => /1 symbol\(s\) .* above 2\^53/.test(w)));
+  assert.deepEqual(high.symbols.all().map((s) => s.name), ['f']);
+  const tomb = unit(0xffffffffffffffffn);
+  assert.deepEqual((tomb.lines as RowLineTable).rows.map((r) => r.address), [0x1000, 0x1004]);
+  assert.equal(tomb.warnings?.length, 1, 'only the symbol warning');
+});

@@ -36,6 +36,7 @@ export function runLineProgram(line: Uint8Array, h: LineProgramHeader, warnings:
   const r = new ByteReader(line.subarray(0, h.programEnd), h.programStart, '.debug_line');
   let address = 0, opIndex = 0, file = 1, lineNo = 1, column = 0, isStmt = h.defaultIsStmt;
   let dead = false;
+  let unrepresentable = false;
   let seqStart = 0;
   const reset = () => {
     address = 0; opIndex = 0; file = 1; lineNo = 1; column = 0; isStmt = h.defaultIsStmt; dead = false;
@@ -74,7 +75,15 @@ export function runLineProgram(line: Uint8Array, h: LineProgramHeader, warnings:
             break;
           case DW_LNE.set_address: {
             const size = len - 1;
+            const at = r.pos;
             const a = size === 8 || size === 4 || size === 2 || size === 1 ? r.uN(size) : NaN;
+            if (Number.isNaN(a) && size === 8 && !unrepresentable) {
+              const big = new DataView(line.buffer, line.byteOffset + at, 8).getBigUint64(0, true);
+              if (big < 0xfffffffffffffffen) {
+                unrepresentable = true;
+                warnings.push(`.debug_line: address 0x${big.toString(16)} (line program at 0x${h.offset.toString(16)}) is above 2^53, which the debugger cannot represent: its rows are left out`);
+              }
+            }
             // Code the linker discarded keeps its rows at a tombstone address (-1 or -2 truncated to 32 bits).
             if (Number.isNaN(a) || (size === 4 && a >= 0xfffffffe)) {
               dead = true;

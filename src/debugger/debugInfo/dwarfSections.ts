@@ -3,9 +3,8 @@
  * them: DW_FORM_strp in .debug_str, DW_FORM_line_strp in .debug_line_str (DWARF 5 §7.26) and
  * DW_FORM_strx* through the unit's .debug_str_offsets contribution (§7.26, DW_AT_str_offsets_base).
  */
-import { ByteReader } from './byteReader';
+import { ByteReader, stringAt } from './byteReader';
 import type { FormValue } from './dwarfForms';
-import { stringAt } from './byteReader';
 
 export interface DwarfSections {
   line?: Uint8Array;

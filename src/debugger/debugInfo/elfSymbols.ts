@@ -44,6 +44,7 @@ export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: st
   const globals: SymbolInfo[] = [];
   const locals: SymbolInfo[] = [];
   const absolute: Array<[string, number, boolean]> = [];
+  let tooLarge = 0;
   const r = new ByteReader(bytes.subarray(0, table.offset + table.size), table.offset, '.symtab');
   try {
     // Entry 0 is the undefined symbol.
@@ -58,7 +59,10 @@ export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: st
       const type = info & 0xf;
       const kind = type === STT.FUNC || type === STT.GNU_IFUNC ? 'function' : type === STT.OBJECT ? 'object' : type === STT.NOTYPE ? 'label' : undefined;
       if (kind === undefined || shndx === SHN_UNDEF || (shndx >= SHN_LORESERVE && shndx !== SHN_ABS && shndx !== 0xffff)) continue;
-      if (Number.isNaN(value) || Number.isNaN(size)) continue;
+      if (Number.isNaN(value) || Number.isNaN(size)) {
+        tooLarge++;
+        continue;
+      }
       const name = stringAt(strings, nameOff);
       if (!name) continue;
       const local = (info >> 4) === STB_LOCAL;
@@ -69,6 +73,7 @@ export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: st
     if (!(e instanceof DebugFormatError)) throw e;
     warnings.push(e.message);
   }
+  if (tooLarge > 0) warnings.push(`${tooLarge} symbol(s) with a value or size above 2^53 left out (the debugger's addresses are exact below 2^53)`);
   const constants = new Map<string, number>();
   for (const pass of [false, true]) for (const [name, value, local] of absolute) if (local === pass && !constants.has(name)) constants.set(name, value);
   return { symbols: [...globals, ...locals], constants };

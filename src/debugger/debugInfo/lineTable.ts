@@ -33,8 +33,9 @@ export class RowLineTable implements LineTable {
   private readonly byFile = new Map<string, FileLines>();
   private readonly byBase = new Map<string, string[]>();
   private readonly fileList: string[];
+  private readonly fileSet: Set<string>;
 
-  /** `rows` in sequences, each ended by an endSequence row (a trailing unended sequence is ignored). */
+  /** `rows` in sequences, each ended by an endSequence row (the readers close a sequence a truncated program left open). */
   constructor(readonly rows: readonly SourceRow[]) {
     const ranges: Array<[number, number, number]> = [];
     this.stmtStarts = new Set();
@@ -71,6 +72,7 @@ export class RowLineTable implements LineTable {
     const files = new Set<string>();
     for (const r of rows) if (!r.endSequence && r.line > 0 && r.file !== '') files.add(r.file);
     this.fileList = [...files].sort();
+    this.fileSet = files;
     for (const [file, list] of runs) {
       list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       this.byFile.set(file, { lines: Int32Array.from(list, (x) => x[0]), addresses: Float64Array.from(list, (x) => x[1]) });
@@ -108,7 +110,7 @@ export class RowLineTable implements LineTable {
   /** The table's name for `file`: the same absolute path, else the only file with its base name. */
   resolveFile(file: string): string | undefined {
     const norm = normalizePath(file);
-    if (this.byFile.has(norm) || this.fileList.includes(norm)) return norm;
+    if (this.fileSet.has(norm)) return norm;
     const same = this.byBase.get(baseName(norm));
     return same && same.length === 1 ? same[0] : undefined;
   }
