@@ -61,6 +61,8 @@ export interface DebugInfo {
   symbols: SymbolTable;
   /** null when the program has no line information (a flat binary, an ELF without -g). */
   lines: LineTable | null;
+  /** Problems met while reading the debug information (malformed or unsupported sections); what could be read is still given. */
+  warnings?: string[];
 }
 
 /** The program as loaded, from which debug information is read (src/debugger/debugInfo/index.ts `loadDebugInfo`). */

@@ -2,7 +2,8 @@
  * ELF32 and ELF64 images (System V gABI; the x86 and x86-64 psABI supplements): header
  * validation, PT_LOAD segments loaded at their physical addresses (p_paddr) with the
  * p_memsz - p_filesz tail zero-filled, the entry point and the symbol table (.symtab with its
- * string table) for the debugger. Every error names what is wrong with the file.
+ * string table) for the debugger, and the section headers of any ELF file (`readElfSections`, for
+ * the debugger's DWARF reader). Every error names what is wrong with the file.
  */
 import type { PhysicalMemory } from '../../x86/physicalMemory';
 import { LoadError, hex } from './errors';
@@ -175,6 +176,99 @@ function readSymbols(r: Reader, shoff: number, shentsize: number, shnum: number)
   }
   out.sort((x, y) => x.address - y.address || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return out;
+}
+
+/** One section header (System V gABI "Sections"), with its name from the section-name string table. */
+export interface ElfSection {
+  index: number;
+  name: string;
+  type: number;
+  flags: number;
+  addr: number;
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+  entsize: number;
+}
+
+/** The identification and section headers of an ELF file of any type (the debugger reads its sections). */
+export interface ElfSections {
+  bits: 32 | 64;
+  /** e_type: 1 ET_REL, 2 ET_EXEC, 3 ET_DYN, ... */
+  type: number;
+  machine: number;
+  sections: ElfSection[];
+}
+
+export const SHT_NOBITS = 8;
+
+/**
+ * Read the section header table of a little-endian ELF32/ELF64 file, with section names
+ * (gABI: e_shstrndx; extended numbering when e_shnum = 0 or e_shstrndx = SHN_XINDEX reads
+ * the real values from section 0). Nothing is validated beyond what reading needs: a file
+ * without section headers gives an empty list; a table or name table outside the file is a
+ * LoadError.
+ */
+export function readElfSections(bytes: Uint8Array): ElfSections {
+  if (!isElf(bytes)) throw new LoadError('not an ELF file (no \\x7fELF magic)');
+  const cls = bytes[4];
+  if (cls !== 1 && cls !== 2) throw new LoadError(`unsupported ELF class ${cls} (EI_CLASS must be 1 for ELF32 or 2 for ELF64)`);
+  if (bytes[5] !== 1) throw new LoadError(`ELF data encoding ${bytes[5]} is not little-endian (EI_DATA must be 1)`);
+  const bits = cls === 1 ? 32 : 64;
+  const ehsize = bits === 32 ? 52 : 64;
+  if (bytes.length < ehsize) throw new LoadError(`truncated ELF${bits} header: the file has ${bytes.length} bytes, the header needs ${ehsize}`);
+  const r = new Reader(bytes, bits);
+  const type = r.u16(16);
+  const machine = r.u16(18);
+  const shoff = r.word(bits === 32 ? 32 : 40, 'e_shoff');
+  const b = bits === 32 ? 46 : 58;
+  const shentsize = r.u16(b);
+  let shnum = r.u16(b + 2);
+  let shstrndx = r.u16(b + 4);
+  if (shoff === 0) return { bits, type, machine, sections: [] };
+  const want = bits === 32 ? 40 : 64;
+  if (shentsize !== want) throw new LoadError(`ELF${bits} e_shentsize is ${shentsize}, expected ${want}`);
+  const header = (i: number): Omit<ElfSection, 'name'> & { nameOff: number } => {
+    const o = shoff + i * shentsize;
+    if (o + shentsize > bytes.length) throw new LoadError(`section header ${i} at offset ${hex(o)} extends beyond the end of the file (${bytes.length} bytes)`);
+    return bits === 32
+      ? { index: i, nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u32(o + 8), addr: r.u32(o + 12), offset: r.u32(o + 16), size: r.u32(o + 20), link: r.u32(o + 24), info: r.u32(o + 28), entsize: r.u32(o + 36) }
+      : {
+        index: i, nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u64(o + 8, 'sh_flags'), addr: r.u64(o + 16, 'sh_addr'), offset: r.u64(o + 24, 'sh_offset'),
+        size: r.u64(o + 32, 'sh_size'), link: r.u32(o + 40), info: r.u32(o + 44), entsize: r.u64(o + 56, 'sh_entsize'),
+      };
+  };
+  if (shnum === 0 || shstrndx === 0xffff) {
+    const zero = header(0);
+    if (shnum === 0) shnum = zero.size;
+    if (shstrndx === 0xffff) shstrndx = zero.link;
+  }
+  if (shoff + shnum * shentsize > bytes.length) {
+    throw new LoadError(`section header table (${shnum} entries at offset ${hex(shoff)}) extends beyond the end of the file (${bytes.length} bytes)`);
+  }
+  const raw = Array.from({ length: shnum }, (_, i) => header(i));
+  const names = shstrndx < shnum && raw[shstrndx].type !== SHT_NOBITS ? raw[shstrndx] : undefined;
+  if (names && names.offset + names.size > bytes.length) throw new LoadError(`section name table (section ${shstrndx}) extends beyond the end of the file`);
+  const decoder = new TextDecoder();
+  const sections = raw.map(({ nameOff, ...s }) => {
+    let name = '';
+    if (names && nameOff < names.size) {
+      const start = names.offset + nameOff;
+      let e = start;
+      while (e < names.offset + names.size && bytes[e] !== 0) e++;
+      name = decoder.decode(bytes.subarray(start, e));
+    }
+    return { ...s, name };
+  });
+  return { bits, type, machine, sections };
+}
+
+/** The bytes of a section (empty for SHT_NOBITS); a LoadError when they lie outside the file. */
+export function elfSectionBytes(bytes: Uint8Array, s: ElfSection): Uint8Array {
+  if (s.type === SHT_NOBITS) return new Uint8Array(0);
+  if (s.offset + s.size > bytes.length) throw new LoadError(`section ${s.index} (${s.name || 'unnamed'}) extends beyond the end of the file (${bytes.length} bytes)`);
+  return bytes.subarray(s.offset, s.offset + s.size);
 }
 
 /** Check that [start, start+length) is plain guest RAM (no device region). */
