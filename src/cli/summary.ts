@@ -26,6 +26,8 @@ export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | '
   | 'NestedPageFault'
   /** An exit the hypervisor does not handle. */
   | 'Halt'
+  /** The vCPU went down (an INIT to itself) with no processor to start it again. */
+  | 'CpuDown'
   /** A debugger stopped on a VM exit before the hypervisor handled it. */
   | 'exitBreak';
 
@@ -195,6 +197,7 @@ const STOP_TEXT: Record<StopReason, string> = {
   FailEntry: 'FailEntry (VM entry failed)',
   NestedPageFault: 'NestedPageFault (the guest reached unmapped guest-physical memory)',
   Halt: 'Halt (the hypervisor stopped the guest)',
+  CpuDown: 'CpuDown (the vCPU took an INIT and no other processor can start it)',
   exitBreak: 'exitBreak (stopped on a VM exit, before the hypervisor handles it)',
 };
 

@@ -22,9 +22,23 @@ import type { VmxVcpu } from './vcpu';
 import { PREEMPTION_TIMER_START } from './guestStart';
 
 /** The virtual local APIC's x2APIC registers (MSRs 0x800-0x8FF); may throw a #GP CpuException. */
+/** An IPI whose destination includes another processor (ICR decoded, SDM vol. 3A §10.6.1). */
+export interface OutgoingIpi {
+  /** Delivery mode: 0 fixed, 1 lowest priority, 2 SMI, 4 NMI, 5 INIT, 6 start-up. */
+  mode: number;
+  vector: number;
+  /** Destination field (APIC ID, logical set or the broadcast ID; the broadcast ID for shorthands). */
+  dest: number;
+  logical: boolean;
+  /** Destination shorthand: 0 none, 1 self, 2 all including self, 3 all excluding self. */
+  shorthand: number;
+}
+
 export interface ApicMsrs {
   rdmsr(index: number): [number, number] | null;
   wrmsr(index: number, lo: number, hi: number): boolean;
+  /** The last IPI an ICR write sent to another processor (lapic.ts takeOutgoing), or null. */
+  takeOutgoing?(): OutgoingIpi | null;
 }
 
 const out = new Int32Array(4);
@@ -41,6 +55,9 @@ export function handleExit(vcpu: VmxVcpu, reason: number, entryFailure: boolean)
     case 0: return reflectException(vcpu);
     case 1: return f.vector !== undefined ? { kind: 'ExternalInterrupt', vector: Number(f.vector) } : NOTHING;
     case 2: return { kind: 'Halt', why: 'triple fault (the guest shut down)' };
+    // INIT (SDM vol. 3C §25.2): the processor would reset and wait for a start-up IPI — this
+    // vCPU goes down (the seed's CpuDown, which the crate never produces).
+    case 3: return { kind: 'CpuDown' };
     case 7: {
       const proc = v.read32('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS');
       v.write('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS', proc & ~(1 << 2));
@@ -368,6 +385,13 @@ function msrExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
           vcpu.injectException(13, 0);
           return NOTHING;
         }
+        if (msr === 0x830) {
+          const ipi = vcpu.apic.takeOutgoing?.() ?? null;
+          if (ipi !== null) {
+            vcpu.advanceRip();
+            return ipiExit(ipi);
+          }
+        }
       } else {
         const r = vcpu.apic.rdmsr(msr);
         if (r === null) {
@@ -388,6 +412,17 @@ function msrExit(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {
   if (write) return { kind: 'SysRegWrite', addr: msr, value: e.fields.value as bigint };
   vcpu.pending = { kind: 'msr' };
   return { kind: 'SysRegRead', addr: msr };
+}
+
+/**
+ * An IPI to another processor (x2APIC ICR write, SDM vol. 3A §10.12.9): a start-up IPI is the
+ * seed's CpuUp (entry = vector × 4 KiB, §10.4.4.1), fixed and lowest-priority ones SendIpi;
+ * INIT, NMI and SMI to others are the VMM's business only through CpuUp/SendIpi, so they are
+ * reported as SendIpi with their vector field too.
+ */
+export function ipiExit(ipi: OutgoingIpi): VCpuExit {
+  if (ipi.mode === 6) return { kind: 'CpuUp', targetCpu: ipi.dest, entry: ipi.vector << 12 };
+  return { kind: 'SendIpi', targetCpu: ipi.dest, vector: ipi.vector };
 }
 
 function eptViolation(vcpu: VmxVcpu, e: DecodedExit): VCpuExit {

@@ -31,6 +31,7 @@ import type { VCpuExit } from '../hypervisor/vcpuExit';
 import type { Interception } from '../hypervisor/interception';
 import { pagingOf, readGuest } from '../hypervisor/guestMemory';
 import { APIC_DEFAULT_BASE } from './devices/lapic';
+import { raiseInit } from '../vmx/eventExits';
 
 /** MSR → the VMCS guest-state field that holds the guest's value while the host runs (also read by the debugger). */
 export const GUEST_STATE_MSRS: Readonly<Record<number, string>> = {
@@ -42,7 +43,7 @@ export const GUEST_STATE_MSRS: Readonly<Record<number, string>> = {
 export const HC_PRINT = 0n;
 export const HC_EXIT = 1n;
 
-export type VmmStopReason = MachineStopReason | 'SystemDown' | 'FailEntry' | 'NestedPageFault' | 'Halt';
+export type VmmStopReason = MachineStopReason | 'SystemDown' | 'FailEntry' | 'NestedPageFault' | 'Halt' | 'CpuDown';
 
 export interface VmmRunResult {
   /** 'exitBreak': `stopOnExit` asked to stop on this exit; it is handled when the run resumes. */
@@ -91,8 +92,11 @@ export class Vmm {
     this.vcpu = new VmxVcpu(m.cpu, this.layout, {
       interception: options.interception,
       mmioHoles: [[APIC_DEFAULT_BASE, APIC_DEFAULT_BASE + 0x1000]],
-      apic: { rdmsr: (i) => m.lapic.rdmsr(i), wrmsr: (i, lo, hi) => m.lapic.wrmsr(i, lo, hi) },
+      apic: { rdmsr: (i) => m.lapic.rdmsr(i), wrmsr: (i, lo, hi) => m.lapic.wrmsr(i, lo, hi), takeOutgoing: () => m.lapic.takeOutgoing() },
     });
+    // An INIT IPI that includes the processor itself is the INIT signal: in VMX non-root
+    // operation a VM exit (SDM vol. 3C §25.2), which the hypervisor reports as CpuDown.
+    m.lapic.onInitSelf = () => raiseInit(this.vcpu.engine);
     this.onExit = options.onExit;
     this.stopOnExit = options.stopOnExit;
     this.vcpu.eagerDecode = options.onExit !== undefined || options.stopOnExit !== undefined;
@@ -269,8 +273,12 @@ export class Vmm {
         return { reason: x.why?.startsWith('triple fault') === true ? 'shutdown' : 'Halt', detail: x.why };
       case 'FailEntry':
         return { reason: 'FailEntry', detail: `VM entry failed: ${x.check}` };
-      default:
-        return { reason: 'Halt', detail: `the VMM does not handle ${x.kind}` };
+      // One vCPU: there is no other processor to start or to interrupt — the IPI is lost, as it
+      // is on a PC whose APIC bus has no such APIC ID; the guest continues.
+      case 'CpuUp': case 'SendIpi':
+        return null;
+      case 'CpuDown':
+        return { reason: 'CpuDown', detail: 'the vCPU took an INIT (VM exit 3) and waits for a start-up IPI that no other processor can send' };
     }
   }
 

@@ -329,4 +329,33 @@ describe('gaps of the crate, filled', () => {
     assert.equal(r.vmm.machine.mem.read8(0x503), 1, 'the NMI handler ran');
     assert.equal(r.vmm.machine.mem.read8(0x500), 0, 'after the unblocking IRET, before the next store');
   });
+
+  const X2APIC_ON = 'mov ecx, 0x1b\nrdmsr\nor eax, 0xc00\nwrmsr';
+  /** WRMSR of the x2APIC ICR (0x830): destination in EDX, command in EAX. */
+  const icr = (dest: number, command: number): string => `mov ecx, 0x830\nmov edx, ${dest}\nmov eax, 0x${command.toString(16)}\nwrmsr`;
+
+  it('CpuUp: a start-up IPI to another APIC ID (x2APIC ICR) → CpuUp{targetCpu, entry = vector × 4 KiB}; the guest continues', () => {
+    const r = runGuest(`${X2APIC_ON}\n${icr(1, 0x4500)}\n${icr(1, 0x4609)}\nmov ebx, 0x5a\n${POWEROFF}`, { mode: 'protected' });
+    const ups = r.exits.filter((e) => e.kind === 'CpuUp');
+    assert.equal(ups.length, 1, r.seq.join(' '));
+    assert.deepEqual(ups[0].exit, { kind: 'CpuUp', targetCpu: 1, entry: 0x9000 });
+    assert.equal(r.result.reason, 'SystemDown');
+    assert.equal(r.reg('rbx'), 0x5an, 'RIP advanced past the WRMSR');
+  });
+
+  it('SendIpi: a fixed IPI to another APIC ID → SendIpi{targetCpu, vector}; one to itself is delivered, not sent', () => {
+    const r = runGuest(`${X2APIC_ON}\n${icr(2, 0x40)}\n${icr(0, 0x41)}\n${POWEROFF}`, { mode: 'protected' });
+    const sent = r.exits.filter((e) => e.kind === 'SendIpi').map((e) => e.exit);
+    assert.deepEqual(sent, [{ kind: 'SendIpi', targetCpu: 2, vector: 0x40 }]);
+    const ext = r.exits.filter((e) => e.kind === 'ExternalInterrupt').map((e) => e.exit);
+    assert.deepEqual(ext, [{ kind: 'ExternalInterrupt', vector: 0x41 }], 'the self IPI reached this processor (external-interrupt exit)');
+    assert.equal(r.result.reason, 'SystemDown');
+  });
+
+  it('CpuDown: an INIT to all including itself is the INIT signal — VM exit 3 — and the vCPU goes down (the run ends CpuDown)', () => {
+    const r = runGuest(`${X2APIC_ON}\n${icr(0, 0x84500)}\n${POWEROFF}`, { mode: 'protected' });
+    assert.deepEqual(r.seq.slice(-1), ['INIT/CpuDown']);
+    assert.equal(r.result.reason, 'CpuDown', r.result.detail);
+    assert.ok(r.exits.some((e) => e.kind === 'SendIpi'), 'the INIT to the others is reported too');
+  });
 });

@@ -20,8 +20,12 @@
  *
  * IPIs (§10.6): the processor is alone, so an IPI reaches it only when the destination
  * includes it (shorthand self or all-including-self, or its physical ID / the broadcast ID /
- * a logical destination that matches its LDR); fixed and lowest-priority IPIs set IRR, other
- * delivery modes (SMI, NMI, INIT, SIPI) are ignored. The delivery-status bit always reads idle.
+ * a logical destination that matches its LDR); fixed and lowest-priority IPIs set IRR. An INIT
+ * that includes this processor (all-including-self, or its own/broadcast destination) is passed
+ * to `onInitSelf` (under VMX the INIT signal is a VM exit, SDM vol. 3C §25.2); other delivery
+ * modes to itself (SMI, NMI, SIPI) are ignored. An IPI whose destination includes another
+ * processor is kept as `outgoing` (the last one) for the hypervisor/VMM to report (the seed's
+ * SendIpi / CpuUp exits). The delivery-status bit always reads idle.
  *
  * LINT0 carries the 8259 PIC's INTR: the PIC reaches the processor when the APIC is disabled in
  * IA32_APIC_BASE or LINT0 is unmasked with delivery mode ExtINT (§10.5.1). The machine starts the
@@ -29,6 +33,7 @@
  * software-enabled with spurious vector 0xFF, LINT0 = ExtINT, LINT1 = NMI, everything else as
  * after reset (§10.4.7.1). `reset()` gives the power-up state itself.
  */
+import type { OutgoingIpi } from '../../hypervisor/handlers';
 import { gp0 } from '../../x86/exceptions';
 import { APIC_TICKS_PER_BUS_CLOCK } from './clock';
 import type { DeviceHost, TimedDevice } from './clock';
@@ -85,6 +90,10 @@ export class LocalApic implements TimedDevice {
   private tscDeadline = 0;
   /** Number of timer interrupts raised (tests, reports). */
   timerFired = 0;
+  /** The last IPI sent to a destination that includes another processor (cleared by takeOutgoing). */
+  private outgoing: OutgoingIpi | null = null;
+  /** An INIT IPI that includes this processor (the VMM raises the INIT signal). */
+  onInitSelf: (() => void) | null = null;
 
   constructor(
     private readonly host: DeviceHost,
@@ -441,20 +450,34 @@ export class LocalApic implements TimedDevice {
     const vector = lo & 0xff;
     const mode = (lo >> 8) & 7;
     const shorthand = (lo >> 18) & 3;
+    this.outgoing = null;
     let toSelf: boolean;
-    if (shorthand === 1 || shorthand === 2) toSelf = true;
-    else if (shorthand === 3) toSelf = false;
-    else if (this.x2apic) {
-      const dest = this.icrHi >>> 0;
-      toSelf = (lo & 0x800) === 0
-        ? dest === 0xffffffff || dest === this.id
-        : dest === 0xffffffff || ((dest >>> 16) === 0 && (dest & 1) !== 0);
+    let toOthers: boolean;
+    const logical = (lo & 0x800) !== 0;
+    const dest = this.x2apic ? this.icrHi >>> 0 : this.icrHi >>> 24;
+    const broadcast = this.x2apic ? 0xffffffff : 0xff;
+    if (shorthand !== 0) {
+      toSelf = shorthand !== 3;
+      toOthers = shorthand !== 1;
+    } else if (this.x2apic) {
+      // x2APIC logical destination: cluster in 31:16, a bit per member in 15:0 (§10.12.10.2).
+      toSelf = !logical ? dest === broadcast || dest === this.id : dest === broadcast || ((dest >>> 16) === 0 && (dest & 1) !== 0);
+      toOthers = dest === broadcast || (!logical ? dest !== this.id : (dest & ~1) !== 0);
     } else {
-      const dest = this.icrHi >>> 24;
-      toSelf = (lo & 0x800) === 0 ? dest === 0xff || dest === this.id : (dest & (this.ldr >>> 24)) !== 0;
+      toSelf = !logical ? dest === broadcast || dest === this.id : (dest & (this.ldr >>> 24)) !== 0;
+      toOthers = dest === broadcast || (!logical ? dest !== this.id : (dest & ~(this.ldr >>> 24)) !== 0);
     }
+    if (toOthers) this.outgoing = { mode, vector, dest: shorthand !== 0 ? broadcast : dest, logical, shorthand };
     if (!toSelf) return;
     if (mode === 0 || mode === 1) this.accept(vector, false, true);
+    else if (mode === 5 && ((lo >> 14) & 3) !== 2 && this.onInitSelf !== null) this.onInitSelf(); // INIT, not level de-assert (§10.6.1)
+  }
+
+  /** The last IPI to another processor since the previous call, or null. */
+  takeOutgoing(): OutgoingIpi | null {
+    const o = this.outgoing;
+    this.outgoing = null;
+    return o;
   }
 
   // ---- xAPIC MMIO ----------------------------------------------------------------------------
