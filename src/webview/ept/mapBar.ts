@@ -1,0 +1,65 @@
+/**
+ * The map bar of the EPT panel: two rows over the guest-physical space from 0 to the top of
+ * mapped memory — kind (RAM, MMIO hole, unmapped) and EPT permissions — with an address axis,
+ * the last EPT-violation address marked, and a legend. Clicking a segment selects its range
+ * (the panel filters the mapping table by it).
+ */
+import type { EptFlatReport } from '../protocol';
+import { el, icon } from '../shared/dom';
+import { hex, sizeName } from '../shared/format';
+import { kindSegments, permissionSegments, type Segment } from './mapSegments';
+
+const KIND_LEGEND: Array<[string, string]> = [['ram', 'RAM'], ['mmio', 'MMIO hole'], ['unmapped', 'unmapped']];
+const PERM_LEGEND: Array<[string, string]> = [['RWX', 'RWX'], ['RW-', 'RW-'], ['R-X', 'R-X'], ['R--', 'R--'], ['--X', '--X'], ['mixed', 'mixed']];
+
+export class MapBar {
+  readonly root = el('div', { class: 'map' });
+  onSelect: (start: number, end: number) => void = () => {};
+
+  update(r: EptFlatReport): void {
+    const top = Number(BigInt(r.top));
+    const rows = [
+      this.row('Memory', kindSegments(r), top, 'kind'),
+      this.row('EPT', permissionSegments(r), top, 'perm'),
+    ];
+    const viol = r.lastViolationGpa !== undefined ? Number(BigInt(r.lastViolationGpa)) : undefined;
+    const track = el('div', { class: 'map-track' }, rows);
+    if (viol !== undefined && top > 0) {
+      const marker = el('div', { class: 'map-violation', title: `last EPT violation: ${r.lastViolationGpa}`, data: { gpa: r.lastViolationGpa! } }, [icon('debug-breakpoint-unsupported')]);
+      marker.style.left = `${Math.min(100, (viol / top) * 100)}%`;
+      track.append(el('div', { class: 'map-overlay' }, [marker]));
+    }
+    const axis = el('div', { class: 'map-axis mono' });
+    for (let i = 0; i <= 4; i++) {
+      const t = el('span', { text: hex(Math.round((top * i) / 4)) });
+      t.style.left = `${i * 25}%`;
+      axis.append(t);
+    }
+    const legend = el('div', { class: 'map-legend' }, [
+      ...KIND_LEGEND.map(([c, t]) => el('span', { class: 'legend-item' }, [el('span', { class: `swatch kind-${c}` }), el('span', { text: t })])),
+      el('span', { class: 'legend-sep' }),
+      ...PERM_LEGEND.map(([c, t]) => el('span', { class: 'legend-item' }, [el('span', { class: `swatch perm-${c.replace(/-/g, '_')}` }), el('span', { class: 'mono', text: t })])),
+      viol !== undefined ? el('span', { class: 'legend-item violation' }, [icon('debug-breakpoint-unsupported'), el('span', { text: `last EPT violation ${r.lastViolationGpa}` })]) : null,
+    ]);
+    this.root.replaceChildren(
+      el('div', { class: 'map-title' }, [el('span', { text: `Guest-physical space 0 – ${r.top} (${sizeName(top)})` })]),
+      track, axis, legend,
+    );
+  }
+
+  private row(label: string, segs: Segment[], top: number, kind: 'kind' | 'perm'): HTMLElement {
+    const bar = el('div', { class: 'map-bar', data: { row: kind } });
+    for (const s of segs) {
+      const cls = kind === 'kind' ? `kind-${s.cls}` : `perm-${s.cls.replace(/-/g, '_')}`;
+      const d = el('div', {
+        class: `seg ${cls}`, title: `${hex(s.start)} – ${hex(s.end)} (${sizeName(s.end - s.start)}): ${s.label}`,
+        data: { start: hex(s.start), end: hex(s.end), cls: s.cls },
+      });
+      d.style.left = `${(s.start / top) * 100}%`;
+      d.style.width = `${((s.end - s.start) / top) * 100}%`;
+      d.addEventListener('click', () => this.onSelect(s.start, s.end));
+      bar.append(d);
+    }
+    return el('div', { class: 'map-row' }, [el('span', { class: 'map-label', text: label }), bar]);
+  }
+}
