@@ -36,6 +36,7 @@ export function connect(handler: (m: HostMessage) => void): void {
     // The time the panel finished applying the message (the browser tests and the bench read it).
     document.body.dataset.renderedType = m.type;
     document.body.dataset.renderedAt = String(performance.now());
+    if ('stop' in m) document.body.dataset.stop = String(m.stop);
   });
   post({ type: 'ready' });
 }
