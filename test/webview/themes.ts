@@ -15,6 +15,15 @@ const common: Record<string, string> = {
 };
 
 const dark: Record<string, string> = {
+  '--vscode-settings-textInputBackground': '#313131', '--vscode-settings-textInputForeground': '#cccccc', '--vscode-settings-textInputBorder': '#3c3c3c',
+  '--vscode-settings-checkboxBackground': '#313131', '--vscode-settings-checkboxBorder': '#3c3c3c', '--vscode-settings-checkboxForeground': '#cccccc',
+  '--vscode-settings-dropdownBackground': '#313131', '--vscode-settings-dropdownBorder': '#3c3c3c', '--vscode-settings-dropdownForeground': '#cccccc',
+  '--vscode-settings-dropdownListBorder': '#454545', '--vscode-settings-headerBorder': '#2b2b2b', '--vscode-panel-background': '#181818',
+  '--vscode-sideBar-background': '#181818', '--vscode-sideBarSectionHeader-background': '#181818', '--vscode-sideBarTitle-foreground': '#cccccc',
+  '--vscode-inputOption-activeForeground': '#ffffff', '--vscode-list-highlightForeground': '#2aaaff', '--vscode-list-focusHighlightForeground': '#2aaaff',
+  '--vscode-list-hoverForeground': '#cccccc', '--vscode-menu-background': '#1f1f1f', '--vscode-menu-border': '#454545', '--vscode-menu-foreground': '#cccccc',
+  '--vscode-menu-selectionBackground': '#0078d4', '--vscode-menu-selectionForeground': '#ffffff', '--vscode-menu-separatorBackground': '#454545',
+  '--vscode-progressBar-background': '#0078d4', '--vscode-scrollbar-shadow': '#000000', '--vscode-editor-font-weight': 'normal',
   '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d', '--vscode-disabledForeground': '#cccccc80',
   '--vscode-errorForeground': '#f85149', '--vscode-focusBorder': '#0078d4', '--vscode-icon-foreground': '#cccccc',
   '--vscode-editor-background': '#1f1f1f', '--vscode-editor-foreground': '#cccccc', '--vscode-panel-border': '#2b2b2b',
@@ -47,6 +56,15 @@ const dark: Record<string, string> = {
 };
 
 const light: Record<string, string> = {
+  '--vscode-settings-textInputBackground': '#ffffff', '--vscode-settings-textInputForeground': '#3b3b3b', '--vscode-settings-textInputBorder': '#cecece',
+  '--vscode-settings-checkboxBackground': '#f8f8f8', '--vscode-settings-checkboxBorder': '#cecece', '--vscode-settings-checkboxForeground': '#3b3b3b',
+  '--vscode-settings-dropdownBackground': '#ffffff', '--vscode-settings-dropdownBorder': '#cecece', '--vscode-settings-dropdownForeground': '#3b3b3b',
+  '--vscode-settings-dropdownListBorder': '#c8c8c8', '--vscode-settings-headerBorder': '#e5e5e5', '--vscode-panel-background': '#f8f8f8',
+  '--vscode-sideBar-background': '#f8f8f8', '--vscode-sideBarSectionHeader-background': '#f8f8f8', '--vscode-sideBarTitle-foreground': '#3b3b3b',
+  '--vscode-inputOption-activeForeground': '#000000', '--vscode-list-highlightForeground': '#0066bf', '--vscode-list-focusHighlightForeground': '#0066bf',
+  '--vscode-list-hoverForeground': '#3b3b3b', '--vscode-menu-background': '#ffffff', '--vscode-menu-border': '#cecece', '--vscode-menu-foreground': '#3b3b3b',
+  '--vscode-menu-selectionBackground': '#005fb8', '--vscode-menu-selectionForeground': '#ffffff', '--vscode-menu-separatorBackground': '#d4d4d4',
+  '--vscode-progressBar-background': '#005fb8', '--vscode-scrollbar-shadow': '#dddddd', '--vscode-editor-font-weight': 'normal',
   '--vscode-foreground': '#3b3b3b', '--vscode-descriptionForeground': '#3b3b3b', '--vscode-disabledForeground': '#61616180',
   '--vscode-errorForeground': '#f85149', '--vscode-focusBorder': '#005fb8', '--vscode-icon-foreground': '#3b3b3b',
   '--vscode-editor-background': '#ffffff', '--vscode-editor-foreground': '#3b3b3b', '--vscode-panel-border': '#e5e5e5',
@@ -81,6 +99,11 @@ const light: Record<string, string> = {
 const highContrast: Record<string, string> = {
   ...Object.fromEntries(Object.keys(dark).map((k) => [k, '#ffffff'])),
   '--vscode-editor-background': '#000000', '--vscode-editorWidget-background': '#0c141f', '--vscode-input-background': '#000000',
+  '--vscode-settings-textInputBackground': '#000000', '--vscode-settings-checkboxBackground': '#000000', '--vscode-settings-dropdownBackground': '#000000',
+  '--vscode-settings-textInputBorder': '#6fc3df', '--vscode-settings-checkboxBorder': '#6fc3df', '--vscode-settings-dropdownBorder': '#6fc3df',
+  '--vscode-panel-background': '#000000', '--vscode-sideBar-background': '#000000', '--vscode-sideBarSectionHeader-background': '#000000',
+  '--vscode-menu-background': '#000000', '--vscode-menu-selectionBackground': '#000000', '--vscode-menu-border': '#6fc3df', '--vscode-menu-selectionBorder': '#f38518',
+  '--vscode-toolbar-hoverOutline': '#f38518', '--vscode-list-hoverForeground': '#ffffff', '--vscode-editor-font-weight': 'normal',
   '--vscode-button-background': '#000000', '--vscode-button-secondaryBackground': '#000000', '--vscode-checkbox-background': '#000000',
   '--vscode-dropdown-background': '#000000', '--vscode-badge-background': '#000000', '--vscode-activityBarBadge-background': '#000000',
   '--vscode-contrastBorder': '#6fc3df', '--vscode-contrastActiveBorder': '#f38518', '--vscode-focusBorder': '#f38518',

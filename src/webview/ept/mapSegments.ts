@@ -54,3 +54,52 @@ export function permissionSegments(r: EptFlatReport, maxSegments = 2000): Segmen
   }));
   return mergeSegments(segs, top, maxSegments);
 }
+
+/** Where an address falls on the bar, 0..1. */
+export interface MapScale {
+  kind: 'linear' | 'compact';
+  pos(addr: number): number;
+  /** Addresses worth a label on the axis. */
+  ticks: number[];
+}
+
+export function linearScale(top: number): MapScale {
+  return { kind: 'linear', pos: (a) => (top > 0 ? Math.min(1, a / top) : 0), ticks: [0, 1, 2, 3, 4].map((i) => Math.round((top * i) / 4)) };
+}
+
+/**
+ * A scale where every stretch between two region or mapping boundaries gets a width growing
+ * with the logarithm of its size (a 4 KiB MMIO page stays visible next to 4 GiB of RAM), linear
+ * within the stretch. Falls back to linear with more than `maxBoundaries` boundaries.
+ */
+export function compactScale(r: EptFlatReport, maxBoundaries = 4000): MapScale {
+  const top = num(r.top);
+  const set = new Set<number>([0, top]);
+  for (const g of r.regions) { set.add(num(g.start)); set.add(num(g.end)); }
+  if (r.mappings.length * 2 + set.size <= maxBoundaries) for (const m of r.mappings) { set.add(num(m.gpaStart)); set.add(num(m.gpaEnd)); }
+  if (set.size > maxBoundaries || top <= 0) return linearScale(top);
+  const b = [...set].filter((x) => x >= 0 && x <= top).sort((x, y) => x - y);
+  const cum = [0];
+  for (let i = 0; i + 1 < b.length; i++) cum.push(cum[i] + 1 + Math.log2(Math.max(1, (b[i + 1] - b[i]) / 4096)));
+  const total = cum[cum.length - 1];
+  const pos = (a: number): number => {
+    if (a <= 0) return 0;
+    if (a >= top) return 1;
+    let lo = 0;
+    let hi = b.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (b[mid] <= a) lo = mid; else hi = mid;
+    }
+    return (cum[lo] + ((a - b[lo]) / (b[lo + 1] - b[lo])) * (cum[lo + 1] - cum[lo])) / total;
+  };
+  const ticks: number[] = [];
+  for (const g of [0, ...r.regions.map((x) => num(x.end))]) {
+    if (ticks.length > 0 && pos(g) - pos(ticks[ticks.length - 1]) <= 0.08) {
+      if (g !== top) continue;
+      if (ticks.length > 1) ticks.pop();
+    }
+    ticks.push(g);
+  }
+  return { kind: 'compact', pos, ticks };
+}
