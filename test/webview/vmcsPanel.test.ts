@@ -141,8 +141,15 @@ describe('VMCS panel (Chromium)', { skip }, () => {
     await p.page.locator('.field-sections tr.field[data-field="EXIT_QUALIFICATION"] td.c-name').click();
     for (const t of ['light', 'dark', 'high-contrast'] as const) {
       await p.theme(t);
+      await p.page.evaluate(() => window.scrollTo(0, 0));
       await p.screenshot(`vmcs-${t}`);
     }
+    await p.page.locator('vscode-textfield.filter input').fill('EXIT');
+    await p.page.evaluate(() => window.scrollTo(0, 0));
+    await p.screenshot('vmcs-exit-fields-high-contrast');
+    await p.theme('dark');
+    await p.screenshot('vmcs-exit-fields-dark');
+    await p.page.locator('vscode-textfield.filter input').fill('');
     await p.page.locator('vscode-tab-header[data-tab="compare"]').click();
     await p.screenshot('vmcs-compare-high-contrast');
     await p.theme('light');

@@ -1,11 +1,11 @@
 /** One exit in full: reason, where and when, the summary, and every decoded value. */
 import type { ExitEntry } from '../protocol';
 import { el, icon } from '../shared/dom';
-import { reasonColorClass } from './reasonColors';
+import type { ReasonColors } from './reasonColors';
 
 const REGISTERS = new Set(['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rflags', 'rip']);
 
-export function exitDetails(e: ExitEntry, stopped: boolean): HTMLElement {
+export function exitDetails(e: ExitEntry, stopped: boolean, reasonColorClass: ReasonColors): HTMLElement {
   const entries = Object.entries(e.fields);
   const decoded = entries.filter(([k]) => !REGISTERS.has(k));
   const regs = entries.filter(([k]) => REGISTERS.has(k));

@@ -5,7 +5,7 @@
  */
 import type { ExitEntry, ExitsReport } from '../protocol';
 import { el } from '../shared/dom';
-import { laneOrder, reasonColorClass } from './reasonColors';
+import { laneOrder, reasonColors } from './reasonColors';
 
 export const LIST_ROWS = 300;
 
@@ -15,6 +15,7 @@ export class ExitCounts {
   private active: string | undefined;
 
   update(r: ExitsReport): void {
+    const reasonColorClass = reasonColors(r.counts);
     const order = laneOrder(r.counts);
     const by = new Map(r.counts.map((c) => [c.name, c]));
     const items = order.map((n) => {
@@ -53,13 +54,14 @@ export class ExitList {
 
   update(r: ExitsReport): void {
     this.last = r;
+    const reasonColorClass = reasonColors(r.counts);
     const list = r.exits.filter((e) => this.filter === undefined || e.name === this.filter).reverse().slice(0, LIST_ROWS);
     const body = el('tbody');
     for (const e of list) {
       const tr = el('tr', { class: `exit${e.seq === r.stoppedOn?.seq ? ' stopped' : ''}${e.seq === this.selectedSeq ? ' selected' : ''}${e.entryFailure ? ' failure' : ''}`, data: { seq: String(e.seq) } }, [
         el('td', { class: 'num', text: String(e.seq) }),
         el('td', { class: 'num', text: e.icount.toLocaleString('en-US') }),
-        el('td', {}, [el('span', { class: `swatch ${reasonColorClass(e.reason)}` }), el('span', { text: e.name })]),
+        el('td', { class: 'reason' }, [el('span', { class: `swatch ${reasonColorClass(e.reason)}` }), el('span', { text: e.name })]),
         el('td', { class: 'mono', text: e.rip }),
         el('td', { class: 'summary', text: e.summary }),
       ]);

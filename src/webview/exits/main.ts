@@ -13,6 +13,7 @@ import { StatusBar } from '../shared/status';
 import { TimelineChart } from './timelineChart';
 import { ExitCounts, ExitList } from './exitList';
 import { exitDetails } from './exitDetails';
+import { reasonColors } from './reasonColors';
 
 const status = new StatusBar();
 const counts = new ExitCounts();
@@ -29,7 +30,7 @@ function select(e: ExitEntry): void {
   selected = e.seq;
   chart.select(e.seq);
   list.select(e.seq);
-  details.replaceChildren(exitDetails(e, e.seq === last?.stoppedOn?.seq));
+  details.replaceChildren(exitDetails(e, e.seq === last?.stoppedOn?.seq, reasonColors(last?.counts ?? [])));
 }
 chart.onSelect = select;
 list.onSelect = select;

@@ -5,7 +5,7 @@
  */
 import type { ExitEntry, ExitsReport } from '../protocol';
 import { el } from '../shared/dom';
-import { laneOrder, reasonColorClass } from './reasonColors';
+import { laneOrder, reasonColors } from './reasonColors';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] => {
@@ -30,6 +30,7 @@ export class TimelineChart {
   }
 
   update(r: ExitsReport): void {
+    const reasonColorClass = reasonColors(r.counts);
     const lanes = laneOrder(r.counts).filter((n) => r.exits.some((e) => e.name === n));
     if (r.exits.length === 0) {
       this.root.replaceChildren(el('p', { class: 'empty', text: 'No VM exits yet.' }));
