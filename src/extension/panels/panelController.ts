@@ -46,6 +46,7 @@ export class PanelController {
   /** Bumped on every session change: answers for an older generation are dropped. */
   private generation = 0;
   private refreshing: Promise<void> | undefined;
+  private refreshingGeneration = -1;
   private refreshAgain = false;
   private wantTree = false;
   private ready = false;
@@ -118,9 +119,14 @@ export class PanelController {
     this.post({ type: 'session', state: this.state, name: this.session?.name, reason: this.reason });
   }
 
-  /** Ask for the panel's data again; concurrent calls coalesce into one more round. */
+  /**
+   * Ask for the panel's data again; calls while a round for the same session is in flight
+   * coalesce into one more round. A new session starts its own rounds (the old one's answers
+   * are dropped by `fetch`).
+   */
   refresh(): Promise<void> {
-    if (this.refreshing !== undefined) {
+    const gen = this.generation;
+    if (this.refreshing !== undefined && this.refreshingGeneration === gen) {
       this.refreshAgain = true;
       return this.refreshing;
     }
@@ -128,10 +134,12 @@ export class PanelController {
       do {
         this.refreshAgain = false;
         await this.fetch();
-      } while (this.refreshAgain);
+      } while (this.refreshAgain && gen === this.generation);
     };
-    this.refreshing = run().finally(() => { this.refreshing = undefined; });
-    return this.refreshing;
+    const p: Promise<void> = run().finally(() => { if (this.refreshing === p) this.refreshing = undefined; });
+    this.refreshing = p;
+    this.refreshingGeneration = gen;
+    return p;
   }
 
   private async fetch(): Promise<void> {
