@@ -18,7 +18,8 @@ describe('VMCS panel (Chromium)', { skip }, () => {
   let rec: RecordedSession;
   let p: PanelPage;
   const report = async (): Promise<VmcsReport> => (await rec.session.customRequest('vtx/vmcs')) as VmcsReport;
-  const rowText = (name: string, cls: string): Promise<string> => p.page.locator(`tr.field[data-field="${name}"] .${cls}`).first().innerText();
+  // textContent, not innerText: sections off screen are not rendered (content-visibility: auto).
+  const rowText = async (name: string, cls: string): Promise<string> => (await p.page.locator(`.field-sections tr.field[data-field="${name}"] .${cls}`).first().textContent()) ?? '';
 
   before(async () => {
     browser = await launch();
@@ -134,7 +135,7 @@ describe('VMCS panel (Chromium)', { skip }, () => {
     const tampered = { ...r, fields: r.fields.map((f) => (f.name === 'GUEST_RIP' ? { ...f, summary: evil } : f)) };
     await p.page.evaluate((m) => window.postMessage(m, '*'), { type: 'vmcs', stop: 99, report: tampered });
     await p.waitForStop(99);
-    assert.equal(await p.page.locator('.field-sections tr.field[data-field="GUEST_RIP"] .c-summary').innerText(), evil);
+    assert.equal(await rowText('GUEST_RIP', 'c-summary'), evil);
     assert.equal(await p.page.locator('.field-sections tr.field[data-field="GUEST_RIP"] .c-summary img, .field-sections b').count(), 0);
     assert.equal(await p.page.evaluate(() => document.body.dataset.pwned), undefined);
     await p.controller.refresh();
