@@ -104,6 +104,8 @@ describe('inspection: evaluate', () => {
     assert.throws(() => inspector.setExpression(t, 'cr3', '0'), /cr3 is read-only here: set vmcs.GUEST_CR3/);
     assert.throws(() => inspector.setExpression(t, 'rflags', '0'), /bit 1 is reserved and must be 1/);
     assert.throws(() => inspector.setExpression(t, 'rax + 1', '0'), /cannot assign/);
+    assert.throws(() => inspector.setExpression(t, 'rip', '0x100000000000000'), /RIP 0x100000000000000 refused: VM entry would fail \(SDM vol. 3C §26.3.1.4 guest RIP not canonical\)/);
+    assert.equal(s.vmm.vcpu.v.read('GUEST_RIP'), BigInt(t.info.symbols.lookup('at_cpuid')!));
     // The REPL's `x = value` form.
     assert.equal(ev(s, 'rsi = 7', 'repl'), '0x7');
     assert.equal(ev(s, 'rsi == 7', 'repl'), 'true');
