@@ -52,10 +52,10 @@ describe('EPT panel (Chromium)', { skip }, () => {
     const marker = await box('.map-violation');
     assert.ok(marker.x >= mmio.x - 2 && marker.x <= mmio.x + mmio.width, `marker at ${marker.x}, hole ${mmio.x}..${mmio.x + mmio.width}`);
     // Linear scale: positions proportional to addresses.
-    await p.page.locator('.map-title vscode-checkbox').click();
+    await p.page.locator('.map-legend vscode-checkbox').click();
     const left = await p.page.locator('.map-violation').evaluate((e) => (e as HTMLElement).style.left);
     assert.ok(Math.abs(parseFloat(left) - (0xfee00030 / Number(BigInt(flat.top))) * 100) < 1e-3, left);
-    await p.page.locator('.map-title vscode-checkbox').click();
+    await p.page.locator('.map-legend vscode-checkbox').click();
   });
 
   test('the mapping table lists the merged mappings; sorts and filters', async () => {
@@ -103,6 +103,13 @@ describe('EPT panel (Chromium)', { skip }, () => {
     await leaf.waitFor();
     assert.equal(await leaf.locator('span.mono').first().innerText(), `[${run.firstIndex}–${run.firstIndex + run.count - 1}] ${run.gpaStart} – ${run.gpaEnd}`);
     assert.ok(p.received.some((m) => m.type === 'ept' && m.tree !== undefined), 'the tree form is fetched once the tree is shown');
+    // The next stop rebuilds the tree with the same items open.
+    const stop = Number(await p.page.evaluate(() => document.body.dataset.stop));
+    const before = await leaf.elementHandle();
+    await p.controller.onCustomEvent(rec.session.id, 'vtx/state', { state: 'stopped' });
+    await p.waitForStop(stop + 1);
+    await p.page.waitForFunction((old) => { const now = document.querySelector('.ept-tree vscode-tree-item[data-kind="run"]'); return now !== null && now !== old; }, before);
+    assert.equal(await leaf.locator('span.mono').first().innerText(), `[${run.firstIndex}–${run.firstIndex + run.count - 1}] ${run.gpaStart} – ${run.gpaEnd}`);
   });
 
   test('translate: a guest-physical address in RAM, the violation address, and a guest-linear address', async () => {

@@ -2,7 +2,8 @@
  * The EPT paging structures from the EPTP as a vscode-tree: one item per present entry (index,
  * guest-physical address, raw value, permissions, and for leaves memory type, page size and the
  * host-physical page; leaves merged into runs by the adapter). Children are built only when an
- * item is opened, so a large tree costs nothing until someone looks.
+ * item is opened, so a large tree costs nothing until someone looks; the items a person opened
+ * open again after the next stop.
  */
 import type { EptLeafRun, EptTreeEntry, EptTreeReport, EptTreeTable } from '../protocol';
 import { el } from '../shared/dom';
@@ -18,20 +19,30 @@ function item(label: string, description: string, data: Record<string, string>):
   return t;
 }
 
-/** Makes `t` a branch whose children `build` makes when it is first opened. */
-function lazy(t: TreeItem, build: () => HTMLElement[]): void {
+/** Keys (`level:gpa`) of the items open now, kept across updates. */
+const openKeys = new Set<string>(['root']);
+
+/** Makes `t` (key `key`) a branch whose children `build` makes when it is first opened. */
+function lazy(t: TreeItem, key: string, build: () => HTMLElement[]): void {
   const placeholder = item('…', '', { placeholder: '1' });
   placeholder.slot = 'children';
   t.append(placeholder);
   t.branch = true;
+  t.dataset.key = key;
   let built = false;
-  const fill = (): void => {
+  const changed = (): void => {
+    if (t.open) openKeys.add(key); else openKeys.delete(key);
     if (built || !t.open) return;
     built = true;
     placeholder.remove();
-    for (const c of build()) { c.slot = 'children'; t.append(c); }
+    for (const c of build()) {
+      c.slot = 'children';
+      t.append(c);
+      const k = c.dataset.key;
+      if (k !== undefined && openKeys.has(k)) (c as TreeItem).open = true;
+    }
   };
-  new MutationObserver(fill).observe(t, { attributes: true, attributeFilter: ['open'] });
+  new MutationObserver(changed).observe(t, { attributes: true, attributeFilter: ['open'] });
 }
 
 function runItem(r: EptLeafRun): TreeItem {
@@ -41,13 +52,13 @@ function runItem(r: EptLeafRun): TreeItem {
     { kind: 'run', gpa: r.gpaStart });
 }
 
-function entryItem(e: EptTreeEntry): TreeItem {
+function entryItem(e: EptTreeEntry, level: number): TreeItem {
   const t = item(`[${e.index}] ${e.gpa}`,
     `${e.raw}  ${e.permissions}${e.leaf ? `  ${e.memoryType ?? ''} ${e.pageSize !== undefined ? sizeName(e.pageSize) : ''} → ${e.hpa ?? ''}` : ''}${e.accessed ? ' A' : ''}${e.dirty === true ? ' D' : ''}${e.misconfigured !== undefined ? `  misconfigured: ${e.misconfigured}` : ''}`,
     { kind: 'entry', gpa: e.gpa, raw: e.raw });
   if (e.table !== undefined) {
     const table = e.table;
-    lazy(t, () => tableChildren(table));
+    lazy(t, `${level}:${e.gpa}`, () => tableChildren(table));
   } else if (!e.leaf) {
     t.title = 'not expanded (depth or size limit of the report)';
   }
@@ -55,7 +66,7 @@ function entryItem(e: EptTreeEntry): TreeItem {
 }
 
 function tableChildren(t: EptTreeTable): HTMLElement[] {
-  const out: HTMLElement[] = t.entries.map((x) => (x.kind === 'run' ? runItem(x) : entryItem(x)));
+  const out: HTMLElement[] = t.entries.map((x) => (x.kind === 'run' ? runItem(x) : entryItem(x, t.level)));
   if (t.truncated === true) out.push(item('…', 'more entries not listed (size limit of the report)', { kind: 'truncated' }));
   return out;
 }
@@ -74,9 +85,9 @@ export class EptTree {
     tree.setAttribute('indent-guides', 'always');
     const root = r.root;
     const top = item(`${root.name} @ ${root.address}`, `${root.presentCount} present entr${root.presentCount === 1 ? 'y' : 'ies'}`, { kind: 'table' });
-    lazy(top, () => tableChildren(root));
+    lazy(top, 'root', () => tableChildren(root));
     tree.append(top);
     this.root.replaceChildren(head, parts, tree);
-    top.open = true;
+    if (openKeys.has('root')) top.open = true;
   }
 }

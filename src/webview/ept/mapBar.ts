@@ -48,11 +48,12 @@ export class MapBar {
       el('span', { class: 'legend-sep' }),
       ...PERM_LEGEND.map(([c, t]) => el('span', { class: 'legend-item' }, [el('span', { class: `swatch perm-${c.replace(/-/g, '_')}` }), el('span', { class: 'mono', text: t })])),
       viol !== undefined ? el('span', { class: 'legend-item violation' }, [icon('debug-breakpoint-unsupported'), el('span', { text: `last EPT violation ${r.lastViolationGpa}` })]) : null,
+      el('span', { class: 'legend-fill' }),
+      toggle,
     ]);
     this.root.replaceChildren(
       el('div', { class: 'map-title' }, [
         el('span', { text: `Guest-physical space 0 – ${r.top} (${sizeName(top)})${scale.kind === 'compact' ? ' · widths grow with the logarithm of each stretch' : ''}` }),
-        toggle,
       ]),
       track, axis, legend,
     );
