@@ -19,8 +19,15 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
   const commands = new Map<string, (...args: unknown[]) => Promise<void>>();
   const output: string[] = [];
   const errors: string[] = [];
+  const event = () => ({ dispose: () => {} });
   const vscode = {
     Uri, TabInputText, TabInputCustom,
+    // What the panels (src/extension/panels) listen to; no session here.
+    debug: {
+      activeDebugSession: undefined,
+      onDidChangeActiveDebugSession: event, onDidReceiveDebugSessionCustomEvent: event, onDidTerminateDebugSession: event,
+      registerDebugAdapterTrackerFactory: event,
+    },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => Promise<void>) => {
         commands.set(id, fn);
@@ -28,6 +35,7 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
       },
     },
     window: {
+      registerWebviewPanelSerializer: event,
       tabGroups: { activeTabGroup: { activeTab: undefined as { input: unknown } | undefined } },
       showOpenDialog: async () => picks.dialog,
       showQuickPick: async (items: Array<{ label: string }>) => items.find((i) => i.label === picks.mode),
@@ -84,6 +92,7 @@ test('extension: activate registers vtx.runFlatBinary; running it writes the sum
   const subscriptions: Array<{ dispose(): void }> = [];
   ext.activate({ subscriptions });
   assert.ok(f.commands.has('vtx.runFlatBinary'));
+  for (const c of ['vtx.showVmcs', 'vtx.showEpt', 'vtx.showExits']) assert.ok(f.commands.has(c), c);
   await f.commands.get('vtx.runFlatBinary')!(new Uri(join(ROOT, 'examples/sum64.bin')));
   const text = f.output.join('\n');
   assert.match(text, /--mode long/);
