@@ -28,11 +28,14 @@ export function errorText(e: unknown): string {
   return String(e);
 }
 
-/** The state a `vtx/state` event body announces ('stopped' unless it says it runs or ended). */
+/**
+ * The state a `vtx/state` event body announces ('stopped' unless it says it runs or ended), and
+ * the words to show: the adapter's description ("VM exit: CPUID leaf 0x1 ..."), else its reason.
+ */
 export function stateOfEvent(body: unknown): { state: SessionState; reason?: string } {
   const o = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const s = typeof o.state === 'string' ? o.state : typeof o.status === 'string' ? o.status : 'stopped';
-  const reason = typeof o.reason === 'string' ? o.reason : typeof o.description === 'string' ? o.description : undefined;
+  const reason = typeof o.description === 'string' && o.description !== '' ? o.description : typeof o.reason === 'string' ? o.reason : undefined;
   if (s === 'running' || s === 'continued' || s === 'run') return { state: 'running', reason };
   if (s === 'terminated' || s === 'exited' || s === 'ended') return { state: 'ended', reason };
   return { state: 'stopped', reason };

@@ -192,6 +192,10 @@ test('webview messages are checked before use', () => {
   assert.deepEqual(stateOfEvent(undefined), { state: 'stopped', reason: undefined });
   assert.deepEqual(stateOfEvent({ state: 'running' }), { state: 'running', reason: undefined });
   assert.deepEqual(stateOfEvent({ state: 'terminated' }), { state: 'ended', reason: undefined });
+  // The adapter's body (dbg-engine): the description is what a person reads.
+  assert.deepEqual(stateOfEvent({ state: 'stopped', reason: 'exception', description: 'VM exit: CPUID leaf 0x1', exit: 'CPUID', rip: '0x1005', icount: 3 }),
+    { state: 'stopped', reason: 'VM exit: CPUID leaf 0x1' });
+  assert.deepEqual(stateOfEvent({ state: 'ended', reason: 'exited', description: 'the guest powered off' }), { state: 'ended', reason: 'the guest powered off' });
 });
 
 test('the page: strict CSP with the nonce on every script and stylesheet, nothing else allowed', () => {
