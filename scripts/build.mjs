@@ -1,6 +1,5 @@
-// Bundles the command line, the VS Code extension and the language server with esbuild (later
-// also the debug adapter), and the webview panels for the browser (dist/webview/<panel>.js + .css,
-// with codicons' stylesheet and font in dist/webview/codicons/). iced-x86 loads its WebAssembly from the bundle's directory, so
+// Bundles the command line and the VS Code extension with esbuild (later also the debug adapter,
+// language server and webviews). iced-x86 loads its WebAssembly from the bundle's directory, so
 // the .wasm file is copied next to the bundles; dist/ is then self-contained.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';

@@ -2,15 +2,15 @@
  * The VS Code extension entry (bundled to dist/extension.js, `vscode` external). For now one
  * command, `vtx.runFlatBinary`: run a flat binary on the bare processor with the same engine as
  * `vtx run` and write the summary to the "vtx" output channel; and the assembly language client
- * (vscode-languageclient) for .asm/.nasm files; the VMCS, EPT and VM-exit panels (panels/), fed by
- * the active `vtx` debug session. The debug adapter comes later (docs/ARCHITECTURE.md).
+ * (vscode-languageclient) for .asm/.nasm files. The debug adapter and panels come later
+ * (docs/ARCHITECTURE.md).
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
+import { registerPanels } from './panels/panelManager';
 import { UsageError } from '../cli/args';
 import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
 import { formatSummary, summarize } from '../cli/summary';
-import { registerPanels } from './panels/panelManager';
 
 let channel: vscode.OutputChannel | undefined;
 let client: LanguageClient | undefined;

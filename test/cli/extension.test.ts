@@ -19,15 +19,8 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
   const commands = new Map<string, (...args: unknown[]) => Promise<void>>();
   const output: string[] = [];
   const errors: string[] = [];
-  const event = () => ({ dispose: () => {} });
   const vscode = {
     Uri, TabInputText, TabInputCustom,
-    // What the panels (src/extension/panels) listen to; no session here.
-    debug: {
-      activeDebugSession: undefined,
-      onDidChangeActiveDebugSession: event, onDidReceiveDebugSessionCustomEvent: event, onDidTerminateDebugSession: event,
-      registerDebugAdapterTrackerFactory: event,
-    },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => Promise<void>) => {
         commands.set(id, fn);
@@ -35,7 +28,6 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
       },
     },
     window: {
-      registerWebviewPanelSerializer: event,
       tabGroups: { activeTabGroup: { activeTab: undefined as { input: unknown } | undefined } },
       showOpenDialog: async () => picks.dialog,
       showQuickPick: async (items: Array<{ label: string }>) => items.find((i) => i.label === picks.mode),
@@ -56,7 +48,18 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
+/** What the panels (src/extension/panels) register, where the stand-in lacks it (no session here). */
+function withPanelApi(vscode: unknown): unknown {
+  const v = vscode as Record<string, Record<string, unknown> | undefined>;
+  const event = (): { dispose(): void } => ({ dispose: () => {} });
+  const debug = (v.debug ??= {});
+  for (const k of ['onDidChangeActiveDebugSession', 'onDidReceiveDebugSessionCustomEvent', 'onDidTerminateDebugSession']) debug[k] ??= event;
+  v.window!.registerWebviewPanelSerializer ??= event;
+  return vscode;
+}
+
 function loadExtension(vscode: unknown): { activate: (ctx: unknown) => void; deactivate: () => void } {
+  withPanelApi(vscode);
   const ext = join(ROOT, 'dist/extension.js');
   const M = Module as unknown as { _load: Loader };
   const original = M._load;

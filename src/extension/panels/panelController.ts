@@ -63,6 +63,12 @@ export class PanelController {
   setSession(s: SessionLike | undefined, state: SessionState = 'stopped'): Promise<void> {
     if (s !== undefined && s.type !== DAP.debugType) s = undefined;
     if (s?.id === this.session?.id && s !== undefined) return this.refresh();
+    // No session any more (VS Code has no active one): the one shown has ended; keep its data.
+    if (s === undefined && this.session !== undefined) {
+      this.onSessionEnded(this.session.id);
+      return Promise.resolve();
+    }
+    if (s === undefined && this.state === 'ended') return Promise.resolve();
     this.generation++;
     this.session = s;
     this.stops = 0;

@@ -1,7 +1,8 @@
 /**
  * The vscode glue of the panels: the commands that open them, one WebviewPanel per kind (shown
  * again when its command runs twice), and the debug events every open panel follows — the
- * active `vtx` session, its `vtx/state` custom events, its end. All decisions are in
+ * active `vtx` session, its `vtx/state` custom events (the adapter sends one when the guest
+ * stops, runs or ends), its end. All decisions are in
  * panelController.ts; this file only connects it to VS Code.
  */
 import * as vscode from 'vscode';
@@ -17,8 +18,6 @@ interface OpenPanel {
 }
 
 const open = new Map<PanelKind, OpenPanel>();
-/** Sessions that announce stops with `vtx/state` (else the standard stopped/continued events are used). */
-const announcing = new Set<string>();
 
 function activeVtxSession(): vscode.DebugSession | undefined {
   const s = vscode.debug.activeDebugSession;
@@ -74,25 +73,11 @@ export function registerPanels(context: vscode.ExtensionContext): void {
       // Another kind of session becoming active leaves the panels on their vtx session.
       if (s === undefined || s.type === DAP.debugType) each((c) => c.setSession(s));
     }),
-    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-      if (e.event === DAP.stateEvent) announcing.add(e.session.id);
-      each((c) => c.onCustomEvent(e.session.id, e.event, e.body));
-    }),
+    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => each((c) => c.onCustomEvent(e.session.id, e.event, e.body))),
     vscode.debug.onDidTerminateDebugSession((s) => {
-      announcing.delete(s.id);
       each((c) => c.onSessionEnded(s.id));
       const next = activeVtxSession();
       if (next !== undefined && next.id !== s.id) each((c) => c.setSession(next));
-    }),
-    // Until a session announces vtx/state, the standard stopped/continued events stand in for it.
-    vscode.debug.registerDebugAdapterTrackerFactory(DAP.debugType, {
-      createDebugAdapterTracker: (session) => ({
-        onDidSendMessage: (m: { type?: string; event?: string; body?: { reason?: string; description?: string } }) => {
-          if (m.type !== 'event' || announcing.has(session.id)) return;
-          if (m.event === 'stopped') each((c) => c.onCustomEvent(session.id, DAP.stateEvent, { state: 'stopped', reason: m.body?.description ?? m.body?.reason }));
-          else if (m.event === 'continued') each((c) => c.onCustomEvent(session.id, DAP.stateEvent, { state: 'running' }));
-        },
-      }),
     }),
     { dispose: () => { for (const p of open.values()) p.panel.dispose(); open.clear(); } },
   );

@@ -162,9 +162,17 @@ test('following the active session: answers of the previous session are dropped;
   c.onSessionEnded('b');
   assert.deepEqual(sent.at(-1), { type: 'session', state: 'ended', name: 'session b', reason: undefined });
   assert.equal(c.current, undefined);
-  // Sessions of other debug types are not followed.
-  await c.setSession(fakeSession('n', () => ({}), 'node'));
-  assert.deepEqual(sent.at(-1), { type: 'session', state: 'none', name: undefined, reason: undefined });
+  // VS Code then has no active session: the panel keeps saying the session ended (and its data).
+  const count = sent.length;
+  await c.setSession(undefined);
+  assert.equal(sent.length, count);
+  // The active session becoming undefined first (before its end is announced) reads the same.
+  const d = fakeSession('d', () => vmcsReport('from d'));
+  await c.setSession(d);
+  await c.setSession(undefined);
+  assert.deepEqual(sent.at(-1), { type: 'session', state: 'ended', name: 'session d', reason: undefined });
+  c.onSessionEnded('d');
+  assert.deepEqual(sent.at(-1), { type: 'session', state: 'ended', name: 'session d', reason: undefined });
 });
 
 test('stops that arrive while a refresh is in flight coalesce into one more round', async () => {
@@ -180,6 +188,15 @@ test('stops that arrive while a refresh is in flight coalesce into one more roun
   await Promise.all([first, ...more]);
   assert.equal(s.calls.length, 2);
   assert.deepEqual(sent.filter((m) => m.type === 'vmcs').map((m) => m.type === 'vmcs' && m.stop), [1, 2]);
+});
+
+test('sessions of other debug types are not followed', async () => {
+  const { c, sent } = collect('vmcs');
+  await c.onWebviewMessage({ type: 'ready' });
+  const n = fakeSession('n', () => ({}), 'node');
+  await c.setSession(n);
+  assert.deepEqual(sent.at(-1), { type: 'session', state: 'none', name: undefined, reason: undefined });
+  assert.deepEqual(n.calls, []);
 });
 
 test('webview messages are checked before use', () => {
