@@ -111,7 +111,7 @@ export class FieldTable {
     const value = el('td', { class: 'c-value' }, [valueText, editButton]);
     const summary = el('td', { class: 'c-summary' });
     const tr = el('tr', { class: 'field', data: { field: f.name } }, [
-      name, el('td', { class: 'c-enc mono', text: `${f.encoding} · ${WIDTH_LABEL[f.width] ?? f.width}` }), value, summary,
+      name, el('td', { class: 'c-enc mono', text: `${f.encoding} · ${f.width === 'natural' ? 'natural' : `${f.width}-bit`}` }), value, summary,
     ]);
     const row: Row = { field: f, tr, value, valueText, summary, editButton, section };
     name.addEventListener('click', () => this.toggleDetail(row));
