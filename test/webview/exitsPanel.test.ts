@@ -90,6 +90,21 @@ describe('exit-timeline panel (Chromium)', { skip }, () => {
     assert.equal(await p.page.locator('.exits-table tr.exit').count(), r.exits.length);
   });
 
+  test('opened with no session the panel says so, and fills in when a session starts', async () => {
+    const q = await openPanel(browser, 'exits', undefined);
+    try {
+      await q.page.waitForFunction(() => document.body.dataset.session === 'none');
+      assert.match(await q.page.locator('.status-text').innerText(), /No vtx debug session/);
+      assert.equal(await q.page.locator('.exits-content').isVisible(), false);
+      await q.controller.setSession(rec.session);
+      await q.waitForStop(1);
+      assert.match(await q.page.locator('.status-text').innerText(), /recorded guest — Stopped/);
+      assert.equal(await q.page.locator('.timeline .mark').count(), r.exits.length);
+    } finally {
+      await q.close();
+    }
+  });
+
   test('CSP holds; screenshots in three themes', async () => {
     assert.deepEqual(await cspViolations(p), []);
     assert.deepEqual(p.problems, []);
