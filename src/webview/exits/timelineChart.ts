@@ -23,6 +23,15 @@ export class TimelineChart {
   readonly root = el('div', { class: 'timeline' });
   onSelect: (e: ExitEntry) => void = () => {};
   private selectedSeq: number | undefined;
+  private last: ExitsReport | undefined;
+  private drawnWidth = 0;
+
+  constructor() {
+    // Redraw at the new width when the panel is resized.
+    new ResizeObserver(() => {
+      if (this.last !== undefined && Math.abs(this.root.clientWidth - this.drawnWidth) > 16) this.update(this.last);
+    }).observe(this.root);
+  }
 
   select(seq: number | undefined): void {
     this.selectedSeq = seq;
@@ -37,6 +46,7 @@ export class TimelineChart {
       return;
     }
     const width = Math.max(400, this.root.clientWidth || 800);
+    this.drawnWidth = this.root.clientWidth;
     const height = lanes.length * LANE + AXIS + 8;
     const min = r.exits[0].icount;
     const max = Math.max(r.exits[r.exits.length - 1].icount, min + 1);
