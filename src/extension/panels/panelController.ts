@@ -45,6 +45,7 @@ export class PanelController {
   private session: SessionLike | undefined;
   private state: SessionState = 'none';
   private reason: string | undefined;
+  /** Stops seen in this session (the first data counts as stop 1; refreshes keep the number). */
   private stops = 0;
   /** Bumped on every session change: answers for an older generation are dropped. */
   private generation = 0;
@@ -71,7 +72,7 @@ export class PanelController {
     if (s === undefined && this.state === 'ended') return Promise.resolve();
     this.generation++;
     this.session = s;
-    this.stops = 0;
+    this.stops = s === undefined ? 0 : 1;
     this.state = s === undefined ? 'none' : state;
     this.reason = undefined;
     this.sendSession();
@@ -82,6 +83,7 @@ export class PanelController {
   onCustomEvent(sessionId: string, event: string, body: unknown): Promise<void> {
     if (event !== DAP.stateEvent || sessionId !== this.session?.id) return Promise.resolve();
     const { state, reason } = stateOfEvent(body);
+    if (state === 'stopped') this.stops++;
     this.state = state;
     this.reason = reason;
     this.sendSession();
@@ -155,7 +157,7 @@ export class PanelController {
     const s = this.session;
     if (s === undefined || !this.ready) return;
     const gen = this.generation;
-    const stop = ++this.stops;
+    const stop = Math.max(1, this.stops);
     const live = (): boolean => gen === this.generation && s === this.session;
     const ask = async <T>(command: string, args?: unknown): Promise<T | undefined> => {
       try {
