@@ -96,6 +96,12 @@ describe('VMCS panel (Chromium)', { skip }, () => {
     }
     await p.page.locator(`tr.field[data-field="${f.name}"] td.c-name`).click();
     assert.equal(await detail.count(), 0);
+    // The keyboard does the same (Tab to the name, Enter).
+    await p.page.locator(`.field-sections tr.field[data-field="${f.name}"] td.c-name`).focus();
+    await p.page.keyboard.press('Enter');
+    await detail.waitFor();
+    await p.page.keyboard.press('Enter');
+    assert.equal(await detail.count(), 0);
   });
 
   test('edit round trip: the adapter\'s refusal is shown; an accepted write shows the new value', async () => {

@@ -4,7 +4,7 @@
  * Clicking a row shows that exit's details.
  */
 import type { ExitEntry, ExitsReport } from '../protocol';
-import { el } from '../shared/dom';
+import { activatable, el } from '../shared/dom';
 import { laneOrder, reasonColors } from './reasonColors';
 
 export const LIST_ROWS = 300;
@@ -65,7 +65,7 @@ export class ExitList {
         el('td', { class: 'mono', text: e.rip }),
         el('td', { class: 'summary', text: e.summary }),
       ]);
-      tr.addEventListener('click', () => this.onSelect(e));
+      activatable(tr, () => this.onSelect(e));
       body.append(tr);
     }
     this.root.replaceChildren(el('table', { class: 'exits-table' }, [

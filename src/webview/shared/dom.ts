@@ -40,3 +40,13 @@ export function setText(e: HTMLElement, text: string): void {
 export function clear(e: HTMLElement): void {
   e.replaceChildren();
 }
+
+/** Makes `e` reachable with Tab and activated with Enter or Space, like a button. */
+export function activatable(e: HTMLElement, activate: () => void, label?: string): void {
+  e.tabIndex = 0;
+  if (label !== undefined) e.setAttribute('aria-label', label);
+  e.addEventListener('click', activate);
+  e.addEventListener('keydown', (ev: KeyboardEvent) => {
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); activate(); }
+  });
+}

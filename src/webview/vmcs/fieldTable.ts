@@ -6,7 +6,7 @@
  * (only the cells whose text changed are touched), so a stop costs little.
  */
 import type { VmcsFieldReport, VmcsReport } from '../protocol';
-import { clear, el, icon, setText } from '../shared/dom';
+import { activatable, clear, el, icon, setText } from '../shared/dom';
 import { decodedTable } from './decodedView';
 import { FieldEditor } from './fieldEditor';
 
@@ -114,7 +114,7 @@ export class FieldTable {
       name, el('td', { class: 'c-enc mono', text: `${f.encoding} · ${f.width === 'natural' ? 'natural' : `${f.width}-bit`}` }), value, summary,
     ]);
     const row: Row = { field: f, tr, value, valueText, summary, editButton, section };
-    name.addEventListener('click', () => this.toggleDetail(row));
+    activatable(name, () => this.toggleDetail(row), `${f.name}: show the decoded value`);
     editButton.addEventListener('click', (e) => { e.stopPropagation(); this.openEditor(row); });
     return row;
   }
