@@ -35,3 +35,25 @@ for (const e of entries) {
 const require = createRequire(import.meta.url);
 const iced = dirname(require.resolve('iced-x86/package.json'));
 copyFileSync(join(iced, 'iced_x86_bg.wasm'), join(dist, 'iced_x86_bg.wasm'));
+
+// The webview panels (src/webview/<panel>/main.ts): one browser bundle per panel; the stylesheets
+// they import become <panel>.css beside it. Nothing is loaded from outside dist/webview.
+const webviewDist = join(dist, 'webview');
+mkdirSync(join(webviewDist, 'codicons'), { recursive: true });
+for (const panel of ['vmcs', 'ept', 'exits']) {
+  const entry = join(root, 'src/webview', panel, 'main.ts');
+  if (!existsSync(entry)) continue;
+  await build({
+    entryPoints: [entry],
+    outfile: join(webviewDist, `${panel}.js`),
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'iife',
+    minify: true,
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+const codicons = join(dirname(require.resolve('@vscode/codicons/package.json')), 'dist');
+for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join(codicons, f), join(webviewDist, 'codicons', f));

@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
+import { registerPanels } from './panels/panelManager';
 import { UsageError } from '../cli/args';
 import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
 import { formatSummary, summarize } from '../cli/summary';
@@ -74,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
   context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
   startLanguageClient(context);
+  registerPanels(context);
 }
 
 export function deactivate(): Thenable<void> | undefined {

@@ -48,7 +48,18 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
+/** What the panels (src/extension/panels) register, where the stand-in lacks it (no session here). */
+function withPanelApi(vscode: unknown): unknown {
+  const v = vscode as Record<string, Record<string, unknown> | undefined>;
+  const event = (): { dispose(): void } => ({ dispose: () => {} });
+  const debug = (v.debug ??= {});
+  for (const k of ['onDidChangeActiveDebugSession', 'onDidReceiveDebugSessionCustomEvent', 'onDidTerminateDebugSession']) debug[k] ??= event;
+  v.window!.registerWebviewPanelSerializer ??= event;
+  return vscode;
+}
+
 function loadExtension(vscode: unknown): { activate: (ctx: unknown) => void; deactivate: () => void } {
+  withPanelApi(vscode);
   const ext = join(ROOT, 'dist/extension.js');
   const M = Module as unknown as { _load: Loader };
   const original = M._load;
@@ -84,6 +95,7 @@ test('extension: activate registers vtx.runFlatBinary; running it writes the sum
   const subscriptions: Array<{ dispose(): void }> = [];
   ext.activate({ subscriptions });
   assert.ok(f.commands.has('vtx.runFlatBinary'));
+  for (const c of ['vtx.showVmcs', 'vtx.showEpt', 'vtx.showExits']) assert.ok(f.commands.has(c), c);
   await f.commands.get('vtx.runFlatBinary')!(new Uri(join(ROOT, 'examples/sum64.bin')));
   const text = f.output.join('\n');
   assert.match(text, /--mode long/);

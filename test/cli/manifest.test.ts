@@ -23,8 +23,8 @@ test('package.json is a VS Code extension manifest with the vtx command line as 
   for (const s of ['build', 'test', 'bench', 'conformance']) assert.ok(pkg.scripts[s], s);
 });
 
-test('the extension activates only on vtx.runFlatBinary (which it contributes and registers) and vtx assembly', () => {
-  assert.deepEqual(pkg.activationEvents, ['onCommand:vtx.runFlatBinary', 'onLanguage:vtx-asm']);
+test('the extension activates only on vtx.runFlatBinary (which it contributes and registers), vtx assembly and its panels', () => {
+  assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:vtx.vmcs', 'onWebviewPanel:vtx.ept', 'onWebviewPanel:vtx.exits', 'onCommand:vtx.runFlatBinary', 'onLanguage:vtx-asm']);
   const cmd = pkg.contributes.commands.find((c) => c.command === 'vtx.runFlatBinary');
   assert.ok(cmd);
   assert.equal(`${cmd.category}: ${cmd.title}`, 'vtx: Run Flat Binary on the Bare Processor');

@@ -4,7 +4,8 @@
  * VSIX, makes the run folder and passes them in VTX_E2E_* variables; steps run in order and
  * each saves a screenshot in test/artifacts/e2e/. Today's steps: the assembly language server
  * (hover with its VT-x line, a diagnostic in the Problems view) and the "Run Flat Binary"
- * command with its output channel. The debugger and panel steps of issue 9 come with them.
+ * command with its output channel; the VMCS and EPT panels opened without a session. The
+ * debugger steps of issue 9 (and the panels filled by a session) come with them.
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,4 +158,22 @@ step('vtx: Run Flat Binary on the Bare Processor runs fib16.bin in real mode', a
   assert.match(text, /stop: +hlt/);
   assert.match(text, /rip: +0000:7c1d/);
   await shots.take(page, 'run-output');
+});
+
+step('vtx: Show VMCS / Show EPT open their panels, which say there is no debug session yet', async (t) => {
+  for (const [title, tab] of [['vtx: Show VMCS', 'vtx: VMCS'], ['vtx: Show EPT', 'vtx: EPT']] as const) {
+    await runCommand(page, title);
+    await page.locator('.tabs-container .tab', { hasText: tab }).first().waitFor({ timeout: 30_000 });
+    // The webview is nested iframes: find the frame that holds the panel's status line.
+    const status = await until(`the ${tab} panel's status line`, async () => {
+      for (const f of page.frames()) {
+        const s = await f.locator('.status-text').first().textContent({ timeout: 200 }).catch(() => null);
+        if (s !== null && s !== '' && (await f.locator(`body[data-panel="${tab === 'vtx: VMCS' ? 'vmcs' : 'ept'}"]`).count()) > 0) return s;
+      }
+      return '';
+    }, (s) => s !== '', 30_000);
+    t.diagnostic(`${tab}: ${status}`);
+    assert.match(status, /No vtx debug session/);
+  }
+  await shots.take(page, 'panels-no-session');
 });

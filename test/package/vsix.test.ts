@@ -32,6 +32,9 @@ const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'media/icon.png',
   'dist/extension.js', 'dist/languageServer.js', 'dist/cli.js', 'dist/iced_x86_bg.wasm',
 ];
+// The webview panels (src/webview/) and the codicons they use.
+REQUIRED.push(...['vmcs', 'ept', 'exits'].flatMap((p) => [`dist/webview/${p}.js`, `dist/webview/${p}.css`]),
+  'dist/webview/codicons/codicon.css', 'dist/webview/codicons/codicon.ttf');
 /** Everything the VSIX may hold: the required files and the grammars/language configurations. */
 const ALLOWED = [...REQUIRED.map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^syntaxes\/[\w.-]+\.json$/];
 
