@@ -108,11 +108,11 @@ H_RIP       equ 0x6c16
 %macro VMW 2                    ; VMWRITE field %1 := %2 (stops on VMfail)
     mov edi, %1
     mov rsi, %2
-    call vmw
+    call do_vmwrite
 %endmacro
 %macro VMR 1                    ; rax := VMREAD field %1 (stops on VMfail)
     mov edi, %1
-    call vmr
+    call do_vmread
 %endmacro
 %macro SAY 1                    ; print the string at label %1
     lea rsi, [%1]
@@ -120,7 +120,7 @@ H_RIP       equ 0x6c16
 %endmacro
 %macro STATUS 1                 ; print the string at label %1, then the outcome of the last VMX instruction
     lea rsi, [%1]               ; (LEA and CALL leave RFLAGS alone)
-    call status
+    call print_status
 %endmacro
 
 start:
@@ -133,10 +133,10 @@ start:
     mov [gdt_tss + 4], al
     lgdt [gdtr]
     push 0x08
-    lea rax, [.cs]
+    lea rax, [.reload]
     push rax
-    retfq
-.cs:
+    db 0x48, 0xcb               ; retfq (REX.W far return: pops RIP, then CS)
+.reload:
     mov ax, 0x10
     mov ds, ax
     mov es, ax
@@ -268,7 +268,7 @@ exit_handler:
     jmp poweroff
 .entry_failed:
     SAY m_nl
-    jmp [after_failure]
+    jmp qword [after_failure]
 .ept_violation:
     ; Map the 2 MiB page of the faulting GPA, flush the EPT's cached translations and retry.
     SAY m_gpa
@@ -465,19 +465,19 @@ setup_vmcs:
     VMW G_TR_SEL, 0x18
     xor ebx, ebx                ; ES, CS, SS, DS, FS, GS: base 0, limit 4 GiB
 .seg:
-    lea edi, [G_ES_BASE + rbx * 2]
+    lea edi, [rbx + rbx + G_ES_BASE]
     xor esi, esi
-    call vmw
-    lea edi, [G_ES_LIMIT + rbx * 2]
+    call do_vmwrite
+    lea edi, [rbx + rbx + G_ES_LIMIT]
     mov esi, 0xffffffff
-    call vmw
-    lea edi, [G_ES_AR + rbx * 2]
+    call do_vmwrite
+    lea edi, [rbx + rbx + G_ES_AR]
     mov esi, 0xc093             ; data: read/write, accessed, present, 32-bit, 4 KiB granularity
     cmp ebx, 1
     jne .ar
     mov esi, 0xa09b             ; code: execute/read, accessed, present, 64-bit (L), 4 KiB granularity
 .ar:
-    call vmw
+    call do_vmwrite
     inc ebx
     cmp ebx, 6
     jne .seg
@@ -519,11 +519,11 @@ l2_entry:
     jmp l2_entry
 
 ; ---- helpers -------------------------------------------------------------------------------------
-vmw:
+do_vmwrite:
     vmwrite rdi, rsi
     jbe vmx_failed
     ret
-vmr:
+do_vmread:
     vmread rax, rdi
     jbe vmx_failed
     ret
@@ -538,7 +538,7 @@ vmx_failed:
 ; Print the string at rsi, then the outcome of the VMX instruction just executed, from RFLAGS as it
 ; left them (§30.2): VMsucceed (CF = ZF = 0), VMfailInvalid (CF = 1), VMfailValid (ZF = 1) with the
 ; VM-instruction error field (§30.4).
-status:
+print_status:
     pushfq
     pop rbx
     call puts
