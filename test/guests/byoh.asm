@@ -239,6 +239,8 @@ start:
 
 ; ---- the exit handler: HOST_RIP ---------------------------------------------------------------
 exit_handler:
+    ; A VM exit saves and loads RIP, RSP, RFLAGS, control and segment registers (§27.3, §27.5), not
+    ; the general registers: a hypervisor saves the guest's here. This one's guest needs none kept.
     VMR EXIT_REASON
     mov r12, rax
     VMR EXIT_QUAL
