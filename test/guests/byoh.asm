@@ -11,6 +11,7 @@
 ;     0x800000 (EPT violation: the handler maps it and INVEPTs) and HLT; each exit is printed on
 ;     COM1 with its exit reason and qualification, then the handler advances the guest's RIP by
 ;     the VM-exit instruction length and VMRESUMEs;
+;   - resumes L2 with a VMX-preemption timer of 0 (an exit before its first instruction);
 ;   - breaks the VMCS once for each class of VM-entry check and prints what the processor reports:
 ;     VMfailValid 7 (controls, §26.2.1), 8 (host state, §26.2.2-26.2.4), VM exits 0x80000021
 ;     (guest state, §26.3.1) and 0x80000022 (MSR loading, §26.4), and the VMLAUNCH/VMRESUME
@@ -79,6 +80,7 @@ G_ES_AR     equ 0x4814          ; ES, CS, SS, DS, FS, GS, LDTR, TR access rights
 G_INTERRUPTIBILITY equ 0x4824
 G_ACTIVITY  equ 0x4826
 G_SYSENTER_CS equ 0x482a
+PREEMPT_TIMER equ 0x482e
 H_SYSENTER_CS equ 0x4c00
 EXIT_QUAL   equ 0x6400
 G_CR0       equ 0x6800
@@ -254,7 +256,9 @@ exit_handler:
     mov cl, 16
     call puthex
     bt r12d, 31                 ; a VM-entry failure (§26.8): back to the test that caused it
-    jc .entry_failed
+    jc .continue
+    cmp r12d, 52                ; the VMX-preemption timer: back to the test that armed it
+    je .continue
     cmp r12d, 48
     je .ept_violation
     SAY m_nl
@@ -268,7 +272,7 @@ exit_handler:
     je .skip
     SAY m_unexpected
     jmp poweroff
-.entry_failed:
+.continue:
     SAY m_nl
     jmp qword [after_failure]
 .ept_violation:
@@ -300,6 +304,20 @@ exit_handler:
     jmp poweroff
 .hlt:
     SAY m_l2_done
+    ; §25.5.1: a VMX-preemption timer of 0 at VM entry expires before the guest's first instruction.
+    SAY m_timer
+    VMR PIN_CTLS
+    bts rax, 6                  ; activate VMX-preemption timer
+    VMW PIN_CTLS, rax
+    VMW PREEMPT_TIMER, 0
+    mov qword [after_failure], .timer_done
+    vmresume
+    STATUS m_resume_failed
+    jmp poweroff
+.timer_done:
+    VMR PIN_CTLS
+    btr rax, 6
+    VMW PIN_CTLS, rax
     jmp entry_checks
 
 ; ---- one broken VMCS for each class of VM-entry check ----------------------------------------
@@ -651,6 +669,7 @@ m_exit:         db 'exit reason 0x', 0
 m_qual:         db ' qualification 0x', 0
 m_gpa:          db ' guest-physical 0x', 0
 m_l2_done:      db 'L2 halted', 10, 0
+m_timer:        db 'VMRESUME, preemption timer 0: ', 0
 m_unexpected:   db 'unexpected exit', 10, 0
 m_resume_failed: db 'VMRESUME failed: ', 0
 m_bad_pin:      db 'VMRESUME, pin-based control not allowed: ', 0

@@ -54,6 +54,9 @@ const EXPECTED = [
   // L2 HLT with "HLT exiting" (§25.1.3): reason 12; no qualification.
   'exit reason 0x0000000c qualification 0x0000000000000000',
   'L2 halted',
+  // §25.5.1: "activate VMX-preemption timer" with the timer value 0 at VM entry: a VM exit
+  // before the guest executes any instruction, reason 52 (appendix C); no qualification (§27.2.1).
+  'VMRESUME, preemption timer 0: exit reason 0x00000034 qualification 0x0000000000000000',
   // §26.2.1.1: a pin-based control whose allowed-1 setting (IA32_VMX_PINBASED_CTLS[63:32], §A.3.1)
   // is 0 set to 1: VMfailValid, §30.4 error 7 "VM entry with invalid control field(s)".
   'VMRESUME, pin-based control not allowed: VMfailValid, error 0x07',
@@ -96,16 +99,16 @@ test('byoh.asm under `vtx run --hypervisor none`: the serial output the SDM pred
   assert.equal(r.code, 0);
   assert.equal(j.hypervisor, 'none');
   assert.equal(j.mode, 'long');
-  // The exits of the guest hypervisor's VMCS, each once: five L2 exits and two VM-entry failures.
+  // The exits of the guest hypervisor's VMCS, each once: six exits of L2 and two VM-entry failures.
   assert.deepEqual(j.exits, {
-    CPUID: 1, IO_INSTRUCTION: 1, MSR_READ: 1, EPT_VIOLATION: 1, HLT: 1, INVALID_GUEST_STATE: 1, MSR_LOADING: 1,
+    CPUID: 1, IO_INSTRUCTION: 1, MSR_READ: 1, EPT_VIOLATION: 1, HLT: 1, PREEMPTION_TIMER: 1, INVALID_GUEST_STATE: 1, MSR_LOADING: 1,
   });
 });
 
 test('byoh.asm: the text report names the guest hypervisor\'s exits', () => {
   const r = cli('run', SOURCE, '--hypervisor', 'none');
-  assert.match(r.stdout, /^VM exits of the guest hypervisor's VMCSs: 7$/m);
-  assert.match(r.stdout, /^ {2}EPT_VIOLATION +1 +14\.3%$/m);
+  assert.match(r.stdout, /^VM exits of the guest hypervisor's VMCSs: 8$/m);
+  assert.match(r.stdout, /^ {2}EPT_VIOLATION +1 +12\.5%$/m);
 });
 
 test('byoh.asm under the built-in hypervisor: VMX is hidden from its guest (CPUID.1:ECX[5] = 0), so it stops at once', () => {
