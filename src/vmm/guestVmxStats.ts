@@ -1,6 +1,6 @@
 /**
  * The VM exits and entries of a guest hypervisor's VMCSs (bare VT-x mode, `--hypervisor none`),
- * counted through the engine's observer (src/vmx/engine.ts VmxObserver): the `exits` table of
+ * counted as one of the engine's observers (src/vmx/engine.ts VmxObserver): the `exits` table of
  * `vtx run` when the hypervisor is the guest's own. Exits are named by their basic reason
  * (SDM vol. 3C appendix C, src/vmx/exitReasons.ts); a VM-entry failure with a VM exit (§26.8)
  * counts under its basic reason (INVALID_GUEST_STATE, MSR_LOADING).
@@ -17,7 +17,7 @@ export class GuestVmxStats implements VmxObserver {
 
   /** Count the transitions of `engine` from now on. */
   constructor(engine: VmxEngine) {
-    engine.observer = this;
+    engine.addObserver(this);
   }
 
   vmExit(_engine: VmxEngine, reason: number): void {

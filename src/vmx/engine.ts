@@ -134,8 +134,8 @@ export class VmxEngine {
   exceptionBitmap = 0;
   /** Successful VM entries so far (PAUSE-loop exiting starts a new loop after each). */
   entries = 0;
-  /** Told of every VM exit and VM entry (see VmxObserver), or null. */
-  observer: VmxObserver | null = null;
+  /** Told of every VM exit and VM entry, in the order added (see VmxObserver; addObserver). */
+  readonly observers: VmxObserver[] = [];
 
   constructor(readonly cpu: Cpu, options: EngineOptions = {}) {
     this.phys = physAccessOf(cpu);
@@ -205,14 +205,29 @@ export class VmxEngine {
 
   vmlaunch(): VmEntryOutcome {
     const out = this.vmEntry(true);
-    if (this.observer !== null) this.observer.vmEntry(this, true, out);
+    for (const o of this.observers) o.vmEntry(this, true, out);
     return out;
   }
 
   vmresume(): VmEntryOutcome {
     const out = this.vmEntry(false);
-    if (this.observer !== null) this.observer.vmEntry(this, false, out);
+    for (const o of this.observers) o.vmEntry(this, false, out);
     return out;
+  }
+
+  /** Tell `o` of every VM exit and VM entry from now on (statistics, the debugger). */
+  addObserver(o: VmxObserver): void {
+    if (!this.observers.includes(o)) this.observers.push(o);
+  }
+
+  removeObserver(o: VmxObserver): void {
+    const i = this.observers.indexOf(o);
+    if (i >= 0) this.observers.splice(i, 1);
+  }
+
+  /** Tell the observers of a VM exit or a VM-entry failure with an exit (vmExit.ts). */
+  notifyVmExit(reason: number): void {
+    for (const o of this.observers) o.vmExit(this, reason);
   }
 
   /**

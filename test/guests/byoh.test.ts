@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { cli, lastJson } from '../cli/helpers';
 import { assemble as vtxAssemble } from '../../src/language/asm/assembler';
 import { GUEST_DIR, assemble as nasmAssemble, hasTool } from './harness';
+import { prepareGuest } from '../../src/cli/runGuest';
+import type { VmEntryOutcome } from '../../src/vmx/engine';
 
 const SOURCE = join(GUEST_DIR, 'byoh.asm');
 
@@ -122,4 +124,32 @@ test('byoh.asm: nasm and vtx\'s assembler produce the same bytes', (t) => {
   assert.deepEqual(ours.diagnostics, []);
   if (!hasTool('nasm', ['-v'])) { t.skip('nasm is not installed'); return; }
   assert.deepEqual(Buffer.from(ours.bytes), Buffer.from(nasmAssemble('byoh.asm')));
+});
+
+test('byoh.asm: the engine\'s observers hear each VM entry and VM exit of the guest\'s VMCS, in order, at HOST_RIP', () => {
+  const image = vtxAssemble(readFileSync(SOURCE, 'utf8'), { file: SOURCE });
+  const g = prepareGuest(image.bytes, { hypervisor: 'none', format: 'flat', mode: 'long', loadAddress: 0x1000 });
+  const hostRip = Number(image.symbols.get('exit_handler')!.value);
+  const events: string[] = [];
+  g.machine.vmx!.addObserver({
+    vmExit: (e, reason) => {
+      // The host state is loaded: the next instruction is the handler's first.
+      assert.equal(g.cpu.ripLo, hostRip);
+      assert.equal(g.cpu.nonRoot, false);
+      assert.equal(e.current!.address, 0x14000);
+      events.push(`exit 0x${reason.toString(16)}`);
+    },
+    vmEntry: (_e, launch, out: VmEntryOutcome) => {
+      const what = out.kind === 'fail' ? (out.status.status === 'failValid' ? `fail ${out.status.error}` : 'fail invalid') : out.kind;
+      events.push(`${launch ? 'launch' : 'resume'} ${what}`);
+    },
+  });
+  assert.equal(g.machine.run(1_000_000).reason, 'exit');
+  assert.deepEqual(events, [
+    'launch entered', 'exit 0xa', 'resume entered', 'exit 0x1e', 'resume entered', 'exit 0x1f', 'resume entered',
+    'exit 0x30', 'resume entered', 'exit 0xc', 'resume entered', 'exit 0x34',
+    'resume fail 7', 'resume fail 8', 'resume fail 8', 'resume fail 8',
+    'exit 0x80000021', 'resume exitOnEntry', 'exit 0x80000022', 'resume exitOnEntry',
+    'launch fail 4', 'launch fail invalid', 'resume fail 5',
+  ]);
 });

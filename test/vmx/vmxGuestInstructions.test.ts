@@ -12,6 +12,7 @@ import type { RunResult } from '../../src/x86/cpu';
 import { PhysicalMemory } from '../../src/x86/physicalMemory';
 import { enterMode } from '../../src/x86/modes';
 import { VmxEngine } from '../../src/vmx/engine';
+import type { EngineOptions, VmEntryOutcome, VmxObserver } from '../../src/vmx/engine';
 import { REVISION_ID } from '../../src/vmx/capabilities';
 import { assemble } from '../../src/language/asm/assembler';
 
@@ -31,6 +32,7 @@ interface Setup {
   cpl?: number;
   /** RFLAGS before the code runs. */
   rflags?: number;
+  engineOptions?: EngineOptions;
 }
 
 interface Ran {
@@ -50,7 +52,7 @@ function run(body: string, s: Setup = {}): Ran {
   enterMode(cpu, 'long');
   cpu.cr0 |= 0x20; // CR0.NE: fixed to 1 in VMX operation (IA32_VMX_CR0_FIXED0)
   if (s.vmxe ?? true) cpu.cr4 |= CR4_VMXE;
-  const engine = (s.engine ?? true) ? new VmxEngine(cpu) : null;
+  const engine = (s.engine ?? true) ? new VmxEngine(cpu, s.engineOptions) : null;
   if (engine !== null) cpu.vmExitStops = false;
   const w32 = (addr: number, v: number): void => {
     for (let i = 0; i < 4; i++) mem.write8(addr + i, (v >>> (8 * i)) & 0xff);
@@ -271,4 +273,48 @@ test('IA32_FEATURE_CONTROL: locked at power-on with VMXON outside SMX enabled (b
   r = run('mov eax, 1\ncpuid');
   halted(r);
   assert.equal((r.cpu.lo[1] >>> 5) & 1, 1);
+});
+
+test('IA32_FEATURE_CONTROL lock semantics from guest code (SDM vol. 3C §23.7): unlocked, VMXON is #GP(0); written with lock and bit 2, VMXON works and WRMSR is #GP(0)', () => {
+  const unlocked = { engineOptions: { keepFeatureControl: true } };
+  let r = run('mov ecx, 0x3a\nrdmsr', unlocked);
+  halted(r);
+  assert.equal(r.cpu.lo[0], 0);
+  r = run(ON, unlocked);
+  assert.equal(vector(r), 13);
+  assert.match(r.result.exception!.detail, /not locked/);
+  // Locked without "VMXON outside SMX": VMXON is #GP(0) too.
+  r = run(`${PTRS}mov ecx, 0x3a\nmov eax, 1\nxor edx, edx\nwrmsr\nvmxon [vmxon_ptr]`, unlocked);
+  assert.equal(vector(r), 13);
+  assert.match(r.result.exception!.detail, /outside SMX/);
+  r = run(`${PTRS}mov ecx, 0x3a\nmov eax, 5\nxor edx, edx\nwrmsr\nvmxon [vmxon_ptr]\nmov ecx, 0x3a\nrdmsr`, unlocked);
+  halted(r);
+  assert.equal(r.cpu.inVmxOperation, true);
+  assert.equal(r.cpu.lo[0], 5);
+  r = more(r, 'mov ecx, 0x3a\nmov eax, 1\nxor edx, edx\nwrmsr');
+  assert.equal(vector(r), 13);
+});
+
+test('VmxObserver: VMfail, VM entries and VM exits of guest code, in order (the hooks the debugger uses)', () => {
+  const events: string[] = [];
+  const o: VmxObserver = {
+    vmExit: (_e, reason) => { events.push(`exit 0x${reason.toString(16)}`); },
+    vmEntry: (_e, launch, out: VmEntryOutcome) => { events.push(`${launch ? 'launch' : 'resume'} ${out.kind}`); },
+  };
+  const mem = new PhysicalMemory(0x100000);
+  const cpu = new Cpu(mem);
+  const engine = new VmxEngine(cpu);
+  engine.addObserver(o);
+  engine.addObserver(o); // once only
+  enterMode(cpu, 'long');
+  // VMLAUNCH without a current VMCS is a VMfail: no VM entry happened, but the observer hears of it.
+  cpu.cr0 |= 0x20;
+  cpu.cr4 |= CR4_VMXE;
+  for (let i = 0; i < 4; i++) mem.write8(VMXON + i, (REVISION_ID >>> (8 * i)) & 0xff);
+  assert.equal(engine.vmxon(VMXON).status, 'succeed');
+  engine.vmlaunch();
+  assert.deepEqual(events, ['launch fail']);
+  engine.removeObserver(o);
+  engine.vmlaunch();
+  assert.deepEqual(events, ['launch fail']);
 });
