@@ -40,6 +40,7 @@ import {
 import { PortIoBus } from './devices/portBus';
 import { COM1_BASE, COM1_IRQ, Uart16550 } from './devices/uart';
 import { VmxEngine } from '../vmx/engine';
+import { raiseInit } from '../vmx/eventExits';
 
 export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit';
 
@@ -157,9 +158,16 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     this.cpu.intr = this;
     this.cpu.msrBus = this;
     if (options.vmx === true) {
-      this.vmx = new VmxEngine(this.cpu);
+      const engine = new VmxEngine(this.cpu);
+      this.vmx = engine;
       // The host of every VMCS is guest code: VM exits continue at its HOST_RIP.
       this.cpu.vmExitStops = false;
+      // INIT to itself: blocked (held pending) in VMX root operation, a VM exit in non-root
+      // operation (SDM vol. 3C §23.8, §25.2); outside VMX operation ignored, as without VMX
+      // (processor reset is not modelled).
+      this.lapic.onInitSelf = () => {
+        if (this.cpu.inVmxOperation) raiseInit(engine);
+      };
     }
   }
 
