@@ -8,8 +8,8 @@
  * outside VMX operation, executed by a guest that is itself a hypervisor — the VT-x engine
  * executes them (vmxRootHooks.ts: the operands decoded here, the instruction's checks, VM
  * entries and their failures in src/vmx); without the engine (a processor without VMX) they are
- * #UD. VMFUNC outside non-root operation is #UD (§30.3 VMFUNC). GETSEC is #UD (SMX is not modelled: CR4.SMXE stays 0 in
- * root operation). RDPMC: no performance counters are modelled, so every counter number is
+ * #UD. VMFUNC outside non-root operation is #UD (§30.3 VMFUNC). GETSEC is #UD (SMX is not
+ * modelled: CR4.SMXE stays 0 in root operation). RDPMC: no performance counters are modelled, so every counter number is
  * #GP(0), after the CR4.PCE/CPL check.
  */
 import { Mnemonic, OpKind } from 'iced-x86';
