@@ -25,6 +25,7 @@ import { Vmm, type VmmRunResult } from '../vmm/vmm';
 import type { Interception } from '../hypervisor/interception';
 import type { DecodedExit } from '../vmx/exitDecode';
 import type { VCpuExit } from '../hypervisor/vcpuExit';
+import { GuestVmxStats } from '../vmm/guestVmxStats';
 
 export type HypervisorChoice = 'builtin' | 'none';
 export const HYPERVISORS: readonly HypervisorChoice[] = ['builtin', 'none'];
@@ -64,7 +65,9 @@ export interface GuestOptions {
   serialSink?: (byte: number) => void;
   /**
    * 'builtin' (default): the guest runs in VMX non-root operation under the built-in hypervisor;
-   * 'none': on the machine directly (no hypervisor; the VT-x engine's own test aid).
+   * 'none': bare VT-x — on the machine directly, as on a real machine with VT-x: the guest may
+   * be a hypervisor itself (CPUID reports VMX; its VMX instructions execute against the engine,
+   * its VM exits continue at its HOST_RIP). See docs/bring-your-own-hypervisor.md.
    */
   hypervisor?: HypervisorChoice;
   /** What the built-in hypervisor intercepts (default: the seed's). */
@@ -87,6 +90,8 @@ export interface GuestRun {
   machine: Machine;
   /** The VMM when the guest ran under the built-in hypervisor. */
   vmm: Vmm | null;
+  /** Bare VT-x mode: the VM exits and entries of the guest hypervisor's own VMCSs. */
+  guestVmx: GuestVmxStats | null;
   cpu: Cpu;
   memory: PhysicalMemory;
   result: MachineRunResult | VmmRunResult;
@@ -136,6 +141,7 @@ export function resolveGuestOptions(imageSize: number, o: GuestOptions): Resolve
 export interface PreparedGuest {
   machine: Machine;
   vmm: Vmm | null;
+  guestVmx: GuestVmxStats | null;
   cpu: Cpu;
   memory: PhysicalMemory;
   options: ResolvedGuestOptions;
@@ -178,7 +184,9 @@ export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): PreparedG
   const vmm = (o.hypervisor ?? 'builtin') === 'builtin'
     ? new Vmm({ ...machineOptions, ramSize: options.memorySize, interception: o.interception, onExit: o.onExit })
     : null;
-  const machine = vmm?.machine ?? new Machine(machineOptions);
+  // Without the built-in hypervisor the machine has VT-x for the guest's own use.
+  const machine = vmm?.machine ?? new Machine({ ...machineOptions, vmx: true });
+  const guestVmx = machine.vmx !== null ? new GuestVmxStats(machine.vmx) : null;
   let plan: BootPlan;
   try {
     plan = loadImage(machine.mem, image, {
@@ -202,7 +210,7 @@ export function prepareGuest(image: Uint8Array, o: GuestOptions = {}): PreparedG
     options.loadAddress = plan.entry;
     options.stack = Number(plan.regs.rsp ?? 0n);
   }
-  return { machine, vmm, cpu: machine.cpu, memory: machine.mem, options, format, plan };
+  return { machine, vmm, guestVmx, cpu: machine.cpu, memory: machine.mem, options, format, plan };
 }
 
 /** Memory size and instruction limit checks shared by every format. */
@@ -217,11 +225,11 @@ function resolveCommonOptions(o: GuestOptions): ResolvedGuestOptions {
 
 /** Load and run `image`; returns the stopped machine and how it stopped. */
 export function runGuest(image: Uint8Array, o: GuestOptions = {}): GuestRun {
-  const { machine, vmm, cpu, memory, options, format, plan } = prepareGuest(image, o);
+  const { machine, vmm, guestVmx, cpu, memory, options, format, plan } = prepareGuest(image, o);
   const t0 = performance.now();
   const result = vmm !== null ? vmm.run(options.maxInstructions) : machine.run(options.maxInstructions);
   const seconds = (performance.now() - t0) / 1000;
   return {
-    machine, vmm, cpu, memory, result, options, format, plan, startMode: plan.mode, imageSize: image.length, seconds,
+    machine, vmm, guestVmx, cpu, memory, result, options, format, plan, startMode: plan.mode, imageSize: image.length, seconds,
   };
 }

@@ -71,11 +71,15 @@ export interface RunSummary {
   imageSize: number;
   /** Everything the guest wrote to COM1, decoded as UTF-8. */
   serial: string;
-  /** Under the hypervisor: VM exits by reason name (SDM appendix C names), in order of first occurrence. */
+  /**
+   * VM exits by reason name (SDM appendix C names), in order of first occurrence: under the
+   * built-in hypervisor, the guest's exits to it; with `hypervisor: 'none'`, the exits of the
+   * guest hypervisor's own VMCSs (a VM-entry failure with an exit counts under its basic reason).
+   */
   exits?: Record<string, number>;
   /** Why the run stopped, in words, when the stop reason alone does not say (entry failure, unhandled exit). */
   detail?: string;
-  /** 'builtin' (VMX non-root under the built-in hypervisor) or 'none' (the machine directly). */
+  /** 'builtin' (VMX non-root under the built-in hypervisor) or 'none' (bare VT-x: the machine directly, VMX for the guest's own use). */
   hypervisor?: 'builtin' | 'none';
 }
 
@@ -130,7 +134,7 @@ export function registersOf(cpu: Cpu): Record<string, string> {
  * without machine, format and start mode (then: no serial output, flat, the options' mode).
  */
 export type SummaryInput = Pick<GuestRun, 'cpu' | 'memory' | 'options' | 'imageSize' | 'seconds'> &
-  Partial<Pick<GuestRun, 'machine' | 'format' | 'startMode' | 'vmm'>> & { result: RunResult | MachineRunResult | VmmRunResult };
+  Partial<Pick<GuestRun, 'machine' | 'format' | 'startMode' | 'vmm' | 'guestVmx'>> & { result: RunResult | MachineRunResult | VmmRunResult };
 
 export function summarize(run: SummaryInput): RunSummary {
   const { cpu, options } = run;
@@ -169,6 +173,7 @@ export function summarize(run: SummaryInput): RunSummary {
   };
   if (run.vmm !== undefined) s.hypervisor = vmm !== null ? 'builtin' : 'none';
   if (vmm !== null) s.exits = vmm.vcpu.exitTable();
+  else if (run.guestVmx != null && run.guestVmx.used) s.exits = run.guestVmx.exitTable();
   const detail = (result as VmmRunResult).detail;
   if (detail !== undefined) s.detail = detail;
   const e = result.exception;
@@ -237,17 +242,20 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  at ${e.rip}: ${e.bytes}  ${e.disassembly}`);
     if (e.detail) lines.push(`  ${e.detail}`);
   }
-  if (s.exits !== undefined) lines.push(...formatExitTable(s.exits));
+  if (s.exits !== undefined) {
+    lines.push(...formatExitTable(s.exits, s.hypervisor === 'none' ? 'VM exits of the guest hypervisor\'s VMCSs' : 'VM exits'));
+  }
   return lines.join('\n');
 }
 
 /** The table of VM exits by reason: count and share, most frequent first. */
-export function formatExitTable(exits: Record<string, number>): string[] {
+export function formatExitTable(exits: Record<string, number>, title = 'VM exits'): string[] {
   const rows = Object.entries(exits).sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((t, [, n]) => t + n, 0);
-  if (total === 0) return ['VM exits:     none'];
+  const head = `${title}:`.padEnd(Math.max(14, title.length + 2));
+  if (total === 0) return [`${head}none`];
   const w = Math.max(6, ...rows.map(([k]) => k.length));
-  const lines = [`VM exits:     ${total}`, `  ${'reason'.padEnd(w)}  ${'count'.padStart(9)}  share`];
+  const lines = [`${head}${total}`, `  ${'reason'.padEnd(w)}  ${'count'.padStart(9)}  share`];
   for (const [k, n] of rows) lines.push(`  ${k.padEnd(w)}  ${String(n).padStart(9)}  ${((100 * n) / total).toFixed(1).padStart(5)}%`);
   return lines;
 }

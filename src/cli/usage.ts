@@ -42,7 +42,10 @@ options:
   --max-instructions N      stop after N instructions (default 100000000)
   --hypervisor builtin|none builtin (default): the guest runs in VMX non-root operation under the
                             built-in hypervisor (the seed's x86_vcpu behaviour) and the summary
-                            ends with a table of VM exits; none: on the machine directly
+                            ends with a table of VM exits; none: bare VT-x, the machine directly
+                            with VMX for the guest's own use (the guest may be a hypervisor: its
+                            VMX instructions run on the VT-x engine, its VM exits continue at its
+                            HOST_RIP, the summary counts the exits of its VMCSs)
   --trace-exits             print one line per VM exit on stderr (reason, RIP, decoded exit)
   --intercept-io all|PORTS  also intercept these I/O ports (e.g. 0x3f8-0x3ff,0x80); default 0x604
   --intercept-msr all|MSRS  also intercept these MSRs (e.g. 0x10,0xc0000080); default 0xe1, 0x800-0x83f

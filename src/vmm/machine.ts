@@ -39,6 +39,8 @@ import {
 } from './devices/platformPorts';
 import { PortIoBus } from './devices/portBus';
 import { COM1_BASE, COM1_IRQ, Uart16550 } from './devices/uart';
+import { VmxEngine } from '../vmx/engine';
+import { raiseInit } from '../vmx/eventExits';
 
 export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit';
 
@@ -76,6 +78,14 @@ export interface MachineOptions {
    * binary that never sets up exception handling gets a report instead of a triple fault.
    */
   exceptions?: 'deliver' | 'stop' | 'auto';
+  /**
+   * A processor with VT-x for guest code ("bring your own hypervisor", `--hypervisor none`): the
+   * VT-x engine is attached (CPUID reports VMX, IA32_FEATURE_CONTROL locked with VMXON outside
+   * SMX enabled as firmware leaves it, the capability MSRs), the guest's VMX instructions execute
+   * against it, and a VM exit continues at the guest VMCS's HOST_RIP (the run does not stop).
+   * Default false: VMX instructions are #UD. (The built-in hypervisor attaches its own engine.)
+   */
+  vmx?: boolean;
 }
 
 const IF_BIT = 0x200;
@@ -98,6 +108,8 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
   private readonly maxIdleTicks: number;
   /** Device interrupt/timer notifications (statistics). */
   timerChanges = 0;
+  /** The VT-x engine guest code uses (MachineOptions.vmx), or null. */
+  readonly vmx: VmxEngine | null = null;
 
   constructor(options: MachineOptions = {}) {
     this.mem = options.memory ?? new PhysicalMemory(options.memorySize ?? 64 * 1024 * 1024);
@@ -145,6 +157,18 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     this.cpu.io = this.bus;
     this.cpu.intr = this;
     this.cpu.msrBus = this;
+    if (options.vmx === true) {
+      const engine = new VmxEngine(this.cpu);
+      this.vmx = engine;
+      // The host of every VMCS is guest code: VM exits continue at its HOST_RIP.
+      this.cpu.vmExitStops = false;
+      // INIT to itself: blocked (held pending) in VMX root operation, a VM exit in non-root
+      // operation (SDM vol. 3C §23.8, §25.2); outside VMX operation ignored, as without VMX
+      // (processor reset is not modelled).
+      this.lapic.onInitSelf = () => {
+        if (this.cpu.inVmxOperation) raiseInit(engine);
+      };
+    }
   }
 
   // ---- DeviceHost ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * The VT-x engine: one logical processor's VMX state (SDM vol. 3C chapters 24-29) as hardware,
  * with no policy. Its public methods mirror the VMX instructions; the built-in hypervisor
  * (src/hypervisor) calls them from TypeScript, and the processor's VMX instruction ops call the
- * same methods for a guest that is itself a hypervisor (nested, issue 10).
+ * same methods for a guest that is itself a hypervisor (vmxGuestInstructions.ts).
  *
  * Parts, each in its own file:
  *   capabilities.ts      the documented virtual CPU's capability MSRs (what the engine enforces)
@@ -25,6 +25,7 @@ import type { Vmcs } from './vmcs';
 import type { PhysAccess } from './vmcs';
 import { createInsnHooks } from './insnExits';
 import { createEventHooks } from './eventExits';
+import { createRootHooks } from './vmxGuestInstructions';
 import { createEptHooks, invept as eptInvept, invvpid as eptInvvpid } from './ept';
 import { eptpValid } from './eptFeatures';
 import type { CapabilityOverrides } from './capabilities';
@@ -36,6 +37,7 @@ import {
   VmInsnError, inveptChecks, invvpidChecks, rootOperationChecks, vmclear, vmfail, vmptrld, vmptrst, vmread,
   vmwrite, vmxoff, vmxon,
 } from './vmxInstructions';
+import type { Descriptor128, DescriptorOperand, PointerOperand } from './vmxInstructions';
 
 /** Outcome of a VMX instruction (SDM vol. 3C §30.2 conventions). */
 export type VmxStatus =
@@ -81,6 +83,20 @@ export function physAccessOf(cpu: Cpu): PhysAccess {
   };
 }
 
+/**
+ * Told of every VM transition the engine performs (statistics, the debugger). Called after the
+ * fact, with the processor already in its new state: after a VM exit, the host state of the
+ * current VMCS is loaded (RIP = HOST_RIP, before the host's first instruction); after a VM
+ * entry, the guest's (or, for an entry that failed with a VM exit, the host's again). Not
+ * called for VMX aborts' shutdown, nor for VMfail (the instruction's flags say it).
+ */
+export interface VmxObserver {
+  /** A VM exit, or a VM-entry failure with a VM exit (`reason` has bit 31, §26.8), was performed. */
+  vmExit(engine: VmxEngine, reason: number): void;
+  /** VMLAUNCH (`launch`) or VMRESUME ended with `outcome` (VMfail, exit on entry, or entered). */
+  vmEntry(engine: VmxEngine, launch: boolean, outcome: VmEntryOutcome): void;
+}
+
 export interface EngineOptions {
   /** Overrides of capability MSRs (tests; other CPU models). See capabilities.ts. */
   capabilities?: CapabilityOverrides;
@@ -118,6 +134,8 @@ export class VmxEngine {
   exceptionBitmap = 0;
   /** Successful VM entries so far (PAUSE-loop exiting starts a new loop after each). */
   entries = 0;
+  /** Told of every VM exit and VM entry, in the order added (see VmxObserver; addObserver). */
+  readonly observers: VmxObserver[] = [];
 
   constructor(readonly cpu: Cpu, options: EngineOptions = {}) {
     this.phys = physAccessOf(cpu);
@@ -130,6 +148,8 @@ export class VmxEngine {
     cpu.vmxInsn = createInsnHooks(this);
     cpu.vmxEvents = createEventHooks(this);
     cpu.vmxEpt = createEptHooks(this);
+    // Guest code executes the VMX instructions against this engine too (a guest hypervisor).
+    cpu.vmxRoot = createRootHooks(this);
   }
 
   get inVmxOperation(): boolean {
@@ -141,8 +161,8 @@ export class VmxEngine {
   }
 
   // ---- the VMX instructions (vmxInstructions.ts; SDM vol. 3C chapter 30) -------------------
-  /** VMXON with the VMXON region at physical `addr`. */
-  vmxon(addr: number): VmxStatus {
+  /** VMXON with the VMXON region at physical `addr` (or the guest's read of its operand). */
+  vmxon(addr: PointerOperand): VmxStatus {
     return (this.lastStatus = vmxon(this, addr));
   }
 
@@ -150,11 +170,11 @@ export class VmxEngine {
     return (this.lastStatus = vmxoff(this));
   }
 
-  vmclear(addr: number): VmxStatus {
+  vmclear(addr: PointerOperand): VmxStatus {
     return (this.lastStatus = vmclear(this, addr));
   }
 
-  vmptrld(addr: number): VmxStatus {
+  vmptrld(addr: PointerOperand): VmxStatus {
     return (this.lastStatus = vmptrld(this, addr));
   }
 
@@ -184,11 +204,30 @@ export class VmxEngine {
   }
 
   vmlaunch(): VmEntryOutcome {
-    return this.vmEntry(true);
+    const out = this.vmEntry(true);
+    for (const o of this.observers) o.vmEntry(this, true, out);
+    return out;
   }
 
   vmresume(): VmEntryOutcome {
-    return this.vmEntry(false);
+    const out = this.vmEntry(false);
+    for (const o of this.observers) o.vmEntry(this, false, out);
+    return out;
+  }
+
+  /** Tell `o` of every VM exit and VM entry from now on (statistics, the debugger). */
+  addObserver(o: VmxObserver): void {
+    if (!this.observers.includes(o)) this.observers.push(o);
+  }
+
+  removeObserver(o: VmxObserver): void {
+    const i = this.observers.indexOf(o);
+    if (i >= 0) this.observers.splice(i, 1);
+  }
+
+  /** Tell the observers of a VM exit or a VM-entry failure with an exit (vmExit.ts). */
+  notifyVmExit(reason: number): void {
+    for (const o of this.observers) o.vmExit(this, reason);
   }
 
   /**
@@ -236,17 +275,36 @@ export class VmxEngine {
 
   /** INVEPT of `type` (1 single-context, 2 all-context) with descriptor EPTP (lo, hi). */
   invept(type: number, eptpLo: number, eptpHi: number): VmxStatus {
-    const r = inveptChecks(this, type, eptpLo, eptpHi, eptpValid);
+    return this.inveptWith(type, { lo0: eptpLo | 0, hi0: eptpHi | 0, lo1: 0, hi1: 0 });
+  }
+
+  /** INVEPT with its descriptor operand (a value, or the guest's memory read when the SDM reads it). */
+  inveptWith(type: number, operand: DescriptorOperand): VmxStatus {
+    const desc = this.desc;
+    const r = inveptChecks(this, type, operand, eptpValid, desc);
     if (r !== null) return (this.lastStatus = r);
-    const s = eptInvept(this, type, eptpLo | 0, eptpHi | 0);
+    const s = eptInvept(this, type, desc.lo0 | 0, desc.hi0 | 0);
     return (this.lastStatus = s.status === 'failValid' ? vmfail(this, s.error) : SUCCEED);
   }
 
   /** INVVPID of `type` (0-3) for `vpid` (descriptor bits 63:0) and linear address (lo, hi). */
   invvpid(type: number, vpid: number, linLo: number, linHi: number): VmxStatus {
-    const r = invvpidChecks(this, type, vpid, linHi | 0);
+    // Descriptor bits 63:0 as halves; a value that is no integer in 0..2^64 fails the bits 63:16 check.
+    const exact = Number.isSafeInteger(vpid) && vpid >= 0;
+    const lo0 = exact ? vpid % 0x100000000 | 0 : -1;
+    const hi0 = exact ? Math.floor(vpid / 0x100000000) | 0 : -1;
+    return this.invvpidWith(type, { lo0, hi0, lo1: linLo | 0, hi1: linHi | 0 });
+  }
+
+  /** INVVPID with its descriptor operand (a value, or the guest's memory read when the SDM reads it). */
+  invvpidWith(type: number, operand: DescriptorOperand): VmxStatus {
+    const desc = this.desc;
+    const r = invvpidChecks(this, type, operand, desc);
     if (r !== null) return (this.lastStatus = r);
-    const s = eptInvvpid(this, type, vpid, linLo | 0, linHi | 0);
+    const s = eptInvvpid(this, type, desc.lo0 & 0xffff, desc.lo1 | 0, desc.hi1 | 0);
     return (this.lastStatus = s.status === 'failValid' ? vmfail(this, s.error) : SUCCEED);
   }
+
+  /** Scratch for the INVEPT/INVVPID descriptor (no allocation per instruction). */
+  private readonly desc: Descriptor128 = { lo0: 0, hi0: 0, lo1: 0, hi1: 0 };
 }

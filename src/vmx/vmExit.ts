@@ -85,6 +85,7 @@ export function performVmExit(
   c.nonRoot = false;
   // ---- §27.5 host state, §27.6 MSR-load area ----
   returnToHost(engine, v, st, true);
+  if (engine.observers.length !== 0 && !c.inShutdown) engine.notifyVmExit(reason & 0x7fffffff);
 }
 
 /** §27.5 and §27.6 (also the end of a VM-entry failure, §26.8 steps 2-4). */
@@ -120,4 +121,5 @@ export function entryFailure(engine: VmxEngine, basic: number, qualification: nu
   st.virtualNmis = false;
   returnToHost(engine, v, st, false);
   c.nmiBlocked = nmiBlocked;
+  if (engine.observers.length !== 0 && !c.inShutdown) engine.notifyVmExit(((basic & 0xffff) | 0x80000000) >>> 0);
 }

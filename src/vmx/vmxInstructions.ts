@@ -5,16 +5,18 @@
  * VMsucceed, VMfailInvalid (no current VMCS), VMfailValid(n) with n written to the
  * VM-instruction error field of the current VMCS (§30.4 lists the numbers).
  *
- * The caller is the host: the built-in hypervisor (TypeScript) or, later, the processor's ops for
- * a guest hypervisor (nested, issue 10). The processor state the SDM's pseudocode consults (CR0,
+ * The caller is the host: the built-in hypervisor (TypeScript), or guest code that is itself a
+ * hypervisor (vmxGuestInstructions.ts: the processor's VMX instruction ops in VMX root operation and
+ * outside VMX operation). Memory operands are `PointerOperand`s: a value from a TypeScript host,
+ * or a read of the guest's memory made where the SDM's "Operation" reads it, so that its faults
+ * come after the checks that precede the read. The processor state the SDM's pseudocode consults (CR0,
  * RFLAGS.VM, IA32_EFER.LMA, CS.L, CPL, the operating mode that sets the operand size) is the
  * Cpu's; the faults the pseudocode raises (#UD, #GP(0)) are thrown as CpuException. In non-root
  * operation these instructions exit instead (insnExits.ts): a host calling them then is a host
  * bug, reported as an Error.
  *
  * Not modelled: "VM entry with events blocked by MOV SS" (error 26) — the processor's interrupt
- * shadow does not record whether STI or MOV SS made it, and a TypeScript host never executes
- * MOV SS; the dual-monitor treatment of SMM (errors 14, 16-25, 23); VMCS shadowing (error 11 is
+ * shadow does not record whether STI or MOV SS made it; the dual-monitor treatment of SMM (errors 14, 16-25, 23); VMCS shadowing (error 11 is
  * reported for a region whose shadow-VMCS indicator is 1).
  */
 import type { Cpu } from '../x86/cpu';
@@ -30,6 +32,7 @@ import { VMX_MSR } from './capabilities';
 
 /** VM-instruction error numbers (§30.4) the engine reports (vmxInstructionsErrors.ts lists them all). */
 export const VmInsnError = {
+  VMCALL_IN_ROOT: 1,
   VMCLEAR_INVALID_ADDRESS: 2,
   VMCLEAR_VMXON_POINTER: 3,
   VMLAUNCH_NON_CLEAR: 4,
@@ -46,6 +49,32 @@ export const VmInsnError = {
 } as const;
 
 const I_VM_INSTRUCTION_ERROR = fieldIndex('VM_INSTRUCTION_ERROR');
+
+/**
+ * A VMX instruction's 64-bit memory operand (VMXON, VMCLEAR, VMPTRLD): the physical address
+ * itself (a TypeScript host), or a function that reads it from the guest's memory through the
+ * processor (segmentation, paging; it may throw the access's CpuException). A value of 2^53 or
+ * more need not be exact: it is beyond every physical-address width.
+ */
+export type PointerOperand = number | (() => number);
+
+/** The INVEPT/INVVPID descriptor (§30.3): bits 63:0 as (lo0, hi0), bits 127:64 as (lo1, hi1). */
+export interface Descriptor128 {
+  lo0: number;
+  hi0: number;
+  lo1: number;
+  hi1: number;
+}
+/** The descriptor itself (a TypeScript host) or its read from the guest's memory (see PointerOperand). */
+export type DescriptorOperand = Descriptor128 | (() => Descriptor128);
+
+function pointer(p: PointerOperand): number {
+  return typeof p === 'number' ? p : p();
+}
+
+function descriptor(p: DescriptorOperand): Descriptor128 {
+  return typeof p === 'function' ? p() : p;
+}
 
 const CR0_PE = 1;
 const RFLAGS_VM = 1 << 17;
@@ -129,7 +158,7 @@ function fixedOk(v: number, fixed0: number, fixed1: number): boolean {
 
 // ---- VMXON / VMXOFF -----------------------------------------------------------------------------
 /** VMXON (§30.3 VMXON; enabling VMX operation §23.7). */
-export function vmxon(engine: VmxEngine, addr: number): VmxStatus {
+export function vmxon(engine: VmxEngine, operand: PointerOperand): VmxStatus {
   const c = engine.cpu;
   // #UD: CR4.VMXE = 0 (a register operand cannot be expressed here), then the mode conditions.
   if ((c.cr4 & (1 << 13)) === 0) throw ud('VMXON with CR4.VMXE = 0');
@@ -151,6 +180,7 @@ export function vmxon(engine: VmxEngine, addr: number): VmxStatus {
   const fc = getStored(c, 0x3a);
   if ((fc & 1) === 0) throw gp0('VMXON: IA32_FEATURE_CONTROL is not locked');
   if ((fc & 4) === 0) throw gp0('VMXON: IA32_FEATURE_CONTROL does not enable VMXON outside SMX');
+  const addr = pointer(operand);
   if (!pointerOk(c, addr)) return FAIL_INVALID;
   const rev = engine.phys.read32(addr);
   if ((rev & 0x7fffffff) !== revisionId(c) || rev < 0) return FAIL_INVALID;
@@ -178,9 +208,10 @@ export function vmxoff(engine: VmxEngine): VmxStatus {
 
 // ---- VMCLEAR / VMPTRLD / VMPTRST ----------------------------------------------------------------
 /** VMCLEAR (§30.3 VMCLEAR; §24.11.3 launch state). */
-export function vmclear(engine: VmxEngine, addr: number): VmxStatus {
+export function vmclear(engine: VmxEngine, operand: PointerOperand): VmxStatus {
   const c = engine.cpu;
   rootOperationChecks(c, 'VMCLEAR');
+  const addr = pointer(operand);
   if (!pointerOk(c, addr)) return vmfail(engine, VmInsnError.VMCLEAR_INVALID_ADDRESS);
   if (addr === engine.vmxonRegion) return vmfail(engine, VmInsnError.VMCLEAR_VMXON_POINTER);
   const v = engine.active.get(addr);
@@ -198,9 +229,10 @@ export function vmclear(engine: VmxEngine, addr: number): VmxStatus {
 }
 
 /** VMPTRLD (§30.3 VMPTRLD): make the VMCS at `addr` current (and active). */
-export function vmptrld(engine: VmxEngine, addr: number): VmxStatus {
+export function vmptrld(engine: VmxEngine, operand: PointerOperand): VmxStatus {
   const c = engine.cpu;
   rootOperationChecks(c, 'VMPTRLD');
+  const addr = pointer(operand);
   if (!pointerOk(c, addr)) return vmfail(engine, VmInsnError.VMPTRLD_INVALID_ADDRESS);
   if (addr === engine.vmxonRegion) return vmfail(engine, VmInsnError.VMPTRLD_VMXON_POINTER);
   const rev = engine.phys.read32(addr);
@@ -298,11 +330,12 @@ function secondaryAllowed(c: Cpu, bit: number): boolean {
 
 /**
  * INVEPT (§30.3 INVEPT) up to the invalidation: #UD when the processor does not support it,
- * VMfail(28) for an unsupported type or, for single-context, an EPTP VM entry would reject.
- * `eptpValid` is the EPT helper's check; `invalidate` performs the flush.
+ * VMfail(28) for an unsupported type (checked before the descriptor is read) or, for
+ * single-context, an EPTP VM entry would reject. `eptpValid` is the EPT helper's check. Returns
+ * the failure, or null with the descriptor read into `out`.
  */
-export function inveptChecks(engine: VmxEngine, type: number, eptpLo: number, eptpHi: number,
-  eptpValid: (engine: VmxEngine, lo: number, hi: number) => boolean): VmxStatus | null {
+export function inveptChecks(engine: VmxEngine, type: number, operand: DescriptorOperand,
+  eptpValid: (engine: VmxEngine, lo: number, hi: number) => boolean, out: Descriptor128): VmxStatus | null {
   const c = engine.cpu;
   if (!secondaryAllowed(c, 1) || !eptVpidCap(c, 20)) throw ud('INVEPT is not supported');
   rootOperationChecks(c, 'INVEPT');
@@ -310,28 +343,31 @@ export function inveptChecks(engine: VmxEngine, type: number, eptpLo: number, ep
   if (!((type === 1 && eptVpidCap(c, 25)) || (type === 2 && eptVpidCap(c, 26)))) {
     return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
   }
-  if (type === 1 && !eptpValid(engine, eptpLo | 0, eptpHi | 0)) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
+  Object.assign(out, descriptor(operand));
+  if (type === 1 && !eptpValid(engine, out.lo0 | 0, out.hi0 | 0)) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
   return null;
 }
 
 /**
  * INVVPID (§30.3 INVVPID) up to the invalidation: #UD when not supported; VMfail(28) for an
- * unsupported type, descriptor bits 63:16 not zero (`vpid` above 0xFFFF), VPID 0 for types
- * 0, 1, 3, or a non-canonical linear address for type 0.
+ * unsupported type (checked before the descriptor is read), descriptor bits 63:16 not zero, VPID
+ * 0 for types 0, 1, 3, or a non-canonical linear address (descriptor bits 127:64) for type 0.
+ * Returns the failure, or null with the descriptor read into `out`.
  */
-export function invvpidChecks(engine: VmxEngine, type: number, vpid: number, linHi: number): VmxStatus | null {
+export function invvpidChecks(engine: VmxEngine, type: number, operand: DescriptorOperand, out: Descriptor128): VmxStatus | null {
   const c = engine.cpu;
   if (!secondaryAllowed(c, 5) || !eptVpidCap(c, 32)) throw ud('INVVPID is not supported');
   rootOperationChecks(c, 'INVVPID');
   if (!(type >= 0 && type <= 3 && type === Math.floor(type)) || !eptVpidCap(c, 40 + type)) {
     return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
   }
-  if (!(vpid >= 0 && vpid <= 0xffff && vpid === Math.floor(vpid))) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
-  if (type !== 2 && vpid === 0) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
+  Object.assign(out, descriptor(operand));
+  if ((out.lo0 & ~0xffff) !== 0 || out.hi0 !== 0) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
+  if (type !== 2 && (out.lo0 & 0xffff) === 0) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
   if (type === 0) {
     // Canonical for the processor's linear-address width (57 bits when it supports 5-level paging).
     const s = 64 - maxLinearBits(c);
-    if (((linHi << s) >> s) !== (linHi | 0)) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
+    if (((out.hi1 << s) >> s) !== (out.hi1 | 0)) return vmfail(engine, VmInsnError.INVALID_INVEPT_INVVPID_OPERAND);
   }
   return null;
 }

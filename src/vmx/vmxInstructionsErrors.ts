@@ -15,7 +15,7 @@ export interface VmInstructionError {
 const SMM = 'the dual-monitor treatment of SMIs and SMM is not modelled';
 type Row = [number, string, true] | [number, string, false, string];
 const ROWS: Row[] = [
-  [1, 'VMCALL executed in VMX root operation', false, 'VMX instructions executed by guest code in VMX root operation (nested virtualization) are not modelled'],
+  [1, 'VMCALL executed in VMX root operation', true],
   [2, 'VMCLEAR with invalid physical address', true],
   [3, 'VMCLEAR with VMXON pointer', true],
   [4, 'VMLAUNCH with non-clear VMCS', true],
@@ -38,7 +38,7 @@ const ROWS: Row[] = [
   [23, 'VMXOFF under dual-monitor treatment of SMIs and SMM', false, SMM],
   [24, 'VMCALL with invalid SMM-monitor features', false, SMM],
   [25, 'VM entry with invalid VM-execution control fields in executive VMCS', false, SMM],
-  [26, 'VM entry with events blocked by MOV SS', false, 'the processor does not record whether STI or MOV SS made its interrupt shadow, and a TypeScript host never executes MOV SS'],
+  [26, 'VM entry with events blocked by MOV SS', false, 'the processor does not record whether STI or MOV SS made its interrupt shadow'],
   [28, 'Invalid operand to INVEPT/INVVPID', true],
 ];
 

@@ -30,6 +30,7 @@ import { NO_PORTS } from './io';
 import { deliverException, serviceEvents } from './interrupts';
 import { loadCr2From, pagingTranslate } from './paging';
 import type { EptHooks, EventExitHooks, InstructionExitHooks } from './vmxHooks';
+import type { VmxRootHooks } from './vmxRootHooks';
 import { VM_EXIT } from './vmxHooks';
 import { VM_EXIT_DEFERRED } from './vmxEventHooks';
 
@@ -120,6 +121,8 @@ export class Cpu extends Mmu {
   vmxInsn: InstructionExitHooks | null = null;
   vmxEvents: EventExitHooks | null = null;
   vmxEpt: EptHooks | null = null;
+  /** VMX instructions executed by guest code outside non-root operation (vmxRootHooks.ts); null: #UD. */
+  vmxRoot: VmxRootHooks | null = null;
   /**
    * A VM exit was performed since the run loop last looked (set by the engine). With
    * `vmExitStops` (the host is TypeScript) `run` returns 'vmexit'; without it execution goes on
