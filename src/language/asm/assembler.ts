@@ -79,7 +79,11 @@ export function assemble(text: string, options: AssembleOptions = {}): AssembleR
   const stmts: Statement[] = [];
   for (const src of lines) {
     try {
-      stmts.push(parseStatement(src));
+      const st = parseStatement(src);
+      stmts.push(st);
+      if (st.orphan === true && st.label !== null) {
+        diagnostics.push({ file: src.file, line: src.line, col: st.label.col, length: st.label.name.length, message: `label '${st.label.name}' alone on a line without a colon might be in error (a misspelt instruction?)`, severity: 'warning' });
+      }
     } catch (e) {
       if (!(e instanceof AsmError)) throw e;
       diagnostics.push({ file: src.file, line: src.line, col: e.col, length: e.length, message: e.message, severity: 'error' });

@@ -74,6 +74,12 @@ const BY_MODE: Record<string, Record<number, string>> = {
 };
 /** Explicit 16-bit spellings that must not take the mode's size. */
 const EXPLICIT_16 = new Set(['iretw', 'pushfw', 'popfw', 'pushaw', 'popaw']);
+/** NASM's sized returns (RETW/RETD/RETQ, RETNW/RETND/RETNQ, RETFW/RETFD/RETFQ): the base with an operand size. */
+const SIZED_RET: Record<string, [string, number]> = {
+  retw: ['ret', 16], retd: ['ret', 32], retq: ['ret', 64],
+  retnw: ['ret', 16], retnd: ['ret', 32], retnq: ['ret', 64],
+  retfw: ['retf', 16], retfd: ['retf', 32], retfq: ['retf', 64],
+};
 
 /** iced's mnemonic for a NASM mnemonic (condition-code aliases and NASM spellings). */
 /** CMPccXADD: iced spells the conditions b/be/l/le/nb/nbe/... (NASM also ae/a/e/g/ge/...). */
@@ -85,6 +91,7 @@ const XADD_CC: Record<string, string> = {
 export function canonicalMnemonic(m: string): string {
   const l = m.toLowerCase();
   if (l in ALIASES) return ALIASES[l];
+  if (l in SIZED_RET) return SIZED_RET[l][0];
   const x = /^cmp([a-z]+)xadd$/.exec(l);
   if (x !== null && x[1] in XADD_CC) return `cmp${XADD_CC[x[1]]}xadd`;
   for (const p of ['j', 'set', 'cmov']) {
@@ -386,6 +393,11 @@ export interface Encoded {
 export function encodeInstruction(req: EncodeRequest): Encoded {
   let mnemonic = canonicalMnemonic(req.mnemonic);
   let opSize = req.opSize ?? 0;
+  const sized = SIZED_RET[req.mnemonic.toLowerCase()];
+  if (sized !== undefined) {
+    if (opSize !== 0 && opSize !== sized[1]) throw new AsmError(`${req.mnemonic} is a ${sized[1]}-bit return; the o${opSize} prefix contradicts it`);
+    opSize = sized[1];
+  }
   const byMode = BY_MODE[mnemonic];
   if (byMode !== undefined && !EXPLICIT_16.has(req.mnemonic.toLowerCase()) && opSize !== 16) {
     if (opSize === 32 && byMode[32] !== undefined) mnemonic = byMode[32];
@@ -502,7 +514,10 @@ export function encodeInstruction(req: EncodeRequest): Encoded {
   if (mem !== undefined) {
     let sizes = new Set(candidates.map((c) => c.form.memBytes));
     // Forms that differ only by operand size (fldenv m14/m28, fsave m94/m108) take the mode's.
-    const want = opSize !== 0 ? opSize : req.bits === 16 ? 16 : 32;
+    // Near JMP/CALL through memory in 64-bit code: 64-bit operand size by default (SDM vol. 1
+    // §3.6.1; NASM takes qword, while it asks for a size for PUSH/POP [mem]).
+    const only64 = req.bits === 64 && (mnemonic === 'jmp' || mnemonic === 'call');
+    const want = opSize !== 0 ? opSize : req.bits === 16 ? 16 : only64 ? 64 : 32;
     if (sizes.size > 1 && candidates.some((c) => c.form.operandSize === want) && new Set(candidates.map((c) => c.form.operandSize)).size > 1) {
       const keep = candidates.filter((c) => c.form.operandSize === want || c.form.operandSize === 0);
       candidates.length = 0;

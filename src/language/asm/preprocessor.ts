@@ -45,6 +45,8 @@ interface Macro {
   body: SourceLine[];
   file: string;
   line: number;
+  /** %imacro: invoked in any letter case; %macro names are case-sensitive (NASM manual §4.3). */
+  insensitive: boolean;
 }
 
 interface Cond {
@@ -128,10 +130,10 @@ export class Preprocessor {
           continue;
         }
         if (!active()) continue;
-        if (dir === '%macro') {
-          const end = findEnd(lines, i, /^\s*%macro\b/i, /^\s*%endmacro\b/i);
-          if (end < 0) throw new AsmError('%macro without %endmacro');
-          this.defineMacro(m![2], lines.slice(i + 1, end), src);
+        if (dir === '%macro' || dir === '%imacro') {
+          const end = findEnd(lines, i, /^\s*%i?macro\b/i, /^\s*%endmacro\b/i);
+          if (end < 0) throw new AsmError(`${dir} without %endmacro`);
+          this.defineMacro(m![2], lines.slice(i + 1, end), src, dir === '%imacro');
           i = end;
           continue;
         }
@@ -147,7 +149,7 @@ export class Preprocessor {
         }
         if (dir !== undefined && this.directive(dir, m![2], at, depth)) continue;
         if (dir === '%endmacro' || dir === '%endrep') throw new AsmError(`${dir} without its opening directive`);
-        if (dir !== undefined && !this.macros.has(dir)) throw new AsmError(`unknown preprocessor directive ${m![1]}`);
+        if (dir !== undefined && this.findMacro(m![1]) === undefined) throw new AsmError(`unknown preprocessor directive ${m![1]}`);
         this.line(code, src, at, depth);
       } catch (e) {
         if (!(e instanceof AsmError)) throw e;
@@ -223,14 +225,23 @@ export class Preprocessor {
     return v!;
   }
 
-  private defineMacro(header: string, body: SourceLine[], at: SourceLine): void {
+  /** The macro a name invokes: a %macro by its exact name, an %imacro in any case. */
+  private findMacro(name: string): Macro | undefined {
+    const exact = this.macros.get(name);
+    if (exact !== undefined) return exact;
+    const folded = this.macros.get(`\0${name.toLowerCase()}`);
+    return folded;
+  }
+
+  private defineMacro(header: string, body: SourceLine[], at: SourceLine, insensitive: boolean): void {
     const m = /^([A-Za-z_.?$][\w.?$@#~]*)\s+(\d+)(?:\s*-\s*(\d+|\*))?(\+)?/.exec(header.trim());
     const bare = /^([A-Za-z_.?$][\w.?$@#~]*)\s*$/.exec(header.trim());
     if (m === null && bare === null) throw new AsmError('%macro needs a name and a parameter count');
     const name = (m ?? bare)![1];
     const min = m !== null ? Number(m[2]) : 0;
     const max = m?.[3] === '*' ? Infinity : m?.[3] !== undefined ? Number(m[3]) : min;
-    this.macros.set(name.toLowerCase(), { name, min, max, greedy: m?.[4] === '+', body, file: at.file, line: at.line });
+    // Case-insensitive macros are keyed by "\0" + the lower-case name, so no exact name collides.
+    this.macros.set(insensitive ? `\0${name.toLowerCase()}` : name, { name, min, max, greedy: m?.[4] === '+', body, file: at.file, line: at.line, insensitive });
     this.definitions.set(name, { file: at.file, line: at.line });
   }
 
@@ -239,7 +250,7 @@ export class Preprocessor {
     const bits = /^\s*\[?\s*bits\s+(\d+)\s*\]?\s*$/i.exec(code);
     if (bits !== null) this.bits = Number(bits[1]);
     const inv = /^\s*(?:([A-Za-z_.?$][\w.?$@#~]*:)\s*)?([A-Za-z_.?$%][\w.?$@#~]*)(.*)$/.exec(code);
-    const mac = inv !== null ? this.macros.get(inv[2].toLowerCase()) : undefined;
+    const mac = inv !== null ? this.findMacro(inv[2]) : undefined;
     if (inv !== null && mac !== undefined) {
       if (inv[1] !== undefined) this.out.push({ text: inv[1], file: at.file, line: at.line });
       this.expandMacro(mac, inv[3], at, depth);

@@ -31,6 +31,8 @@ export type Body =
 export interface Statement {
   src: SourceLine;
   label: { name: string; col: number } | null;
+  /** A name alone on its line without a colon (NASM's label-orphan warning: often a misspelt instruction). */
+  orphan?: boolean;
   times: Expr | null;
   body: Body;
   /** Operands parsed once per `default rel` state (instructions only). */
@@ -82,6 +84,7 @@ export function parseStatement(src: SourceLine): Statement {
   } else if (toks[0].kind === 'ident' && !isKeyword(toks[0].text) && toks[1].kind === 'eol') {
     // A lone name is a label (NASM warns: "label alone on a line without a colon").
     st.label = { name: toks[0].text, col: toks[0].col };
+    st.orphan = true;
     return st;
   }
   if (toks[i].kind === 'eol') return st;
