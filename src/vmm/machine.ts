@@ -40,7 +40,7 @@ import {
 import { PortIoBus } from './devices/portBus';
 import { COM1_BASE, COM1_IRQ, Uart16550 } from './devices/uart';
 
-export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit';
+export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit' | 'break';
 
 export interface MachineRunResult {
   reason: MachineStopReason;
