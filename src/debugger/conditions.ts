@@ -64,6 +64,20 @@ export function evaluateCondition(c: Condition, values: Readonly<Record<string, 
   return !missing && v !== 0n;
 }
 
+/**
+ * The unsigned 64-bit value of the expression (watch expressions, log-message interpolation):
+ * unlike a condition, a name without a value is an error naming it.
+ */
+export function evaluateValue(c: Condition, values: Readonly<Record<string, ConditionValue | undefined>>): bigint {
+  const lower = new Map<string, ConditionValue | undefined>();
+  for (const [k, v] of Object.entries(values)) lower.set(k.toLowerCase(), v);
+  return unsignedEval(c.expr, (name) => {
+    const x = lower.get(name.toLowerCase());
+    if (x === undefined || typeof x === 'string') throw new ConditionError(`'${name}' is not known here`);
+    return typeof x === 'boolean' ? (x ? 1n : 0n) : BigInt.asUintN(64, x);
+  });
+}
+
 const U = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 /** Unsigned 64-bit evaluation of the expression tree (the assembler's own evaluation is NASM's, signed). */
