@@ -158,7 +158,7 @@ function exitBreakpoints(c: LaunchConfig): ExitBreakpointSpec[] {
     const field = `exitBreakpoints[${i}]`;
     const spec: ExitBreakpointSpec = typeof x === 'string' ? { filter: x } : (x !== null && typeof x === 'object' ? { ...(x as ExitBreakpointSpec) } : fail(field, 'must be a filter id or an object'));
     if (typeof spec.filter !== 'string') fail(`${field}.filter`, 'must be a filter id such as "cpuid"');
-    if (!FILTER_IDS.has(spec.filter)) fail(`${field}.filter`, `'${spec.filter}' is not an exit filter (the exit reason's name in lower case: cpuid, io_instruction, msr_read, ...)`);
+    if (!FILTER_IDS.has(spec.filter)) fail(`${field}.filter`, `is '${spec.filter}', which is not an exit filter (the exit reason's name in lower case: cpuid, io_instruction, msr_read, ...)`);
     for (const k of ['condition', 'hitCondition', 'logMessage'] as const) {
       if (spec[k] !== undefined && typeof spec[k] !== 'string') fail(`${field}.${k}`, 'must be a string');
     }
