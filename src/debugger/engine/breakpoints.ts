@@ -50,7 +50,9 @@ let nextId = 1;
 function common(o: BreakpointOptions): Breakpoint {
   const b: Breakpoint = { id: nextId++, verified: true, hits: 0, ...pick(o) };
   try {
-    if (o.condition !== undefined && o.condition.trim() !== '') parseCondition(o.condition);
+    // Syntax only (names and memory are the inspector's, evaluated when the breakpoint is hit):
+    // memory operands `[expr]` / `dword [expr]` stand for a value here.
+    if (o.condition !== undefined && o.condition.trim() !== '') parseCondition(withoutMemoryOperands(o.condition));
     if (o.hitCondition !== undefined && o.hitCondition.trim() !== '') b.hitTest = parseHitCondition(o.hitCondition);
   } catch (e) {
     if (!(e instanceof ConditionError || e instanceof HitConditionError)) throw e;
@@ -58,6 +60,12 @@ function common(o: BreakpointOptions): Breakpoint {
     b.message = e.message;
   }
   return b;
+}
+
+function withoutMemoryOperands(text: string): string {
+  let t = text;
+  for (let k = 0; k < 16 && /\[[^[\]]*\]/.test(t); k++) t = t.replace(/(?:\b(?:byte|word|dword|qword)\s*)?\[[^[\]]*\]/gi, '0');
+  return t;
 }
 
 function pick(o: BreakpointOptions): BreakpointOptions {
