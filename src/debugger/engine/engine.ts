@@ -260,7 +260,10 @@ export class DebugEngine {
   private lineStep(over: boolean): boolean {
     const pos = this.info.lines?.lineAt(ripLinear(this.vmm));
     if (pos === undefined) return false;
-    this.go({ kind: 'line', over, file: pos.file, line: pos.line });
+    const line: Mode = { kind: 'line', over, file: pos.file, line: pos.line };
+    const i = over && this.atExit === undefined ? this.instructionAtRip() : undefined;
+    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: line });
+    else this.go(line);
     return true;
   }
 
