@@ -79,6 +79,14 @@ test('pause stops a guest in an endless loop', async () => {
   assert.notEqual(await evaluate(dc, 'rax'), '0x0');
 });
 
+test('disconnect while the guest runs ends it; the adapter answers', async () => {
+  const dc = await fresh();
+  await launch(dc, { program: asmFile(LOOP) });
+  await dc.continueRequest({ threadId: 1 });
+  const r = await dc.disconnectRequest({ terminateDebuggee: true });
+  assert.equal(r.success, true);
+});
+
 const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['no program', { program: '' }, /'program' is missing/],
   ['a program that does not exist', { program: '/nonexistent/guest.bin' }, /cannot read '\/nonexistent\/guest.bin': no such file/],
