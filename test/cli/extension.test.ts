@@ -15,12 +15,28 @@ class Uri {
 class TabInputText { constructor(readonly uri: Uri) {} }
 class TabInputCustom { constructor(readonly uri: Uri) {} }
 
-function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
+class DebugAdapterExecutable { constructor(readonly command: string, readonly args: string[], readonly options?: unknown) {} }
+class DebugAdapterInlineImplementation { constructor(readonly implementation: unknown) {} }
+
+function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<string, unknown> }) {
   const commands = new Map<string, (...args: unknown[]) => Promise<void>>();
+  const providers: Array<{ type: string; provider: Record<string, (...a: unknown[]) => unknown>; trigger?: number }> = [];
+  const factories = new Map<string, { createDebugAdapterDescriptor(): unknown }>();
   const output: string[] = [];
   const errors: string[] = [];
   const vscode = {
-    Uri, TabInputText, TabInputCustom,
+    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation,
+    DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
+    debug: {
+      registerDebugConfigurationProvider: (type: string, provider: Record<string, (...a: unknown[]) => unknown>, trigger?: number) => {
+        providers.push({ type, provider, trigger });
+        return { dispose: () => {} };
+      },
+      registerDebugAdapterDescriptorFactory: (type: string, f: { createDebugAdapterDescriptor(): unknown }) => {
+        factories.set(type, f);
+        return { dispose: () => {} };
+      },
+    },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => Promise<void>) => {
         commands.set(id, fn);
@@ -28,6 +44,8 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
       },
     },
     window: {
+      activeTextEditor: undefined as { document: { uri: Uri } } | undefined,
+      showInformationMessage: async () => undefined,
       tabGroups: { activeTabGroup: { activeTab: undefined as { input: unknown } | undefined } },
       showOpenDialog: async () => picks.dialog,
       showQuickPick: async (items: Array<{ label: string }>) => items.find((i) => i.label === picks.mode),
@@ -40,10 +58,10 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
     workspace: {
       fs: { readFile: async (u: Uri) => new Uint8Array(readFileSync(u.fsPath)) },
       // The language client is not started here (test/e2e runs it in a real VS Code).
-      getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : dflt) }),
+      getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : picks.settings?.[key] ?? dflt) }),
     },
   };
-  return { vscode, commands, output, errors };
+  return { vscode, commands, output, errors, providers, factories };
 }
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -111,4 +129,32 @@ test('extension: uses the active editor\'s file, or asks; problems go to the cha
   await f.commands.get('vtx.runFlatBinary')!(new Uri(ROOT));
   assert.equal(f.errors.length, 1);
   assert.match(f.errors[0], /^vtx: cannot read '.*': /);
+});
+
+test('extension: the vtx debug type — a default configuration for the open file, the adapter as a process or inline', { skip: !built && 'dist/ is not built' }, () => {
+  const f = fakeVscode({ mode: 'long' });
+  const ext = loadExtension(f.vscode);
+  ext.activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  assert.deepEqual(f.providers.map((p) => [p.type, p.trigger]), [['vtx', undefined], ['vtx', 2]]);
+  const provider = f.providers[0].provider;
+  // F5 without launch.json on an .asm file: debug it, stopping on entry.
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(join(ROOT, 'examples/fib16.asm')) } };
+  const c = provider.resolveDebugConfiguration(undefined, {}) as Record<string, unknown>;
+  assert.equal(c.type, 'vtx');
+  assert.equal(c.request, 'launch');
+  assert.equal(c.program, join(ROOT, 'examples/fib16.asm'));
+  assert.equal(c.stopOnEntry, true);
+  // A configuration from launch.json keeps its fields and gets the folder for relative paths.
+  const d = provider.resolveDebugConfiguration({ uri: new Uri('/ws') }, { type: 'vtx', request: 'launch', name: 'x', program: 'a.bin' }) as Record<string, unknown>;
+  assert.equal(d.program, 'a.bin');
+  assert.equal(d.cwd, '/ws');
+  // A text file is not a guest: nothing to debug.
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(join(ROOT, 'README.md')) } };
+  assert.equal(provider.resolveDebugConfiguration(undefined, {}), undefined);
+  const exe = f.factories.get('vtx')!.createDebugAdapterDescriptor() as DebugAdapterExecutable;
+  assert.ok(exe instanceof DebugAdapterExecutable);
+  assert.deepEqual(exe.args, [join(ROOT, 'dist/adapter.js')]);
+  const g = fakeVscode({ mode: 'long', settings: { 'debug.inlineAdapter': true } });
+  loadExtension(g.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  assert.ok(g.factories.get('vtx')!.createDebugAdapterDescriptor() instanceof DebugAdapterInlineImplementation);
 });
