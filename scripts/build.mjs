@@ -15,6 +15,7 @@ const entries = [
   { in: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
   { in: 'src/language/server/main.ts', out: 'dist/languageServer.js', external: [] },
   { in: 'src/debugger/adapter/main.ts', out: 'dist/adapter.js', external: [] },
+  { in: 'src/debugger/bench/main.ts', out: 'dist/benchDebugger.js', external: [] },
 ];
 for (const e of entries) {
   if (!existsSync(join(root, e.in))) continue;

@@ -8,7 +8,7 @@
  */
 import { EXIT_REASONS, type ExitReason } from '../../vmx/exitReasons';
 import type { DecodedExit } from '../../vmx/exitDecode';
-import { checkNames, evaluateCondition, parseCondition, type Condition } from '../conditions';
+import { checkNames, evaluateConditionWith, parseCondition, type Condition } from '../conditions';
 import { parseHitCondition, type HitTest } from './hitCondition';
 
 /** Names every exit reports (exitDecode.ts): the exit itself and the guest's registers. */
@@ -55,6 +55,8 @@ export interface ArmedFilter {
   spec: ExitFilterSpec;
   reason: ExitReason;
   condition: Condition | undefined;
+  /** The condition's names (as written) → the exit's field names (exitDecode.ts spelling), resolved once. */
+  keys: ReadonlyMap<string, string>;
   hitTest: HitTest | undefined;
   hits: number;
 }
@@ -83,6 +85,8 @@ export function armFilter(spec: ExitFilterSpec): ArmedFilter {
       throw new ExitFilterError(`${spec.filter}: ${(e as Error).message}`);
     }
   }
+  const keys = new Map<string, string>();
+  for (const n of condition?.names ?? []) keys.set(n, filterNames(spec.filter).find((k) => k.toLowerCase() === n.toLowerCase()) ?? n);
   let hitTest: HitTest | undefined;
   if (spec.hitCondition !== undefined && spec.hitCondition.trim() !== '') {
     try {
@@ -91,7 +95,7 @@ export function armFilter(spec: ExitFilterSpec): ArmedFilter {
       throw new ExitFilterError(`${spec.filter}: ${(e as Error).message}`);
     }
   }
-  return { spec, reason, condition, hitTest, hits: 0 };
+  return { spec, reason, condition, keys, hitTest, hits: 0 };
 }
 
 /**
@@ -135,7 +139,7 @@ export class ExitFilters {
     if (list === undefined) return null;
     const out: FilterOutcome = { stop: null, logs: [] };
     for (const f of list) {
-      if (f.condition !== undefined && !evaluateCondition(f.condition, e.fields)) continue;
+      if (f.condition !== undefined && !evaluateConditionWith(f.condition, (n) => e.fields[f.keys.get(n) ?? n])) continue;
       f.hits++;
       if (f.hitTest !== undefined && !f.hitTest(f.hits)) continue;
       if (f.spec.logMessage !== undefined) out.logs.push({ filter: f, message: f.spec.logMessage });
