@@ -73,7 +73,4 @@ export class Session {
     return this.out.filter((o) => o.category === 'console').map((o) => o.text).join('');
   }
 
-  reg(name: string): bigint {
-    return BigInt(this.engine.target().vmm.vcpu.cpu.nonRoot ? this.engine.target().vmm.cpu.getReg64(['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi'].indexOf(name)) : this.engine.target().vmm.vcpu.reg(name));
-  }
 }
