@@ -72,5 +72,4 @@ export class Session {
   console(): string {
     return this.out.filter((o) => o.category === 'console').map((o) => o.text).join('');
   }
-
 }
