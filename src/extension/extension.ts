@@ -12,6 +12,7 @@ import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
 import { formatSummary, summarize } from '../cli/summary';
 import { VtxConfigurationProvider } from './debugConfiguration';
 import { VtxAdapterFactory } from './debugAdapterFactory';
+import { SerialTerminalTracker } from './serialTerminal';
 
 let channel: vscode.OutputChannel | undefined;
 let client: LanguageClient | undefined;
@@ -81,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.debug.registerDebugConfigurationProvider('vtx', provider),
     vscode.debug.registerDebugConfigurationProvider('vtx', provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory('vtx', new VtxAdapterFactory(context)),
+    vscode.debug.registerDebugAdapterTrackerFactory('vtx', new SerialTerminalTracker()),
   );
   startLanguageClient(context);
 }

@@ -17,15 +17,22 @@ class TabInputCustom { constructor(readonly uri: Uri) {} }
 
 class DebugAdapterExecutable { constructor(readonly command: string, readonly args: string[], readonly options?: unknown) {} }
 class DebugAdapterInlineImplementation { constructor(readonly implementation: unknown) {} }
+class EventEmitter<T> {
+  private readonly listeners: ((v: T) => void)[] = [];
+  readonly event = (l: (v: T) => void): void => { this.listeners.push(l); };
+  fire(v: T): void { for (const l of this.listeners) l(v); }
+}
 
 function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<string, unknown> }) {
   const commands = new Map<string, (...args: unknown[]) => Promise<void>>();
   const providers: Array<{ type: string; provider: Record<string, (...a: unknown[]) => unknown>; trigger?: number }> = [];
   const factories = new Map<string, { createDebugAdapterDescriptor(): unknown }>();
+  const trackers = new Map<string, { createDebugAdapterTracker(s: unknown): unknown }>();
+  const terminals: unknown[] = [];
   const output: string[] = [];
   const errors: string[] = [];
   const vscode = {
-    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation,
+    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation, EventEmitter,
     DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
     debug: {
       registerDebugConfigurationProvider: (type: string, provider: Record<string, (...a: unknown[]) => unknown>, trigger?: number) => {
@@ -34,6 +41,10 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
       },
       registerDebugAdapterDescriptorFactory: (type: string, f: { createDebugAdapterDescriptor(): unknown }) => {
         factories.set(type, f);
+        return { dispose: () => {} };
+      },
+      registerDebugAdapterTrackerFactory: (type: string, f: { createDebugAdapterTracker(s: unknown): unknown }) => {
+        trackers.set(type, f);
         return { dispose: () => {} };
       },
     },
@@ -45,6 +56,7 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
     },
     window: {
       activeTextEditor: undefined as { document: { uri: Uri } } | undefined,
+      createTerminal: (o: { pty: unknown }) => { terminals.push(o.pty); return { show: () => {} }; },
       showInformationMessage: async () => undefined,
       tabGroups: { activeTabGroup: { activeTab: undefined as { input: unknown } | undefined } },
       showOpenDialog: async () => picks.dialog,
@@ -61,7 +73,7 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
       getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : picks.settings?.[key] ?? dflt) }),
     },
   };
-  return { vscode, commands, output, errors, providers, factories };
+  return { vscode, commands, output, errors, providers, factories, trackers, terminals };
 }
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -154,6 +166,21 @@ test('extension: the vtx debug type — a default configuration for the open fil
   const exe = f.factories.get('vtx')!.createDebugAdapterDescriptor() as DebugAdapterExecutable;
   assert.ok(exe instanceof DebugAdapterExecutable);
   assert.deepEqual(exe.args, [join(ROOT, 'dist/adapter.js')]);
+  // serial: "terminal" — the guest's output in a terminal (vtx/serial events), its input back (vtx/serialInput).
+  assert.equal(f.trackers.get('vtx')!.createDebugAdapterTracker({ configuration: { serial: 'console' } }), undefined);
+  const written: string[] = [];
+  const sent: Array<[string, unknown]> = [];
+  let pty: { onDidWrite: (l: (s: string) => void) => void; handleInput: (s: string) => void } | undefined;
+  f.terminals.length = 0;
+  const tracker = f.trackers.get('vtx')!.createDebugAdapterTracker({
+    name: 'g', configuration: { serial: 'terminal' }, customRequest: async (c: string, a: unknown) => { sent.push([c, a]); },
+  }) as { onDidSendMessage(m: unknown): void };
+  pty = f.terminals[0] as typeof pty;
+  pty!.onDidWrite((t) => written.push(t));
+  tracker.onDidSendMessage({ type: 'event', event: 'vtx/serial', body: { text: 'hi\n' } });
+  assert.deepEqual(written, ['hi\r\n']);
+  pty!.handleInput('x');
+  assert.deepEqual(sent, [['vtx/serialInput', { text: 'x' }]]);
   const g = fakeVscode({ mode: 'long', settings: { 'debug.inlineAdapter': true } });
   loadExtension(g.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
   assert.ok(g.factories.get('vtx')!.createDebugAdapterDescriptor() instanceof DebugAdapterInlineImplementation);

@@ -87,6 +87,30 @@ test('disconnect while the guest runs ends it; the adapter answers', async () =>
   assert.equal(r.success, true);
 });
 
+test('serial "terminal": output as vtx/serial events, input through vtx/serialInput reaches COM1', async () => {
+  const dc = await fresh();
+  const echo = `bits 64
+org 0x1000
+wait:
+  mov dx, 0x3fd
+  in al, dx
+  test al, 1
+  jz wait
+  mov dx, 0x3f8
+  in al, dx
+  inc al
+  out dx, al
+  mov dx, 0x604
+  mov ax, 0x2000
+  out dx, ax
+`;
+  await launch(dc, { program: asmFile(echo), serial: 'terminal' });
+  const serial = dc.waitForEvent('vtx/serial') as Promise<DebugProtocol.Event>;
+  await dc.continueRequest({ threadId: 1 });
+  await dc.customRequest('vtx/serialInput', { text: 'a' });
+  assert.equal((await serial).body.text, 'b');
+});
+
 const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['no program', { program: '' }, /'program' is missing/],
   ['a program that does not exist', { program: '/nonexistent/guest.bin' }, /cannot read '\/nonexistent\/guest.bin': no such file/],

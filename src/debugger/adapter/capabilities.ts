@@ -88,4 +88,4 @@ export const REQUESTS_OF_CAPABILITY: Readonly<Record<string, readonly string[]>>
 
 /** The base requests every adapter answers, and the custom ones of vtx. */
 export const BASE_REQUESTS = ['initialize', 'launch', 'disconnect', 'threads', 'stackTrace', 'scopes', 'variables', 'continue', 'next', 'stepIn', 'stepOut', 'pause', 'evaluate', 'setBreakpoints', 'setExceptionBreakpoints'];
-export const CUSTOM_REQUESTS = ['vtx/vmcs', 'vtx/ept', 'vtx/exits', 'vtx/translate'];
+export const CUSTOM_REQUESTS = ['vtx/vmcs', 'vtx/ept', 'vtx/exits', 'vtx/translate', 'vtx/serialInput'];

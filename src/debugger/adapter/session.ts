@@ -64,7 +64,8 @@ export class VtxDebugSession extends DebugSession {
       this.engine = DebugEngine.launch(args, {
         stopped: (s) => this.onStopped(s),
         continued: () => this.sendEvent(new Event('vtx/state', { state: 'running' })),
-        output: (text, category) => this.sendEvent(new OutputEvent(text, category)),
+        // The guest's serial output: the Debug Console, or (serial: "terminal") the extension's terminal.
+        output: (text, category) => this.sendEvent(category === 'stdout' && this.engine?.config.serial === 'terminal' ? new Event('vtx/serial', { text }) : new OutputEvent(text, category)),
         ended: (e) => this.onEnded(e),
       });
     } catch (e) {
@@ -436,6 +437,11 @@ export class VtxDebugSession extends DebugSession {
           const a = args?.address;
           if (typeof a !== 'string' && typeof a !== 'number') throw new UserError("vtx/translate: 'address' (a number or \"0x...\" string) is required");
           response.body = inspector.translateReport(t(), BigInt(a), args?.kind === 'physical' ? 'physical' : 'linear');
+          break;
+        }
+        case 'vtx/serialInput': {
+          if (typeof args?.text !== 'string') throw new UserError("vtx/serialInput: 'text' (a string) is required");
+          this.need().serialInput(new Uint8Array(Buffer.from(args.text, 'utf8')));
           break;
         }
         default:

@@ -578,6 +578,12 @@ export class DebugEngine {
     return all.slice(offset);
   }
 
+  /** Bytes typed into the guest's serial port (COM1's receiver; the guest reads them when it will). */
+  serialInput(bytes: Uint8Array): void {
+    if (this.state === 'ended') throw new Error('the guest has ended');
+    this.vmm.machine.uart.input(bytes);
+  }
+
   readMemory(address: bigint, count: number): Uint8Array {
     return readGuestMemory(this.vmm, address, count);
   }
