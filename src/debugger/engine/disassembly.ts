@@ -92,9 +92,16 @@ export function disassemble(vmm: Vmm, info: DebugInfo, address: number, count: n
  * `address` (x86 code cannot be decoded backwards), and keep the last `count`.
  */
 export function disassembleBefore(vmm: Vmm, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf?: (linear: number) => bigint): DisassembledInsn[] {
-  for (let back = Math.min(address, count * 15); back > 0; back--) {
-    const start = address - back;
-    const list = disassemble(vmm, info, start, back, bitness, syntax, ipOf);
+  const reach = Math.min(address, count * 15);
+  // Known instruction starts first (line-table rows, the covering symbol), farthest first, then
+  // the first 16 bytes of the reach (x86 decoding falls into step within a few instructions).
+  const known: number[] = [];
+  for (let a = address - reach; a < address; a++) if (info.lines?.isStatementStart(a) === true) known.push(a);
+  const sym = info.symbols.nameAt(address - 1);
+  if (sym !== undefined && sym.offset + 1 <= reach) known.push(address - 1 - sym.offset);
+  const starts = [...known, ...Array.from({ length: Math.min(16, reach) }, (_x, k) => address - reach + k)];
+  for (const start of starts) {
+    const list = disassemble(vmm, info, start, address - start, bitness, syntax, ipOf);
     const upTo: DisassembledInsn[] = [];
     for (const i of list) {
       if (i.address >= address) break;
