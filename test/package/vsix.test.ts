@@ -30,7 +30,7 @@ function vsceLs(): string[] {
 
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'media/icon.png',
-  'dist/extension.js', 'dist/languageServer.js', 'dist/cli.js', 'dist/iced_x86_bg.wasm',
+  'dist/extension.js', 'dist/languageServer.js', 'dist/cli.js', 'dist/adapter.js', 'dist/iced_x86_bg.wasm',
 ];
 /** Everything the VSIX may hold: the required files and the grammars/language configurations. */
 const ALLOWED = [...REQUIRED.map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^syntaxes\/[\w.-]+\.json$/];
