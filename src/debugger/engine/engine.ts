@@ -10,14 +10,10 @@
  */
 import type { Vmm, VmmRunResult } from '../../vmm/vmm';
 import type { DecodedExit } from '../../vmx/exitDecode';
-import { VMCS_FIELDS } from '../../vmx/fields';
 import { HostDebug, type WatchKind } from '../../x86/hostDebug';
-import { inspector } from '../inspect';
 import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../model';
-import {
-  dataBreakpoint, functionBreakpoint, instructionBreakpoint, sourceBreakpoint,
-  type Breakpoint, type BreakpointOptions, type CodeBreakpoint, type DataBreakpoint,
-} from './breakpoints';
+import type { Breakpoint, BreakpointOptions, CodeBreakpoint, DataBreakpoint } from './breakpoints';
+import { BreakpointSet } from './breakpointSet';
 import { disassemble, disassembleBefore, type DisassembledInsn } from './disassembly';
 import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
 import { guestBitness, guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
@@ -25,6 +21,7 @@ import { checkLaunchConfig, LaunchError, type CheckedLaunch } from './launchConf
 import { loadProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
+import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
 
@@ -87,11 +84,7 @@ export class DebugEngine {
   private vmcsBefore: Map<string, bigint> | undefined;
   private readonly decoder = new TextDecoder('utf-8');
   private serialBytes: number[] = [];
-  // The person's breakpoints (specs kept so a restart binds them again).
-  private instructionBps: CodeBreakpoint[] = [];
-  private functionBps: CodeBreakpoint[] = [];
-  private readonly sourceBps = new Map<string, CodeBreakpoint[]>();
-  private dataBps: DataBreakpoint[] = [];
+  private readonly bps = new BreakpointSet(this.hd);
 
   private constructor(config: CheckedLaunch, private readonly listener: EngineListener) {
     this.config = config;
@@ -152,31 +145,28 @@ export class DebugEngine {
 
   // ---- breakpoints -----------------------------------------------------------------------------
   setInstructionBreakpoints(list: readonly ({ address: number } & BreakpointOptions)[]): CodeBreakpoint[] {
-    this.instructionBps = list.map((b) => instructionBreakpoint(b.address, b));
+    const r = this.bps.setInstruction(list);
     this.armCode();
-    return this.instructionBps;
+    return r;
   }
 
   setFunctionBreakpoints(list: readonly ({ name: string } & BreakpointOptions)[]): CodeBreakpoint[] {
-    this.functionBps = list.map((b) => functionBreakpoint(b.name, this.info, b));
+    const r = this.bps.setFunctions(list, this.info);
     this.armCode();
-    return this.functionBps;
+    return r;
   }
 
   setSourceBreakpoints(file: string, list: readonly ({ line: number } & BreakpointOptions)[]): CodeBreakpoint[] {
-    const bps = list.map((b) => sourceBreakpoint(file, b.line, this.info, b));
-    this.sourceBps.set(file, bps);
+    const r = this.bps.setSource(file, list, this.info);
     this.armCode();
-    return bps;
+    return r;
   }
 
   setDataBreakpoints(list: readonly ({ start: number; length: number; access: WatchKind; physical: boolean } & BreakpointOptions)[]): DataBreakpoint[] {
-    this.dataBps = list.map((b) => dataBreakpoint(b.start, b.length, b.access, b.physical, b));
-    const watches = this.dataBps.filter((b) => b.verified).map((b) => ({ id: b.id, start: b.start, length: b.length, kind: b.access, physical: b.physical }));
-    this.hd.setWatches(watches);
+    const r = this.bps.setData(list);
     this.attach();
     this.vmm.cpu.flushTlb();
-    return this.dataBps;
+    return r;
   }
 
   /** The exception-filter breakpoints of the UI (launch.json `exitBreakpoints` stay armed besides). */
@@ -196,15 +186,8 @@ export class DebugEngine {
     return results;
   }
 
-  private codeBreakpoints(): CodeBreakpoint[] {
-    return [...this.instructionBps, ...this.functionBps, ...[...this.sourceBps.values()].flat()].filter((b) => b.verified);
-  }
-
   private armCode(): void {
-    const addrs = new Set<number>();
-    for (const b of this.codeBreakpoints()) for (const a of b.addresses) addrs.add(a);
-    if (this.mode.kind === 'until') addrs.add(this.mode.address);
-    this.hd.setCode(addrs);
+    this.bps.armCode(this.mode.kind === 'until' ? this.mode.address : undefined);
     this.attach();
   }
 
@@ -279,10 +262,7 @@ export class DebugEngine {
     this.cancel();
     this.flushSerial();
     this.load();
-    for (const b of this.functionBps) Object.assign(b, functionBreakpoint(b.name!, this.info, b), { id: b.id });
-    for (const [file, list] of this.sourceBps) this.sourceBps.set(file, list.map((b) => ({ ...sourceBreakpoint(file, b.line!, this.info, b), id: b.id })));
-    for (const b of [...this.instructionBps, ...this.functionBps, ...this.dataBps]) b.hits = 0;
-    this.hd.setWatches(this.dataBps.filter((b) => b.verified).map((b) => ({ id: b.id, start: b.start, length: b.length, kind: b.access, physical: b.physical })));
+    this.bps.rebind(this.info);
     this.mode = { kind: 'continue' };
     this.armCode();
     this.state = 'stopped';
@@ -417,7 +397,7 @@ export class DebugEngine {
       const stopIds: number[] = [];
       let what = '';
       for (const h of hits) {
-        const b = this.dataBps.find((x) => x.id === h.id);
+        const b = this.bps.dataById(h.id);
         if (b === undefined || stopIds.includes(b.id)) continue;
         if (this.shouldStop(b)) {
           stopIds.push(b.id);
@@ -433,7 +413,7 @@ export class DebugEngine {
     const lin = ripLinear(this.vmm);
     const stopIds: number[] = [];
     let kind: CodeBreakpoint['kind'] | undefined;
-    for (const b of this.codeBreakpoints()) {
+    for (const b of this.bps.code()) {
       if (!b.addresses.includes(lin)) continue;
       if (this.shouldStop(b)) {
         stopIds.push(b.id);
@@ -459,43 +439,12 @@ export class DebugEngine {
     return false;
   }
 
-  /** Condition, hit count, log message: true when the breakpoint stops (a logpoint logs and does not). */
   private shouldStop(b: Breakpoint): boolean {
-    if (b.condition !== undefined) {
-      try {
-        const r = inspector.evaluate(this.target(), b.condition, 'watch').result;
-        if (/^(0x0+|0|false)$/i.test(r.trim())) return false;
-      } catch (e) {
-        this.listener.output(`breakpoint condition '${b.condition}': ${(e as Error).message} (stopping)\n`, 'stderr');
-      }
-    }
-    b.hits++;
-    if (b.hitTest !== undefined && !b.hitTest(b.hits)) return false;
-    if (b.logMessage !== undefined) {
-      this.listener.output(`${this.interpolate(b.logMessage, undefined)}\n`, 'console');
-      return false;
-    }
-    return true;
+    return shouldStop(b, () => this.target(), (text, category) => this.listener.output(text, category));
   }
 
-  /** `{expression}` in a log message replaced by its value (`{summary}` / `{exit}`: the exit in words). */
   private interpolate(message: string, exit: DecodedExit | undefined): string {
-    return message.replace(/\{([^{}]+)\}/g, (_m, expr: string) => {
-      const x = expr.trim();
-      if (exit !== undefined) {
-        if (x === 'summary' || x === 'exit') return exit.summary;
-        if (x === 'name') return exit.name;
-        const f = exit.fields[x];
-        if (typeof f === 'bigint') return `0x${f.toString(16)}`;
-        if (f !== undefined) return String(f);
-      }
-      try {
-        const t = this.target();
-        return inspector.evaluate(exit !== undefined ? { ...t, stoppedExit: exit } : t, x, 'watch').result;
-      } catch (e) {
-        return `{${x}: ${(e as Error).message}}`;
-      }
-    });
+    return interpolate(message, exit, this.target());
   }
 
   /** Every VM exit, before the hypervisor handles it: history, tracepoints, exit filters. */
@@ -522,7 +471,7 @@ export class DebugEngine {
     this.state = 'stopped';
     this.lastStop = s;
     this.vmcsBefore = this.vmcsNow;
-    this.vmcsNow = this.snapshotVmcs();
+    this.vmcsNow = snapshotVmcs(this.vmm);
     this.listener.stopped(s);
   }
 
@@ -531,20 +480,6 @@ export class DebugEngine {
     this.flushSerial();
     this.state = 'ended';
     this.listener.ended(describeEnd(r, this.maxInstructions));
-  }
-
-  private snapshotVmcs(): Map<string, bigint> {
-    const m = new Map<string, bigint>();
-    const v = this.vmm.vcpu.v;
-    for (const f of VMCS_FIELDS) {
-      if (!f.supported) continue;
-      try {
-        m.set(f.name, v.read(f.name));
-      } catch {
-        // A field the modelled CPU does not have.
-      }
-    }
-    return m;
   }
 
   private flushSerial(): void {
