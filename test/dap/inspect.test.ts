@@ -70,9 +70,9 @@ test('setExpression assigns a register; completions offer names that start with 
   const r = await dc.customRequest('setExpression', { expression: 'rbx', value: '0x55' });
   assert.equal(r.success, true);
   assert.equal(await evaluate(dc, 'rbx'), '0x55');
+  // The program's symbol `start` is offered for `st`.
   const c = await dc.completionsRequest({ text: 'st', column: 3 });
-  assert.ok(c.body.targets.length > 0);
-  assert.ok(c.body.targets.every((t) => t.label.toLowerCase().startsWith('st')), JSON.stringify(c.body.targets));
+  assert.ok(c.body.targets.some((t) => t.label === 'start'), JSON.stringify(c.body.targets));
 });
 
 test('readMemory / writeMemory on guest memory; unreadable bytes are reported', async () => {

@@ -127,3 +127,23 @@ test('the instruction limit ends the session with maxInstructions named', async 
   assert.match(end.description, /maxInstructions = 5000/);
   assert.equal(s.engine.vmm.cpu.icount, 5000);
 });
+
+test('restart loads the program again and keeps the breakpoints, bound again, with their hit counts from zero', async () => {
+  const program = asmFile(CPUIDS);
+  const s = new Session({ program, stopOnEntry: true });
+  s.engine.start();
+  await s.stop();
+  const line = CPUIDS.split('\n').findIndex((l) => l.includes('cpuid')) + 1;
+  const [bp] = s.engine.setSourceBreakpoints(program, [{ line, hitCondition: '2' }]);
+  assert.equal(bp.verified, true);
+  s.engine.continue();
+  assert.equal((await s.stop()).reason, 'breakpoint');
+  assert.equal(s.engine.target().exitCounts.get('CPUID'), 1);
+  s.engine.restart();
+  assert.equal((await s.stop()).reason, 'entry');
+  assert.equal(s.engine.vmm.cpu.icount, 0);
+  s.engine.continue();
+  const again = await s.stop();
+  assert.deepEqual(again.hitBreakpointIds, [bp.id]);
+  assert.equal(s.engine.target().exitCounts.get('CPUID'), 1);
+});
