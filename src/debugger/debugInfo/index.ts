@@ -1,9 +1,10 @@
 /**
  * TEMPORARY minimal debug information (the real module is built in branch dbg-info and replaces
- * this file at merge): symbols and lines of an .asm program from the assembler's result; other
- * programs get an empty symbol table and no lines.
+ * this file at merge): symbols and lines of an .asm program from the assembler's result, an
+ * ELF image's .symtab symbols (no lines); other programs get an empty symbol table.
  */
 import { resolve } from 'node:path';
+import { isElf, parseElf } from '../../vmm/loaders/elf';
 import type { DebugInfo, LineTable, LoadDebugInfo, ProgramImage, SourcePosition, SymbolInfo, SymbolTable } from '../model';
 
 function symbolTable(list: SymbolInfo[]): SymbolTable {
@@ -57,6 +58,9 @@ export const loadDebugInfo: LoadDebugInfo = (p: ProgramImage): DebugInfo => {
     for (const s of p.assembled.symbols.values()) {
       if (s.kind === 'label') syms.push({ name: s.name, address: Number(s.value), size: 0, kind: 'label' });
     }
+  }
+  if (p.format === 'elf' && isElf(p.bytes)) {
+    for (const s of parseElf(p.bytes).symbols) if (s.name !== '') syms.push({ name: s.name, address: s.address, size: s.size, kind: s.size > 0 ? 'function' : 'label' });
   }
   return { symbols: symbolTable(syms), lines: asmLines(p) };
 };
