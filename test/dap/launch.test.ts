@@ -79,12 +79,17 @@ test('pause stops a guest in an endless loop', async () => {
   assert.notEqual(await evaluate(dc, 'rax'), '0x0');
 });
 
-test('disconnect while the guest runs ends it; the adapter answers', async () => {
-  const dc = await fresh();
+test('disconnect while the guest runs ends it; the adapter answers and its process exits', async () => {
+  // Not stopped in after(): the adapter process is gone after disconnect.
+  const dc = await client();
+  const exited = new Promise<number | null>((resolve) => {
+    (dc as unknown as { _adapterProcess: import('node:child_process').ChildProcess })._adapterProcess.on('exit', (code) => resolve(code));
+  });
   await launch(dc, { program: asmFile(LOOP) });
   await dc.continueRequest({ threadId: 1 });
   const r = await dc.disconnectRequest({ terminateDebuggee: true });
   assert.equal(r.success, true);
+  assert.equal(await exited, 0);
 });
 
 test('serial "terminal": output as vtx/serial events, input through vtx/serialInput reaches COM1', async () => {

@@ -272,6 +272,8 @@ export class VtxDebugSession extends DebugSession {
     this.engine = undefined;
     if (e !== undefined && e.state !== 'ended') e.terminate();
     this.sendResponse(response);
+    // The adapter process ends (not when it runs inline in the extension host).
+    this.shutdown();
   }
 
   // ---- state -------------------------------------------------------------------------------------
