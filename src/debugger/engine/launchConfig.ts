@@ -184,7 +184,9 @@ export function checkLaunchConfig(raw: unknown): CheckedLaunch {
   guest.memorySize = num(c, 'memory', true);
   guest.loadAddress = num(c, 'loadAddress');
   guest.entry = num(c, 'entry');
-  guest.maxInstructions = num(c, 'maxInstructions');
+  // A debug session runs until the guest ends or the person stops it (`vtx run`'s default limit
+  // would end an idle kernel after two seconds).
+  guest.maxInstructions = num(c, 'maxInstructions') ?? Number.MAX_SAFE_INTEGER;
   if (guest.maxInstructions === 0) fail('maxInstructions', 'must be at least 1');
   guest.cmdline = str(c, 'cmdline');
   const hv = choice(c, 'hypervisor', ['builtin', 'none'] as const);
