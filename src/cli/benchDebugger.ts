@@ -19,6 +19,6 @@ export function runDebuggerBench(minSeconds: number): DebuggerBench | { skipped:
 export function debuggerLine(d: DebuggerBench | { skipped: string }): string {
   if ('skipped' in d) return `  debugger: skipped (${d.skipped})`;
   return `  debugger: instruction step over DAP ${d.stepMedianMs} ms median (target ≤ 2 ms, ${d.steps} steps); ` +
-    `launch → stopped on entry ${d.launchToEntryMs} ms (target ≤ 300 ms); 10 exit filters armed, none matching: ` +
+    `launch → stopped on entry ${d.launchToEntryMs} ms (target ≤ 300 ms; ${d.spawnToEntryMs} ms from starting the adapter process); 10 exit filters armed, none matching: ` +
     `${d.filterSlowdownPercent}% slower (target ≤ 10%; ${d.plainRunMs} → ${d.filterRunMs} ms, ${d.exitsPerRun} exits per run)`;
 }

@@ -15,6 +15,8 @@ export interface DebuggerBench {
   stepMedianMs: number;
   steps: number;
   launchToEntryMs: number;
+  /** The same from spawning the adapter process (what F5 costs in VS Code). */
+  spawnToEntryMs: number;
   filterSlowdownPercent: number;
   filterRunMs: number;
   plainRunMs: number;
@@ -46,7 +48,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)];
 };
 
-async function dapFigures(adapter: string, program: string, steps: number): Promise<{ stepMedianMs: number; launchToEntryMs: number }> {
+async function dapFigures(adapter: string, program: string, steps: number): Promise<{ stepMedianMs: number; launchToEntryMs: number; spawnToEntryMs: number }> {
+  const spawned = performance.now();
   const dc = new DapClient(adapter);
   try {
     await dc.request('initialize', { adapterID: 'vtx', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
@@ -56,6 +59,7 @@ async function dapFigures(adapter: string, program: string, steps: number): Prom
     await dc.request('configurationDone');
     await dc.event('stopped');
     const launchToEntryMs = performance.now() - t0;
+    const spawnToEntryMs = performance.now() - spawned;
     const times: number[] = [];
     for (let i = 0; i < steps; i++) {
       const s = performance.now();
@@ -64,7 +68,7 @@ async function dapFigures(adapter: string, program: string, steps: number): Prom
       await stopped;
       times.push(performance.now() - s);
     }
-    return { stepMedianMs: median(times), launchToEntryMs };
+    return { stepMedianMs: median(times), launchToEntryMs, spawnToEntryMs };
   } finally {
     dc.close();
   }
@@ -121,7 +125,7 @@ export async function benchDebugger(adapter: string, minSeconds = 1): Promise<De
   const f = median(filtered);
   const r2 = (x: number): number => Math.round(x * 100) / 100;
   return {
-    stepMedianMs: r2(dap.stepMedianMs), steps, launchToEntryMs: r2(dap.launchToEntryMs),
+    stepMedianMs: r2(dap.stepMedianMs), steps, launchToEntryMs: r2(dap.launchToEntryMs), spawnToEntryMs: r2(dap.spawnToEntryMs),
     filterSlowdownPercent: r2(((f - p) / p) * 100), filterRunMs: r2(f), plainRunMs: r2(p), exitsPerRun: exits,
   };
 }
