@@ -147,3 +147,20 @@ test('restart loads the program again and keeps the breakpoints, bound again, wi
   assert.deepEqual(again.hitBreakpointIds, [bp.id]);
   assert.equal(s.engine.target().exitCounts.get('CPUID'), 1);
 });
+
+test('an entry failure the person caused (GUEST_RFLAGS written 0) stops on its filter, then ends the session with the failed check', async () => {
+  const s = new Session({ program: asmFile(CPUIDS), stopOnEntry: true });
+  s.engine.setExitFilters([{ filter: 'invalid_guest_state' }]);
+  s.engine.start();
+  await s.stop();
+  s.engine.vmm.vcpu.v.write('GUEST_RFLAGS', 0);
+  s.engine.continue();
+  const st = await s.stop();
+  assert.equal(st.reason, 'exception');
+  assert.equal(st.exit?.id, 'invalid_guest_state');
+  assert.match(st.description, /^VM exit: INVALID_GUEST_STATE — /);
+  s.engine.continue();
+  const end = await s.end();
+  assert.equal(end.reason, 'FailEntry');
+  assert.match(end.description, /RFLAGS/);
+});
