@@ -1,5 +1,5 @@
-// Bundles the command line and the VS Code extension with esbuild (later also the debug adapter,
-// language server and webviews). iced-x86 loads its WebAssembly from the bundle's directory, so
+// Bundles the command line, the VS Code extension, the language server and the debug adapter with
+// esbuild (later also the webviews). iced-x86 loads its WebAssembly from the bundle's directory, so
 // the .wasm file is copied next to the bundles; dist/ is then self-contained.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -14,6 +14,8 @@ const entries = [
   { in: 'src/cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node', external: [] },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
   { in: 'src/language/server/main.ts', out: 'dist/languageServer.js', external: [] },
+  { in: 'src/debugger/adapter/main.ts', out: 'dist/adapter.js', external: [] },
+  { in: 'src/debugger/bench/main.ts', out: 'dist/benchDebugger.js', external: [] },
 ];
 for (const e of entries) {
   if (!existsSync(join(root, e.in))) continue;

@@ -25,6 +25,8 @@ import type { VmxBenchResult } from './benchVmx';
 import { benchVmx } from './benchVmx';
 import { BENCH_USAGE } from './usage';
 import { benchHypervisorExits, runBenchGuestUnderHypervisor } from './benchHypervisor';
+import { debuggerLine, runDebuggerBench } from './benchDebugger';
+import type { DebuggerBench } from '../debugger/bench/benchDebugger';
 
 const BENCH_OPTIONS = {
   seconds: { type: 'string' },
@@ -32,6 +34,7 @@ const BENCH_OPTIONS = {
   json: { type: 'boolean' },
   paging: { type: 'boolean' },
   vmx: { type: 'boolean' },
+  debugger: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +64,8 @@ export interface BenchResult {
   hypervisorShare?: number;
   /** VM exits per second through engine, built-in CPUID handler and VMM. */
   hypervisorExitsPerSecond?: number;
+  /** The debugger's figures (benchDebugger.ts), or why they were not measured. */
+  debugger?: DebuggerBench | { skipped: string };
 }
 
 export class BenchFailure extends Error {
@@ -163,6 +168,11 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
     }
   }
   if (values.vmx === true) return benchVmxCommand(minSeconds, values.json === true, io);
+  if (values.debugger === true) {
+    const d = runDebuggerBench(minSeconds);
+    io.out(values.json === true ? JSON.stringify({ benchmark: 'debugger', ...d }) : `vtx bench --debugger:${debuggerLine(d).slice(1)}`);
+    return 'skipped' in d ? 1 : 0;
+  }
   let r: BenchResult;
   try {
     r = bench(passes, minSeconds, paging);
@@ -185,6 +195,7 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
       r.hypervisorMips = Math.round((g.expectedInstructions * hr / hs / 1e6) * 100) / 100;
       r.hypervisorShare = Math.round((r.hypervisorMips / r.mips) * 1000) / 10;
       r.hypervisorExitsPerSecond = benchHypervisorExits(minSeconds).exitsPerSecond;
+      r.debugger = runDebuggerBench(minSeconds);
     }
   } catch (e) {
     if (!(e instanceof BenchFailure)) throw e;
@@ -202,6 +213,7 @@ export function benchCommand(argv: readonly string[], io: CliIo): number {
       io.out(`  under the built-in hypervisor: ${r.hypervisorMips} MIPS (${r.hypervisorShare}% of bare metal), ` +
         `${r.hypervisorExitsPerSecond} VM exits/s through engine, CPUID handler and VMM`);
     }
+    if (r.debugger !== undefined) io.out(debuggerLine(r.debugger));
   }
   return 0;
 }

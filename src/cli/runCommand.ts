@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { assemble } from '../language/asm/assembler';
+import { assemble, type AssembleResult } from '../language/asm/assembler';
 import { diskReader } from '../language/asm/fileReader';
 import { parseArgs, parseChoice, parseNumber, parseSize, UsageError } from './args';
 import type { CliIo } from './io';
@@ -71,29 +71,42 @@ export function guestOptionsFrom(values: Record<string, string | boolean | undef
   const more = str('intercept');
   if (io !== undefined || msr !== undefined || more !== undefined) {
     if (o.hypervisor === 'none') throw new UsageError('--intercept, --intercept-io and --intercept-msr need the built-in hypervisor (not --hypervisor none)');
-    const i: Interception = { ...SEED_INTERCEPTION };
-    // These widen the seed's interception (port 0x604, MSRs 0xE1 and 0x800-0x83F stay intercepted).
-    const widen = (base: Interception['io'], more: 'all' | [number, number][]): Interception['io'] =>
-      more === 'all' || base === 'all' ? 'all' : [...base, ...more];
-    if (io !== undefined) i.io = widen(SEED_INTERCEPTION.io, parseRanges('--intercept-io', io, 0xffff));
-    if (msr !== undefined) i.msrs = widen(SEED_INTERCEPTION.msrs, parseRanges('--intercept-msr', msr, 0xffffffff));
-    if (more !== undefined) {
-      const exceptions = new Set(i.exceptions);
-      for (const w of more.split(',').map((x) => x.trim().toLowerCase())) {
-        const m = /^exception:(\w+)$/.exec(w);
-        if (w === 'hlt') i.hlt = true;
-        else if (w === 'rdtsc') i.rdtsc = true;
-        else if (w === 'invlpg') i.invlpg = true;
-        else if (w === 'descriptor-tables') i.descriptorTables = true;
-        else if (w === 'mtf') i.mtf = true;
-        else if (m !== null && Number.isInteger(Number(m[1])) && Number(m[1]) >= 0 && Number(m[1]) < 32) exceptions.add(Number(m[1]));
-        else throw new UsageError(`--intercept: '${w}' is not one of hlt, rdtsc, invlpg, descriptor-tables, mtf, exception:N (N = 0-31)`);
-      }
-      i.exceptions = [...exceptions].sort((a, b) => a - b);
-    }
-    o.interception = i;
+    o.interception = widenInterception({ io, msr, more }, { io: '--intercept-io', msr: '--intercept-msr', more: '--intercept' });
   }
   return o;
+}
+
+/**
+ * The seed's interception widened by the three option texts (the command line's --intercept-io,
+ * --intercept-msr, --intercept; the debugger's launch.json `intercept`): ports and MSRs as `all`
+ * or value/range lists, and `hlt,rdtsc,invlpg,descriptor-tables,mtf,exception:N`. `names` are
+ * the option names used in error messages.
+ */
+export function widenInterception(
+  t: { io?: string; msr?: string; more?: string },
+  names: { io: string; msr: string; more: string },
+): Interception {
+  const i: Interception = { ...SEED_INTERCEPTION };
+  // These widen the seed's interception (port 0x604, MSRs 0xE1 and 0x800-0x83F stay intercepted).
+  const widen = (base: Interception['io'], more: 'all' | [number, number][]): Interception['io'] =>
+    more === 'all' || base === 'all' ? 'all' : [...base, ...more];
+  if (t.io !== undefined) i.io = widen(SEED_INTERCEPTION.io, parseRanges(names.io, t.io, 0xffff));
+  if (t.msr !== undefined) i.msrs = widen(SEED_INTERCEPTION.msrs, parseRanges(names.msr, t.msr, 0xffffffff));
+  if (t.more !== undefined) {
+    const exceptions = new Set(i.exceptions);
+    for (const w of t.more.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '')) {
+      const m = /^exception:(\w+)$/.exec(w);
+      if (w === 'hlt') i.hlt = true;
+      else if (w === 'rdtsc') i.rdtsc = true;
+      else if (w === 'invlpg') i.invlpg = true;
+      else if (w === 'descriptor-tables') i.descriptorTables = true;
+      else if (w === 'mtf') i.mtf = true;
+      else if (m !== null && Number.isInteger(Number(m[1])) && Number(m[1]) >= 0 && Number(m[1]) < 32) exceptions.add(Number(m[1]));
+      else throw new UsageError(`${names.more}: '${w}' is not one of hlt, rdtsc, invlpg, descriptor-tables, mtf, exception:N (N = 0-31)`);
+    }
+    i.exceptions = [...exceptions].sort((a, b) => a - b);
+  }
+  return i;
 }
 
 /** `all`, or a comma-separated list of values and ranges (0x3f8-0x3ff,0x604). */
@@ -116,6 +129,17 @@ function parseRanges(option: string, text: string, max: number): 'all' | [number
  * (16 real, 32 protected, 64 long). Errors are printed as file:line:column and give null.
  */
 function assembleGuest(path: string, options: GuestOptions, io: CliIo): Uint8Array | null {
+  const r = assembleGuestSource(path, options);
+  for (const d of r.diagnostics) io.err(d);
+  return r.result.ok ? r.result.bytes : null;
+}
+
+/**
+ * Assemble the guest source at `path` and fill `options`' defaults from it (format flat, load
+ * address = org, mode from the first instruction's bits); diagnostics as file:line:col text.
+ * Shared by `vtx run x.asm` and the debugger.
+ */
+export function assembleGuestSource(path: string, options: GuestOptions): { result: AssembleResult; diagnostics: string[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -124,14 +148,14 @@ function assembleGuest(path: string, options: GuestOptions, io: CliIo): Uint8Arr
   }
   const file = resolve(path);
   const r = assemble(text, { file, reader: diskReader() });
-  for (const d of r.diagnostics) io.err(`${d.file === file ? path : d.file}:${d.line}:${d.col + 1}: ${d.severity}: ${d.message}`);
-  if (!r.ok) return null;
+  const diagnostics = r.diagnostics.map((d) => `${d.file === file ? path : d.file}:${d.line}:${d.col + 1}: ${d.severity}: ${d.message}`);
+  if (!r.ok) return { result: r, diagnostics };
   if (r.bytes.length === 0) throw new UsageError(`'${path}' assembles to nothing`);
   options.format ??= 'flat';
   options.loadAddress ??= r.origin;
   const first = r.listing.find((e) => e.insn);
   if (options.mode === undefined && first !== undefined) options.mode = first.bits === 16 ? 'real' : first.bits === 32 ? 'protected' : 'long';
-  return r.bytes;
+  return { result: r, diagnostics };
 }
 
 /** Collects the guest's serial bytes and writes them out at each newline (and at the end). */

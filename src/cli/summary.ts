@@ -18,6 +18,8 @@ import { guestView } from '../hypervisor/guestView';
  * wake the processor), "exception" (one it could not deliver), "limit" (the instruction limit
  * was reached), "shutdown" (triple fault). */
 export type StopReason = 'exit' | 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit'
+  /** A debugger breakpoint (src/x86/hostDebug.ts). */
+  | 'break'
   /** Under the hypervisor: QEMU's ACPI power-off (word 0x2000 to port 0x604), reference §1. */
   | 'SystemDown'
   /** VM entry failed (the failing check is in `detail`). */
@@ -204,6 +206,7 @@ const STOP_TEXT: Record<StopReason, string> = {
   Halt: 'Halt (the hypervisor stopped the guest)',
   CpuDown: 'CpuDown (the vCPU took an INIT and no other processor can start it)',
   exitBreak: 'exitBreak (stopped on a VM exit, before the hypervisor handles it)',
+  break: 'break (stopped on a debugger breakpoint)',
 };
 
 function pad(v: string, digits: number): string {

@@ -68,13 +68,16 @@ Runs a CPU-bound integer guest (loads, ALU, shifts, stores, data-dependent branc
 push/pop) in 64-bit mode, checks its checksum against a model computed in TypeScript, and
 prints guest instructions per second. Then runs an exit-heavy guest (a CPUID loop in VMX
 non-root operation, each exit handled by a minimal TypeScript host that resumes at once) and
-prints VM exits per second (exit + VMRESUME round trips).
+prints VM exits per second (exit + VMRESUME round trips), and the debugger's figures (the built
+adapter driven over DAP).
 
 options:
   --seconds S     measure each benchmark for at least S seconds (default 3)
   --passes N      passes over the guest's array per run (default 1000, about 85 M instructions)
   --paging        the integer guest with 4-level paging, every access a TLB miss (no VM exits part)
   --vmx           only the VM-exit benchmark
+  --debugger      only the debugger's figures: instruction-step round trip over DAP, launch to
+                  stopped-on-entry, slowdown with 10 exit filters armed (needs npm run build)
   --json          print one JSON object: {"mips", "instructions", "seconds", "mode", ...,
                   "exitsPerSecond"}
   -h, --help      show this help`;

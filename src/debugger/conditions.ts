@@ -52,9 +52,17 @@ export function checkNames(c: Condition, available: readonly string[]): void {
 export function evaluateCondition(c: Condition, values: Readonly<Record<string, ConditionValue | undefined>>): boolean {
   const lower = new Map<string, ConditionValue | undefined>();
   for (const [k, v] of Object.entries(values)) lower.set(k.toLowerCase(), v);
+  return evaluateConditionWith(c, (name) => lower.get(name.toLowerCase()));
+}
+
+/**
+ * The same with a lookup of names (as written in the condition) — for hot callers that resolve
+ * names once (exit filters check every VM exit) instead of building a case-folded map each time.
+ */
+export function evaluateConditionWith(c: Condition, lookup: (name: string) => ConditionValue | undefined): boolean {
   let missing = false;
   const v = unsignedEval(c.expr, (name) => {
-    const x = lower.get(name.toLowerCase());
+    const x = lookup(name);
     if (x === undefined || typeof x === 'string') {
       missing = true;
       return 0n;
@@ -62,6 +70,20 @@ export function evaluateCondition(c: Condition, values: Readonly<Record<string, 
     return typeof x === 'boolean' ? (x ? 1n : 0n) : BigInt.asUintN(64, x);
   });
   return !missing && v !== 0n;
+}
+
+/**
+ * The unsigned 64-bit value of the expression (watch expressions, log-message interpolation):
+ * unlike a condition, a name without a value is an error naming it.
+ */
+export function evaluateValue(c: Condition, values: Readonly<Record<string, ConditionValue | undefined>>): bigint {
+  const lower = new Map<string, ConditionValue | undefined>();
+  for (const [k, v] of Object.entries(values)) lower.set(k.toLowerCase(), v);
+  return unsignedEval(c.expr, (name) => {
+    const x = lower.get(name.toLowerCase());
+    if (x === undefined || typeof x === 'string') throw new ConditionError(`'${name}' is not known here`);
+    return typeof x === 'boolean' ? (x ? 1n : 0n) : BigInt.asUintN(64, x);
+  });
 }
 
 const U = (v: bigint): bigint => BigInt.asUintN(64, v);

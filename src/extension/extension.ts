@@ -1,9 +1,9 @@
 /**
- * The VS Code extension entry (bundled to dist/extension.js, `vscode` external). For now one
- * command, `vtx.runFlatBinary`: run a flat binary on the bare processor with the same engine as
- * `vtx run` and write the summary to the "vtx" output channel; and the assembly language client
- * (vscode-languageclient) for .asm/.nasm files. The debug adapter and panels come later
- * (docs/ARCHITECTURE.md).
+ * The VS Code extension entry (bundled to dist/extension.js, `vscode` external): the command
+ * `vtx.runFlatBinary` (run a flat binary on the bare processor with the same engine as `vtx run`
+ * and write the summary to the "vtx" output channel), the assembly language client
+ * (vscode-languageclient) for .asm/.nasm files, and the `vtx` debug type (configuration provider
+ * and the debug adapter, dist/adapter.js). The panels come later (docs/ARCHITECTURE.md).
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
@@ -11,6 +11,9 @@ import { registerPanels } from './panels/panelManager';
 import { UsageError } from '../cli/args';
 import { GUEST_MODES, GuestMode, runGuest } from '../cli/runGuest';
 import { formatSummary, summarize } from '../cli/summary';
+import { VtxConfigurationProvider } from './debugConfiguration';
+import { VtxAdapterFactory } from './debugAdapterFactory';
+import { SerialTerminalTracker } from './serialTerminal';
 
 let channel: vscode.OutputChannel | undefined;
 let client: LanguageClient | undefined;
@@ -74,6 +77,14 @@ async function runFlatBinary(arg: unknown): Promise<void> {
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
   context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
+  // The `vtx` debug type (package.json contributes.debuggers): configurations and the adapter.
+  const provider = new VtxConfigurationProvider();
+  context.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider('vtx', provider),
+    vscode.debug.registerDebugConfigurationProvider('vtx', provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.debug.registerDebugAdapterDescriptorFactory('vtx', new VtxAdapterFactory(context)),
+    vscode.debug.registerDebugAdapterTrackerFactory('vtx', new SerialTerminalTracker()),
+  );
   startLanguageClient(context);
   registerPanels(context);
 }

@@ -42,7 +42,7 @@ import { COM1_BASE, COM1_IRQ, Uart16550 } from './devices/uart';
 import { VmxEngine } from '../vmx/engine';
 import { raiseInit } from '../vmx/eventExits';
 
-export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit';
+export type MachineStopReason = 'exit' | 'hlt' | 'limit' | 'exception' | 'shutdown' | 'vmexit' | 'break';
 
 export interface MachineRunResult {
   reason: MachineStopReason;

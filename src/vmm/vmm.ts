@@ -77,6 +77,8 @@ export class Vmm {
   private inGuest = false;
   /** An exit read but not handled yet (a stop before the handler). */
   private pendingExit = false;
+  /** A VM-entry failure stopped on by stopOnExit: its failed check, reported when the run resumes. */
+  private pendingEntryCheck: string | null = null;
   stopOnExit: ((e: DecodedExit) => boolean) | undefined;
   private readonly onExit: ((e: DecodedExit, x: VCpuExit) => void) | undefined;
   /** Report (not deliver) exceptions until the guest loads an IDT (machine.ts 'auto'). */
@@ -119,6 +121,11 @@ export class Vmm {
     const vcpu = this.vcpu;
     for (;;) {
       if (m.exit !== null) return { reason: 'exit', exitCode: m.exit.code, exitHow: m.exit.how };
+      if (this.pendingEntryCheck !== null) {
+        const check = this.pendingEntryCheck;
+        this.pendingEntryCheck = null;
+        return this.entryFailed(check);
+      }
       if (!this.inGuest && !this.pendingExit) {
         const out = vcpu.enter();
         if (out.kind === 'fail') {
@@ -129,9 +136,13 @@ export class Vmm {
         this.inGuest = true;
         if (out.kind === 'exitOnEntry') {
           this.inGuest = false;
-          const x = vcpu.handleExit();
-          if (this.onExit !== undefined) this.onExit(vcpu.lastExit!, x);
-          return { reason: 'FailEntry', detail: `VM entry failed: ${vcpu.lastExit!.summary} — ${out.check}`, lastExit: vcpu.lastExit! };
+          vcpu.readExit();
+          if (this.stopOnExit !== undefined && this.stopOnExit(vcpu.lastExit!)) {
+            // A VM-entry failure is an exit too (SDM vol. 3C §26.8): stop on it before its handler.
+            this.pendingEntryCheck = out.check;
+            return { reason: 'exitBreak', lastExit: vcpu.lastExit! };
+          }
+          return this.entryFailed(out.check);
         }
       }
       if (!this.pendingExit) {
@@ -154,6 +165,14 @@ export class Vmm {
       const stop = this.dispatch(x, e);
       if (stop !== null) return { ...stop, lastExit: e };
     }
+  }
+
+  /** The handler of a VM-entry failure (an exit on entry) ends the run with its check. */
+  private entryFailed(check: string): VmmRunResult {
+    const vcpu = this.vcpu;
+    const x = vcpu.runHandler();
+    if (this.onExit !== undefined) this.onExit(vcpu.lastExit!, x);
+    return { reason: 'FailEntry', detail: `VM entry failed: ${vcpu.lastExit!.summary} — ${check}`, lastExit: vcpu.lastExit! };
   }
 
   /**

@@ -37,7 +37,8 @@ import { VM_EXIT_DEFERRED } from './vmxEventHooks';
 const TWO32 = 4294967296;
 
 /** 'vmexit': a VM exit returned control to a host written in TypeScript (vmxHooks.ts). */
-export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit';
+/** 'break': a debugger breakpoint (hostDebug.ts) — before a code breakpoint, after a watched access. */
+export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit' | 'break';
 
 export interface ExceptionReport {
   vector: number;
@@ -547,8 +548,14 @@ export class Cpu extends Mmu {
       if (this.halted) return { reason: this.inShutdown ? 'shutdown' : 'hlt' };
       if (left <= 0) return { reason: 'limit' };
       let exc: CpuException | null;
+      const hd = this.hostDebug;
       try {
         const b = this.lookupBlock();
+        if (hd !== null) {
+          // The debugger's breakpoints (hostDebug.ts): one check per block.
+          left = hd.allow(this, b, left);
+          if (left === 0) return { reason: 'break' };
+        }
         exc = this.exec(b, left);
         this.prevBlock = b;
       } catch (e) {
@@ -565,6 +572,11 @@ export class Cpu extends Mmu {
       if (this.exitTaken) {
         if (this.afterVmExit()) return { reason: 'vmexit' };
         continue;
+      }
+      if (hd !== null && hd.hits.length > 0) {
+        // A watched access: stop after the instruction that made it; a faulting one did not complete.
+        if (exc === null) return { reason: 'break' };
+        hd.hits.length = 0;
       }
       if (exc !== null) {
         this.prevBlock = null;

@@ -12,6 +12,7 @@
 import { CpuState } from './state';
 import { gp0 } from './exceptions';
 import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
+import type { HostDebug } from './hostDebug';
 
 export const TLB_BITS = 8;
 export const TLB_SIZE = 1 << TLB_BITS;
@@ -64,6 +65,12 @@ export abstract class Mmu extends CpuState {
    * and BT (bit 15, task switch to a TSS with T = 1); taken as one #DB after the instruction.
    */
   dbgHits = 0;
+  /**
+   * The debugger's breakpoints (hostDebug.ts): null while none is armed (no cost at all);
+   * `hostWatching` is true while it has watches, whose pages stay out of the TLB.
+   */
+  hostDebug: HostDebug | null = null;
+  hostWatching = false;
 
   constructor(readonly mem: PhysicalMemory) {
     super();
@@ -135,6 +142,7 @@ export abstract class Mmu extends CpuState {
 
   private fillRead(lo: number, hi: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
+    if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Read);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
     if (page !== null) {
@@ -148,6 +156,7 @@ export abstract class Mmu extends CpuState {
 
   private fillWrite(lo: number, hi: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
+    if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Write);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
@@ -181,6 +190,7 @@ export abstract class Mmu extends CpuState {
   // ---- slow paths: byte at a time, each byte translated (page-crossing and MMIO) -----------
   private readSlow(lo: number, hi: number, n: number): number {
     if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, false);
+    if (this.hostWatching) this.hostDebug!.access(this, lo, hi, n, false);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       // Within one page that is not RAM: one sized device access (an APIC register is read
       // as a dword, not as four bytes).
@@ -220,6 +230,7 @@ export abstract class Mmu extends CpuState {
 
   private writeSlow(lo: number, hi: number, n: number, v: number): void {
     if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, true);
+    if (this.hostWatching) this.hostDebug!.access(this, lo, hi, n, true);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       const phys = this.translate(lo, hi, Access.Write);
       if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {

@@ -15,12 +15,39 @@ class Uri {
 class TabInputText { constructor(readonly uri: Uri) {} }
 class TabInputCustom { constructor(readonly uri: Uri) {} }
 
-function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
+class DebugAdapterExecutable { constructor(readonly command: string, readonly args: string[], readonly options?: unknown) {} }
+class DebugAdapterInlineImplementation { constructor(readonly implementation: unknown) {} }
+class EventEmitter<T> {
+  private readonly listeners: ((v: T) => void)[] = [];
+  readonly event = (l: (v: T) => void): void => { this.listeners.push(l); };
+  fire(v: T): void { for (const l of this.listeners) l(v); }
+}
+
+function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<string, unknown> }) {
   const commands = new Map<string, (...args: unknown[]) => Promise<void>>();
+  const providers: Array<{ type: string; provider: Record<string, (...a: unknown[]) => unknown>; trigger?: number }> = [];
+  const factories = new Map<string, { createDebugAdapterDescriptor(): unknown }>();
+  const trackers = new Map<string, { createDebugAdapterTracker(s: unknown): unknown }>();
+  const terminals: unknown[] = [];
   const output: string[] = [];
   const errors: string[] = [];
   const vscode = {
-    Uri, TabInputText, TabInputCustom,
+    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation, EventEmitter,
+    DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
+    debug: {
+      registerDebugConfigurationProvider: (type: string, provider: Record<string, (...a: unknown[]) => unknown>, trigger?: number) => {
+        providers.push({ type, provider, trigger });
+        return { dispose: () => {} };
+      },
+      registerDebugAdapterDescriptorFactory: (type: string, f: { createDebugAdapterDescriptor(): unknown }) => {
+        factories.set(type, f);
+        return { dispose: () => {} };
+      },
+      registerDebugAdapterTrackerFactory: (type: string, f: { createDebugAdapterTracker(s: unknown): unknown }) => {
+        trackers.set(type, f);
+        return { dispose: () => {} };
+      },
+    },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => Promise<void>) => {
         commands.set(id, fn);
@@ -28,6 +55,9 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
       },
     },
     window: {
+      activeTextEditor: undefined as { document: { uri: Uri } } | undefined,
+      createTerminal: (o: { pty: unknown }) => { terminals.push(o.pty); return { show: () => {} }; },
+      showInformationMessage: async () => undefined,
       tabGroups: { activeTabGroup: { activeTab: undefined as { input: unknown } | undefined } },
       showOpenDialog: async () => picks.dialog,
       showQuickPick: async (items: Array<{ label: string }>) => items.find((i) => i.label === picks.mode),
@@ -40,10 +70,10 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[] }) {
     workspace: {
       fs: { readFile: async (u: Uri) => new Uint8Array(readFileSync(u.fsPath)) },
       // The language client is not started here (test/e2e runs it in a real VS Code).
-      getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : dflt) }),
+      getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : picks.settings?.[key] ?? dflt) }),
     },
   };
-  return { vscode, commands, output, errors };
+  return { vscode, commands, output, errors, providers, factories, trackers, terminals };
 }
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -123,4 +153,47 @@ test('extension: uses the active editor\'s file, or asks; problems go to the cha
   await f.commands.get('vtx.runFlatBinary')!(new Uri(ROOT));
   assert.equal(f.errors.length, 1);
   assert.match(f.errors[0], /^vtx: cannot read '.*': /);
+});
+
+test('extension: the vtx debug type — a default configuration for the open file, the adapter as a process or inline', { skip: !built && 'dist/ is not built' }, () => {
+  const f = fakeVscode({ mode: 'long' });
+  const ext = loadExtension(f.vscode);
+  ext.activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  assert.deepEqual(f.providers.map((p) => [p.type, p.trigger]), [['vtx', undefined], ['vtx', 2]]);
+  const provider = f.providers[0].provider;
+  // F5 without launch.json on an .asm file: debug it, stopping on entry.
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(join(ROOT, 'examples/fib16.asm')) } };
+  const c = provider.resolveDebugConfiguration(undefined, {}) as Record<string, unknown>;
+  assert.equal(c.type, 'vtx');
+  assert.equal(c.request, 'launch');
+  assert.equal(c.program, join(ROOT, 'examples/fib16.asm'));
+  assert.equal(c.stopOnEntry, true);
+  // A configuration from launch.json keeps its fields and gets the folder for relative paths.
+  const d = provider.resolveDebugConfiguration({ uri: new Uri('/ws') }, { type: 'vtx', request: 'launch', name: 'x', program: 'a.bin' }) as Record<string, unknown>;
+  assert.equal(d.program, 'a.bin');
+  assert.equal(d.cwd, '/ws');
+  // A text file is not a guest: nothing to debug.
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(join(ROOT, 'README.md')) } };
+  assert.equal(provider.resolveDebugConfiguration(undefined, {}), undefined);
+  const exe = f.factories.get('vtx')!.createDebugAdapterDescriptor() as DebugAdapterExecutable;
+  assert.ok(exe instanceof DebugAdapterExecutable);
+  assert.deepEqual(exe.args, [join(ROOT, 'dist/adapter.js')]);
+  // serial: "terminal" — the guest's output in a terminal (vtx/serial events), its input back (vtx/serialInput).
+  assert.equal(f.trackers.get('vtx')!.createDebugAdapterTracker({ configuration: { serial: 'console' } }), undefined);
+  const written: string[] = [];
+  const sent: Array<[string, unknown]> = [];
+  let pty: { onDidWrite: (l: (s: string) => void) => void; handleInput: (s: string) => void } | undefined;
+  f.terminals.length = 0;
+  const tracker = f.trackers.get('vtx')!.createDebugAdapterTracker({
+    name: 'g', configuration: { serial: 'terminal' }, customRequest: async (c: string, a: unknown) => { sent.push([c, a]); },
+  }) as { onDidSendMessage(m: unknown): void };
+  pty = f.terminals[0] as typeof pty;
+  pty!.onDidWrite((t) => written.push(t));
+  tracker.onDidSendMessage({ type: 'event', event: 'vtx/serial', body: { text: 'hi\n' } });
+  assert.deepEqual(written, ['hi\r\n']);
+  pty!.handleInput('x');
+  assert.deepEqual(sent, [['vtx/serialInput', { text: 'x' }]]);
+  const g = fakeVscode({ mode: 'long', settings: { 'debug.inlineAdapter': true } });
+  loadExtension(g.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  assert.ok(g.factories.get('vtx')!.createDebugAdapterDescriptor() instanceof DebugAdapterInlineImplementation);
 });

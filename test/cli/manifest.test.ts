@@ -23,8 +23,8 @@ test('package.json is a VS Code extension manifest with the vtx command line as 
   for (const s of ['build', 'test', 'bench', 'conformance']) assert.ok(pkg.scripts[s], s);
 });
 
-test('the extension activates only on vtx.runFlatBinary (which it contributes and registers), vtx assembly and its panels', () => {
-  assert.deepEqual(pkg.activationEvents, ['onWebviewPanel:vtx.vmcs', 'onWebviewPanel:vtx.ept', 'onWebviewPanel:vtx.exits', 'onCommand:vtx.runFlatBinary', 'onLanguage:vtx-asm']);
+test('the extension activates only on vtx.runFlatBinary (which it contributes and registers), vtx assembly, its panels and the vtx debug type', () => {
+  assert.deepEqual([...pkg.activationEvents].sort(), ['onWebviewPanel:vtx.vmcs', 'onWebviewPanel:vtx.ept', 'onWebviewPanel:vtx.exits', 'onCommand:vtx.runFlatBinary', 'onLanguage:vtx-asm', 'onDebugResolve:vtx', 'onDebugDynamicConfigurations:vtx'].sort());
   const cmd = pkg.contributes.commands.find((c) => c.command === 'vtx.runFlatBinary');
   assert.ok(cmd);
   assert.equal(`${cmd.category}: ${cmd.title}`, 'vtx: Run Flat Binary on the Bare Processor');
@@ -43,4 +43,17 @@ test('the built extension keeps vscode external and ships iced-x86 WebAssembly b
   assert.match(text, /require\("vscode"\)/);
   assert.match(text, /exports, \{|module\.exports = __toCommonJS/);
   assert.ok(existsSync(join(ROOT, 'dist/iced_x86_bg.wasm')));
+});
+
+test('the vtx debug type: every launch attribute has a description; the adapter bundle is dist/adapter.js', () => {
+  const c = pkg.contributes as unknown as { debuggers: Array<{ type: string; configurationAttributes: { launch: { properties: Record<string, { description?: string }> } }; initialConfigurations: unknown[]; configurationSnippets: unknown[] }> };
+  const d = c.debuggers.find((x) => x.type === 'vtx');
+  assert.ok(d);
+  const props = d.configurationAttributes.launch.properties;
+  for (const k of ['program', 'format', 'memory', 'loadAddress', 'entry', 'bootMode', 'cmdline', 'stopOnEntry', 'intercept', 'exitBreakpoints', 'serial', 'maxInstructions', 'hypervisor', 'syntax']) {
+    assert.ok((props[k]?.description ?? '').length > 10, k);
+  }
+  assert.ok(d.initialConfigurations.length > 0 && d.configurationSnippets.length > 0);
+  const build = readFileSync(join(ROOT, 'scripts/build.mjs'), 'utf8');
+  assert.match(build, /src\/debugger\/adapter\/main\.ts.*dist\/adapter\.js/);
 });

@@ -21,3 +21,18 @@ test('stopOnExit: the run stops on a VM exit before the hypervisor handles it; r
   assert.notEqual(vmm.vcpu.reg('rbx') & 0xffffffffn, 1n);
   assert.deepEqual(vmm.vcpu.exitTable(), { CPUID: 1, IO_INSTRUCTION: 1 });
 });
+
+test('stopOnExit: a VM-entry failure stops before its handler too; resuming ends the run with the failed check', () => {
+  const bytes = assemble('bits 64\nnop\n', { bits: 64 }).bytes;
+  const seen: string[] = [];
+  const vmm = new Vmm({ ramSize: 4 * 1024 * 1024, stopOnExit: (e) => { seen.push(e.id); return e.entryFailure; } });
+  vmm.boot(loadImage(vmm.machine.mem, bytes, { format: 'flat', mode: 'long', loadAddress: 0x1000 }));
+  vmm.vcpu.v.write('GUEST_RFLAGS', 0); // bit 1 must be 1 (SDM vol. 3C §26.3.1.4)
+  const r = vmm.run(1_000_000);
+  assert.equal(r.reason, 'exitBreak');
+  assert.equal(r.lastExit?.id, 'invalid_guest_state');
+  assert.deepEqual(seen, ['invalid_guest_state']);
+  const r2 = vmm.run(1_000_000);
+  assert.equal(r2.reason, 'FailEntry');
+  assert.match(r2.detail ?? '', /RFLAGS/);
+});

@@ -30,7 +30,7 @@ function vsceLs(): string[] {
 
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'media/icon.png',
-  'dist/extension.js', 'dist/languageServer.js', 'dist/cli.js', 'dist/iced_x86_bg.wasm',
+  'dist/extension.js', 'dist/languageServer.js', 'dist/cli.js', 'dist/adapter.js', 'dist/iced_x86_bg.wasm',
 ];
 // The webview panels (src/webview/) and the codicons they use.
 REQUIRED.push(...['vmcs', 'ept', 'exits'].flatMap((p) => [`dist/webview/${p}.js`, `dist/webview/${p}.css`]),

@@ -1,0 +1,37 @@
+/**
+ * exceptionInfo for a stop on a VM exit: the reason, the exit's decoded fields (SDM vol. 3C
+ * §27.2.1 qualification, field by field) and the raw exit-information fields of the VMCS
+ * (§25.9 "VM-exit information fields").
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { DecodedExit } from '../../vmx/exitDecode';
+import type { DebugEngine } from '../engine';
+
+const RAW = ['EXIT_REASON', 'EXIT_QUALIFICATION', 'VM_EXIT_INSTRUCTION_LENGTH', 'VM_EXIT_INSTRUCTION_INFO', 'GUEST_LINEAR_ADDRESS',
+  'GUEST_PHYSICAL_ADDRESS', 'VM_EXIT_INTERRUPTION_INFORMATION', 'VM_EXIT_INTERRUPTION_ERROR_CODE', 'IDT_VECTORING_INFORMATION',
+  'IDT_VECTORING_ERROR_CODE', 'GUEST_RIP'];
+
+const show = (v: unknown): string => (typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v));
+
+export function exceptionInfo(engine: DebugEngine, e: DecodedExit): DebugProtocol.ExceptionInfoResponse['body'] {
+  const raw: string[] = [];
+  for (const f of RAW) {
+    try {
+      raw.push(`${f} = ${show(engine.vmm.vcpu.v.read(f))}`);
+    } catch {
+      // Not a field of the modelled CPU.
+    }
+  }
+  const fields = Object.entries(e.fields).filter(([k]) => !/^r\d|^r[a-d]x$|^r[sd]i$|^rbp$/.test(k)).map(([k, v]) => `${k} = ${show(v)}`);
+  return {
+    exceptionId: e.id,
+    description: `VM exit ${e.reason} ${e.name}: ${e.summary}`,
+    breakMode: 'always',
+    details: {
+      message: `${e.summary}\n\ndecoded:\n  ${fields.join('\n  ')}\n\nraw VMCS exit information:\n  ${raw.join('\n  ')}`,
+      typeName: e.name,
+      fullTypeName: `VM exit reason ${e.reason} (${e.name})`,
+      evaluateName: 'exit',
+    },
+  };
+}

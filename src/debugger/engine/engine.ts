@@ -1,0 +1,531 @@
+/**
+ * The debug engine: one guest under the built-in hypervisor, with run control, breakpoints and
+ * exit filters. Independent of DAP and VS Code (the adapter translates; tests and the bench
+ * drive it directly). Everything is deterministic: time is the guest's instruction count.
+ *
+ * Running happens in slices on the event loop (setImmediate between slices of at most ~15 ms),
+ * so `pause` is honoured within a slice even in an endless loop. Stops before a VM exit's
+ * handler use Vmm.stopOnExit: the guest is seen exactly as the exit left it, and continuing or
+ * stepping runs the handler first.
+ */
+import type { Vmm, VmmRunResult } from '../../vmm/vmm';
+import type { DecodedExit } from '../../vmx/exitDecode';
+import { HostDebug, type WatchKind } from '../../x86/hostDebug';
+import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../model';
+import type { Breakpoint, BreakpointOptions, CodeBreakpoint, DataBreakpoint } from './breakpoints';
+import { BreakpointSet } from './breakpointSet';
+import { disassemble, disassembleBefore, type DisassembledInsn } from './disassembly';
+import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
+import { guestBitness, guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
+import { checkLaunchConfig, LaunchError, type CheckedLaunch } from './launchConfig';
+import { loadProgram } from './loadProgram';
+import { returnAddress, stackFrames, type Frame } from './stack';
+import { describeEnd, type EndInfo } from './endReason';
+import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
+
+export interface StopInfo {
+  reason: StopReason;
+  description: string;
+  /** Short text (the exit's name for exit stops). */
+  text?: string;
+  hitBreakpointIds?: number[];
+  /** Stopped on this VM exit, before the hypervisor handled it. */
+  exit?: DecodedExit;
+  /** The exit filter that stopped. */
+  filter?: string;
+}
+
+export interface EngineListener {
+  stopped(s: StopInfo): void;
+  /** The guest runs (continue, step, restart). */
+  continued(): void;
+  /** Guest serial output ('stdout'), tracepoints and logpoints ('console'), problems ('stderr'). */
+  output(text: string, category: 'stdout' | 'console' | 'stderr'): void;
+  /** The guest ended (or the session was terminated): the reason in words. */
+  ended(e: EndInfo): void;
+}
+
+type Mode =
+  | { kind: 'continue' }
+  | { kind: 'instruction' }
+  | { kind: 'line'; over: boolean; file: string; line: number }
+  /** Run to a temporary breakpoint at `address` reached with RSP >= minRsp (step over, step out), then `then`. */
+  | { kind: 'until'; address: number; minRsp: bigint; then?: Mode };
+
+/** Instructions per vmm.run call while continuing (the pause check and serial flush happen between). */
+const SLICE = 200_000;
+/** Wall-clock budget of one turn of the event loop. */
+const TURN_MS = 15;
+const HISTORY = 1024;
+
+export class DebugEngine {
+  readonly config: CheckedLaunch;
+  vmm!: Vmm;
+  info!: DebugInfo;
+  image!: ProgramImage;
+  state: 'stopped' | 'running' | 'ended' = 'stopped';
+  lastStop: StopInfo | undefined;
+  private maxInstructions = 0;
+  private readonly hd = new HostDebug();
+  private mode: Mode = { kind: 'continue' };
+  private pauseRequested = false;
+  private timer: NodeJS.Immediate | undefined;
+  /** Stopped on an exit before its handler (the next run handles it). */
+  private atExit: DecodedExit | undefined;
+  private exitStopFilter: ArmedFilter | undefined;
+  private readonly exitFilters = new ExitFilters();
+  private launchFilters: ArmedFilter[] = [];
+  private uiFilters: ArmedFilter[] = [];
+  private exitHistory: ExitRecord[] = [];
+  private exitSeq = 0;
+  private vmcsNow: Map<string, bigint> | undefined;
+  private vmcsBefore: Map<string, bigint> | undefined;
+  private readonly decoder = new TextDecoder('utf-8');
+  private serialBytes: number[] = [];
+  private readonly bps = new BreakpointSet(this.hd);
+
+  private constructor(config: CheckedLaunch, private readonly listener: EngineListener) {
+    this.config = config;
+    this.launchFilters = config.exitBreakpoints.map((s, i) => {
+      try {
+        return armFilter(s);
+      } catch (e) {
+        if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
+        throw e;
+      }
+    });
+    this.load();
+  }
+
+  /** Check the configuration and load the program (nothing runs yet); throws LaunchError. */
+  static launch(raw: unknown, listener: EngineListener): DebugEngine {
+    return new DebugEngine(checkLaunchConfig(raw), listener);
+  }
+
+  private load(): void {
+    const p = loadProgram(this.config, (b) => this.serialBytes.push(b));
+    this.vmm = p.vmm;
+    this.info = p.info;
+    this.image = p.image;
+    this.maxInstructions = p.maxInstructions;
+    this.vmm.vcpu.eagerDecode = true;
+    this.vmm.stopOnExit = (e) => this.onExit(e);
+    this.atExit = undefined;
+    this.exitHistory = [];
+    this.exitSeq = 0;
+    this.vmcsNow = this.vmcsBefore = undefined;
+    for (const f of [...this.launchFilters, ...this.uiFilters]) f.hits = 0;
+    this.exitFilters.set([...this.launchFilters, ...this.uiFilters]);
+  }
+
+  /** After configuration: stop on entry, or run. */
+  start(): void {
+    if (this.config.stopOnEntry) this.stop({ reason: 'entry', description: 'stopped on entry' });
+    else this.go({ kind: 'continue' });
+  }
+
+  // ---- what inspection sees ------------------------------------------------------------------
+  target(): InspectTarget {
+    const counts = new Map<string, number>(Object.entries(this.vmm.vcpu.exitTable()));
+    return {
+      vmm: this.vmm, info: this.info, exits: this.exitHistory, exitCounts: counts, stoppedExit: this.atExit,
+      previousVmcs: this.vmcsBefore, syntax: this.config.syntax,
+    };
+  }
+
+  get exits(): readonly ExitRecord[] {
+    return this.exitHistory;
+  }
+
+  get stoppedOnExit(): DecodedExit | undefined {
+    return this.atExit;
+  }
+
+  // ---- breakpoints -----------------------------------------------------------------------------
+  setInstructionBreakpoints(list: readonly ({ address: number } & BreakpointOptions)[]): CodeBreakpoint[] {
+    const r = this.bps.setInstruction(list);
+    this.armCode();
+    return r;
+  }
+
+  setFunctionBreakpoints(list: readonly ({ name: string } & BreakpointOptions)[]): CodeBreakpoint[] {
+    const r = this.bps.setFunctions(list, this.info);
+    this.armCode();
+    return r;
+  }
+
+  setSourceBreakpoints(file: string, list: readonly ({ line: number } & BreakpointOptions)[]): CodeBreakpoint[] {
+    const r = this.bps.setSource(file, list, this.info);
+    this.armCode();
+    return r;
+  }
+
+  setDataBreakpoints(list: readonly ({ start: number; length: number; access: WatchKind; physical: boolean } & BreakpointOptions)[]): DataBreakpoint[] {
+    const r = this.bps.setData(list);
+    this.attach();
+    this.vmm.cpu.flushTlb();
+    return r;
+  }
+
+  /** The exception-filter breakpoints of the UI (launch.json `exitBreakpoints` stay armed besides). */
+  setExitFilters(list: readonly ExitFilterSpec[]): { verified: boolean; message?: string }[] {
+    const armed: ArmedFilter[] = [];
+    const results = list.map((s) => {
+      try {
+        armed.push(armFilter(s));
+        return { verified: true };
+      } catch (e) {
+        if (e instanceof ExitFilterError) return { verified: false, message: e.message };
+        throw e;
+      }
+    });
+    this.uiFilters = armed;
+    this.exitFilters.set([...this.launchFilters, ...this.uiFilters]);
+    return results;
+  }
+
+  private armCode(): void {
+    this.bps.armCode(this.mode.kind === 'until' ? this.mode.address : undefined);
+    this.attach();
+  }
+
+  /** The processor looks at breakpoints only while one is armed. */
+  private attach(): void {
+    const c = this.vmm.cpu;
+    c.hostDebug = this.hd.empty ? null : this.hd;
+    c.hostWatching = this.hd.hasWatches;
+  }
+
+  // ---- run control ---------------------------------------------------------------------------
+  continue(): void {
+    this.go({ kind: 'continue' });
+  }
+
+  pause(): void {
+    if (this.state === 'running') this.pauseRequested = true;
+  }
+
+  stepInstruction(): void {
+    this.go({ kind: 'instruction' });
+  }
+
+  /** Step over: CALLs, INT n and REP string instructions run to the next instruction; `line` steps a source line. */
+  next(granularity: 'instruction' | 'line' = 'instruction'): void {
+    if (granularity === 'line' && this.lineStep(true)) return;
+    const i = this.instructionAtRip();
+    if (i !== undefined && i.stepOver && this.atExit === undefined) {
+      this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp() });
+      return;
+    }
+    this.go({ kind: 'instruction' });
+  }
+
+  stepIn(granularity: 'instruction' | 'line' = 'instruction'): void {
+    if (granularity === 'line' && this.lineStep(false)) return;
+    this.go({ kind: 'instruction' });
+  }
+
+  /** Run to the return address of the current function (the caller's frame, else the word at RSP). */
+  stepOut(): void {
+    const lin = ripLinear(this.vmm);
+    const atStart = this.info.symbols.nameAt(lin)?.offset === 0;
+    const ret = returnAddress(this.vmm, this.info, atStart);
+    if (ret === undefined) {
+      this.listener.output('step out: no return address readable on the stack; stepping one instruction\n', 'console');
+      this.go({ kind: 'instruction' });
+      return;
+    }
+    this.go({ kind: 'until', address: ret, minRsp: this.rsp() + 1n });
+  }
+
+  private lineStep(over: boolean): boolean {
+    const pos = this.info.lines?.lineAt(ripLinear(this.vmm));
+    if (pos === undefined) return false;
+    const line: Mode = { kind: 'line', over, file: pos.file, line: pos.line };
+    const i = over && this.atExit === undefined ? this.instructionAtRip() : undefined;
+    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: line });
+    else this.go(line);
+    return true;
+  }
+
+  /** Set RIP (the Goto command). Refused while stopped on an exit: its handler still has to run. */
+  goto(linear: number): void {
+    if (this.state !== 'stopped') throw new Error('goto: the guest is not stopped');
+    if (this.atExit !== undefined) throw new Error(`goto: stopped on a VM exit (${this.atExit.name}) before its handler; step once first`);
+    setGuestReg(this.vmm, 'rip', ripFromLinear(this.vmm, linear));
+    this.stop({ reason: 'goto', description: `RIP set to 0x${linear.toString(16)}` });
+  }
+
+  restart(): void {
+    this.cancel();
+    this.flushSerial();
+    this.load();
+    this.bps.rebind(this.info);
+    this.mode = { kind: 'continue' };
+    this.armCode();
+    this.state = 'stopped';
+    this.start();
+  }
+
+  terminate(): void {
+    if (this.state === 'ended') return;
+    this.cancel();
+    this.flushSerial();
+    this.state = 'ended';
+    this.listener.ended({ reason: 'terminated', description: 'the session was terminated' });
+  }
+
+  private cancel(): void {
+    if (this.timer !== undefined) clearImmediate(this.timer);
+    this.timer = undefined;
+    this.pauseRequested = false;
+  }
+
+  private rsp(): bigint {
+    return guestReg(this.vmm, 'rsp');
+  }
+
+  private go(mode: Mode): void {
+    if (this.state === 'ended') return;
+    if (this.state === 'running') this.cancel();
+    this.mode = mode;
+    this.armCode();
+    this.pauseRequested = false;
+    this.state = 'running';
+    this.lastStop = undefined;
+    // The instruction the guest is stopped on runs once, even with a breakpoint on it.
+    this.hd.skipLinear = ripLinear(this.vmm);
+    this.listener.continued();
+    this.timer = setImmediate(() => this.turn());
+  }
+
+  /** One turn of the event loop: run slices until a stop, the end, or the turn's time is up. */
+  private turn(): void {
+    this.timer = undefined;
+    try {
+      const until = performance.now() + TURN_MS;
+      for (;;) {
+        if (this.state !== 'running') return;
+        if (this.pauseRequested) {
+          this.stop({ reason: 'pause', description: 'paused' });
+          return;
+        }
+        const c = this.vmm.cpu;
+        const single = this.mode.kind === 'instruction' || this.mode.kind === 'line';
+        if (c.icount >= this.maxInstructions && this.atExit === undefined) {
+          this.end({ reason: 'limit' });
+          return;
+        }
+        const target = single ? (this.atExit !== undefined ? c.icount : c.icount + 1) : Math.min(c.icount + SLICE, this.maxInstructions);
+        this.atExit = undefined;
+        const r = this.vmm.run(target);
+        this.flushSerial();
+        if (this.after(r)) return;
+        if (performance.now() > until) break;
+      }
+      this.timer = setImmediate(() => this.turn());
+    } catch (e) {
+      // A host-side bug: fail loudly with context, never a silent wrong state.
+      const where = (() => {
+        try {
+          return ` at RIP 0x${guestReg(this.vmm, 'rip').toString(16)}, instruction ${this.vmm.cpu.icount}`;
+        } catch {
+          return '';
+        }
+      })();
+      this.listener.output(`vtx internal error${where}: ${(e as Error).stack ?? String(e)}\n`, 'stderr');
+      this.state = 'ended';
+      this.listener.ended({ reason: 'error', description: `internal error: ${(e as Error).message}` });
+    }
+  }
+
+  /** Act on how vmm.run returned; true when the run stopped or ended. */
+  private after(r: VmmRunResult): boolean {
+    switch (r.reason) {
+      case 'exitBreak': {
+        const e = r.lastExit!;
+        this.atExit = e;
+        const f = this.exitStopFilter;
+        this.exitStopFilter = undefined;
+        this.stop({ reason: 'exception', description: `VM exit: ${e.name} — ${e.summary}`, text: e.name, exit: e, filter: f?.spec.filter });
+        return true;
+      }
+      case 'break':
+        return this.onBreak();
+      case 'limit':
+        if (this.vmm.cpu.icount >= this.maxInstructions) {
+          this.end({ reason: 'limit' });
+          return true;
+        }
+        return this.afterInstruction();
+      default:
+        this.end(r);
+        return true;
+    }
+  }
+
+  /** Between instructions in a stepping mode: has the step finished? */
+  private afterInstruction(): boolean {
+    const m = this.mode;
+    if (m.kind === 'instruction') {
+      this.stop({ reason: 'step', description: 'step' });
+      return true;
+    }
+    if (m.kind !== 'line') return false;
+    const lin = ripLinear(this.vmm);
+    const pos = this.info.lines?.lineAt(lin);
+    if (pos !== undefined && this.info.lines!.isStatementStart(lin) && (pos.line !== m.line || pos.file !== m.file)) {
+      this.stop({ reason: 'step', description: 'step' });
+      return true;
+    }
+    if (m.over) {
+      const i = this.instructionAtRip();
+      if (i !== undefined && i.stepOver) {
+        this.mode = { kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: m };
+        this.armCode();
+      }
+    }
+    return false;
+  }
+
+  private onBreak(): boolean {
+    const hits = this.hd.hits.splice(0);
+    const single = this.mode.kind === 'instruction' || this.mode.kind === 'line';
+    if (hits.length > 0) {
+      const stopIds: number[] = [];
+      let what = '';
+      for (const h of hits) {
+        const b = this.bps.dataById(h.id);
+        if (b === undefined || stopIds.includes(b.id)) continue;
+        if (this.shouldStop(b)) {
+          stopIds.push(b.id);
+          what ||= `${h.write ? 'write' : 'read'} of ${h.size} byte${h.size === 1 ? '' : 's'} at ${b.physical ? 'guest-physical' : 'linear'} 0x${h.address.toString(16)}`;
+        }
+      }
+      if (stopIds.length > 0) {
+        this.stop({ reason: 'data breakpoint', description: `data breakpoint: ${what}`, hitBreakpointIds: stopIds });
+        return true;
+      }
+      return single ? this.afterInstruction() : false;
+    }
+    const lin = ripLinear(this.vmm);
+    const stopIds: number[] = [];
+    let kind: CodeBreakpoint['kind'] | undefined;
+    for (const b of this.bps.code()) {
+      if (!b.addresses.includes(lin)) continue;
+      if (this.shouldStop(b)) {
+        stopIds.push(b.id);
+        kind ??= b.kind;
+      }
+    }
+    if (stopIds.length > 0) {
+      const reason: StopReason = kind === 'function' ? 'function breakpoint' : kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
+      this.stop({ reason, description: `${reason} at 0x${lin.toString(16)}`, hitBreakpointIds: stopIds });
+      return true;
+    }
+    const m = this.mode;
+    if (m.kind === 'until' && lin === m.address && this.rsp() >= m.minRsp) {
+      if (m.then === undefined) {
+        this.stop({ reason: 'step', description: 'step' });
+        return true;
+      }
+      this.mode = m.then;
+      this.armCode();
+      if (this.afterInstruction()) return true;
+    }
+    this.hd.skipLinear = lin;
+    return false;
+  }
+
+  private shouldStop(b: Breakpoint): boolean {
+    return shouldStop(b, () => this.target(), (text, category) => this.listener.output(text, category));
+  }
+
+  private interpolate(message: string, exit: DecodedExit | undefined): string {
+    return interpolate(message, exit, this.target());
+  }
+
+  /** Every VM exit, before the hypervisor handles it: history, tracepoints, exit filters. */
+  private onExit(e: DecodedExit): boolean {
+    this.exitSeq++;
+    if (this.exitHistory.length >= HISTORY) this.exitHistory.shift();
+    this.exitHistory.push({ seq: this.exitSeq, icount: this.vmm.cpu.icount, exit: e });
+    if (this.exitFilters.size === 0) return false;
+    const o = this.exitFilters.check(e);
+    if (o === null) return false;
+    for (const l of o.logs) this.listener.output(`${this.interpolate(l.message, e)}\n`, 'console');
+    if (o.stop === null) return false;
+    this.exitStopFilter = o.stop;
+    return true;
+  }
+
+  private stop(s: StopInfo): void {
+    this.cancel();
+    this.flushSerial();
+    if (this.mode.kind === 'until') {
+      this.mode = { kind: 'continue' };
+      this.armCode();
+    }
+    this.state = 'stopped';
+    this.lastStop = s;
+    this.vmcsBefore = this.vmcsNow;
+    this.vmcsNow = snapshotVmcs(this.vmm);
+    this.listener.stopped(s);
+  }
+
+  private end(r: VmmRunResult | { reason: 'limit' }): void {
+    this.cancel();
+    this.flushSerial();
+    this.state = 'ended';
+    this.listener.ended(describeEnd(r, this.maxInstructions));
+  }
+
+  private flushSerial(): void {
+    if (this.serialBytes.length === 0) return;
+    const text = this.decoder.decode(Uint8Array.from(this.serialBytes), { stream: true });
+    this.serialBytes = [];
+    if (text !== '') this.listener.output(text, 'stdout');
+  }
+
+  // ---- views -----------------------------------------------------------------------------------
+  stackFrames(): Frame[] {
+    return stackFrames(this.vmm, this.info);
+  }
+
+  private instructionAtRip(): DisassembledInsn | undefined {
+    return this.disassemble(ripLinear(this.vmm), 0, 1)[0];
+  }
+
+  /** `count` instructions starting `offset` instructions from linear `address` (negative: before it). */
+  disassemble(address: number, offset: number, count: number): DisassembledInsn[] {
+    const bits = guestBitness(this.vmm);
+    const ipOf = (lin: number): bigint => ripFromLinear(this.vmm, lin);
+    const out: DisassembledInsn[] = [];
+    if (offset < 0) {
+      const before = disassembleBefore(this.vmm, this.info, address, -offset, bits, this.config.syntax, ipOf);
+      out.push(...before.slice(0, count));
+      if (out.length < count) out.push(...disassemble(this.vmm, this.info, address, count - out.length, bits, this.config.syntax, ipOf));
+      return out;
+    }
+    const all = disassemble(this.vmm, this.info, address, offset + count, bits, this.config.syntax, ipOf);
+    return all.slice(offset);
+  }
+
+  /** Bytes typed into the guest's serial port (COM1's receiver; the guest reads them when it will). */
+  serialInput(bytes: Uint8Array): void {
+    if (this.state === 'ended') throw new Error('the guest has ended');
+    this.vmm.machine.uart.input(bytes);
+  }
+
+  readMemory(address: bigint, count: number): Uint8Array {
+    return readGuestMemory(this.vmm, address, count);
+  }
+
+  writeMemory(address: bigint, bytes: Uint8Array): number {
+    return writeGuestMemory(this.vmm, address, bytes);
+  }
+}
+
+export { LaunchError };

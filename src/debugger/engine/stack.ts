@@ -1,0 +1,56 @@
+/**
+ * Stack frames: the frame at CS:RIP, then callers found by following the frame-pointer chain
+ * (RBP/EBP/BP → saved frame pointer, return address above it) while it is plausible — inside
+ * readable memory, above the stack pointer, growing upward, at most 64 frames. Without a chain
+ * (no frame pointers, or code before its prologue) only the RIP frame is shown.
+ */
+import type { Vmm } from '../../vmm/vmm';
+import type { DebugInfo, SourcePosition } from '../model';
+import { guestBitness, guestReg, readGuestValue, ripLinear } from './guestState';
+
+export interface Frame {
+  id: number;
+  /** Linear address of the frame's instruction. */
+  pc: number;
+  name: string;
+  source?: SourcePosition;
+}
+
+function frameName(info: DebugInfo, pc: number): string {
+  const s = info.symbols.nameAt(pc);
+  if (s === undefined) return `0x${pc.toString(16)}`;
+  return s.offset === 0 ? s.name : `${s.name}+0x${s.offset.toString(16)}`;
+}
+
+export function stackFrames(vmm: Vmm, info: DebugInfo, max = 64): Frame[] {
+  const pc = ripLinear(vmm);
+  const frames: Frame[] = [{ id: 0, pc, name: frameName(info, pc), source: info.lines?.lineAt(pc) }];
+  const bits = guestBitness(vmm);
+  const w = bits / 8;
+  const mask = bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n;
+  const rsp = guestReg(vmm, 'rsp') & mask;
+  let bp = guestReg(vmm, 'rbp') & mask;
+  while (frames.length < max) {
+    if (bp === 0n || bp < rsp || bp - rsp > 0x100000n || bp % BigInt(w) !== 0n) break;
+    const saved = readGuestValue(vmm, bp, w);
+    const ret = readGuestValue(vmm, bp + BigInt(w), w);
+    if (saved === undefined || ret === undefined || ret === 0n) break;
+    const r = Number(ret);
+    frames.push({ id: frames.length, pc: r, name: frameName(info, r), source: info.lines?.lineAt(r) });
+    if (saved <= bp) break;
+    bp = saved;
+  }
+  return frames;
+}
+
+/** Where the current function returns to: the caller's frame, else the word at the stack pointer (before a prologue). */
+export function returnAddress(vmm: Vmm, info: DebugInfo, atFunctionStart: boolean): number | undefined {
+  const bits = guestBitness(vmm);
+  const w = bits / 8;
+  if (!atFunctionStart) {
+    const f = stackFrames(vmm, info, 2);
+    if (f.length > 1) return f[1].pc;
+  }
+  const v = readGuestValue(vmm, guestReg(vmm, 'rsp') & (bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n), w);
+  return v === undefined ? undefined : Number(v);
+}
