@@ -3,6 +3,8 @@
  * launch.json), and the dynamic configurations VS Code offers in its "Run and Debug" list.
  */
 import * as vscode from 'vscode';
+import { isAbsolute, join } from 'node:path';
+import { isAsmProgram, precheckAsm } from './asmPrecheck';
 
 const RUNNABLE = /\.(asm|nasm|bin|img|elf|o|kernel)$/i;
 
@@ -27,6 +29,31 @@ function activeFile(): string | undefined {
 }
 
 export class VtxConfigurationProvider implements vscode.DebugConfigurationProvider {
+  /** Assembly errors of the program being launched, shown in Problems (issue 8). */
+  constructor(private readonly problems?: vscode.DiagnosticCollection) {}
+
+  /**
+   * After variables are substituted: an .asm program is assembled first, so that its errors go
+   * to Problems at their file and line and the launch stops with a message naming the first.
+   */
+  resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.ProviderResult<vscode.DebugConfiguration> {
+    if (typeof config.program !== 'string' || !isAsmProgram(config.program) || this.problems === undefined) return config;
+    const path = isAbsolute(config.program) || typeof config.cwd !== 'string' ? config.program : join(config.cwd, config.program);
+    const r = precheckAsm(path);
+    this.problems.clear();
+    for (const [file, list] of r.byFile) {
+      this.problems.set(vscode.Uri.file(file), list.map((d) => {
+        const range = new vscode.Range(Math.max(0, d.line - 1), d.col, Math.max(0, d.line - 1), d.col + Math.max(1, d.length));
+        const diag = new vscode.Diagnostic(range, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        diag.source = 'vtx launch';
+        return diag;
+      }));
+    }
+    if (r.ok) return config;
+    void vscode.window.showErrorMessage(`vtx: the program does not assemble: ${r.message ?? ''}`);
+    return undefined;
+  }
+
   /** F5 without a launch.json: debug the open file; otherwise fill what the configuration lacks. */
   resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.ProviderResult<vscode.DebugConfiguration> {
     if (config.type === undefined && config.request === undefined && config.name === undefined) {

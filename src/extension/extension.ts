@@ -78,10 +78,13 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
   context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
   // The `vtx` debug type (package.json contributes.debuggers): configurations and the adapter.
-  const provider = new VtxConfigurationProvider();
+  const problems = vscode.languages.createDiagnosticCollection('vtx-launch');
+  context.subscriptions.push(problems);
+  const provider = new VtxConfigurationProvider(problems);
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider('vtx', provider),
-    vscode.debug.registerDebugConfigurationProvider('vtx', provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    // The dynamic list only provides configurations; the Problems check runs once, above.
+    vscode.debug.registerDebugConfigurationProvider('vtx', new VtxConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory('vtx', new VtxAdapterFactory(context)),
     vscode.debug.registerDebugAdapterTrackerFactory('vtx', new SerialTerminalTracker()),
   );

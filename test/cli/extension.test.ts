@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import Module from 'node:module';
 import { join } from 'node:path';
 import { ROOT } from './helpers';
@@ -9,6 +10,7 @@ import { ROOT } from './helpers';
 // its command: activation, file choice, the shared run logic and the output channel.
 
 class Uri {
+  static file(p: string): Uri { return new Uri(p); }
   constructor(readonly fsPath: string, readonly scheme = 'file') {}
   get path(): string { return this.fsPath; }
 }
@@ -17,6 +19,8 @@ class TabInputCustom { constructor(readonly uri: Uri) {} }
 
 class DebugAdapterExecutable { constructor(readonly command: string, readonly args: string[], readonly options?: unknown) {} }
 class DebugAdapterInlineImplementation { constructor(readonly implementation: unknown) {} }
+class Range { constructor(readonly startLine: number, readonly startCol: number, readonly endLine: number, readonly endCol: number) {} }
+class Diagnostic { source?: string; constructor(readonly range: Range, readonly message: string, readonly severity: number) {} }
 class EventEmitter<T> {
   private readonly listeners: ((v: T) => void)[] = [];
   readonly event = (l: (v: T) => void): void => { this.listeners.push(l); };
@@ -31,8 +35,17 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
   const terminals: unknown[] = [];
   const output: string[] = [];
   const errors: string[] = [];
+  const problems = new Map<string, Diagnostic[]>();
   const vscode = {
-    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation, EventEmitter,
+    Uri, TabInputText, TabInputCustom, DebugAdapterExecutable, DebugAdapterInlineImplementation, EventEmitter, Range, Diagnostic,
+    DiagnosticSeverity: { Error: 0, Warning: 1 },
+    languages: {
+      createDiagnosticCollection: () => ({
+        set: (u: Uri, d: Diagnostic[]) => { problems.set(u.fsPath, d); },
+        clear: () => problems.clear(),
+        dispose: () => {},
+      }),
+    },
     DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
     debug: {
       registerDebugConfigurationProvider: (type: string, provider: Record<string, (...a: unknown[]) => unknown>, trigger?: number) => {
@@ -73,7 +86,7 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
       getConfiguration: () => ({ get: (key: string, dflt: unknown) => (key === 'asm.languageServer' ? false : picks.settings?.[key] ?? dflt) }),
     },
   };
-  return { vscode, commands, output, errors, providers, factories, trackers, terminals };
+  return { vscode, commands, output, errors, providers, factories, trackers, terminals, problems };
 }
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -196,4 +209,27 @@ test('extension: the vtx debug type — a default configuration for the open fil
   const g = fakeVscode({ mode: 'long', settings: { 'debug.inlineAdapter': true } });
   loadExtension(g.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
   assert.ok(g.factories.get('vtx')!.createDebugAdapterDescriptor() instanceof DebugAdapterInlineImplementation);
+});
+
+test('extension: launching an .asm program that does not assemble stops the launch and puts each error in Problems', { skip: !built && 'dist/ is not built' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vtx-ext-asm-'));
+  const bad = join(dir, 'bad.asm');
+  writeFileSync(bad, 'bits 16\nmov ax, 1\nfrobnicate ax\nmov bx, [nowhere]\n');
+  const f = fakeVscode({ mode: 'long' });
+  loadExtension(f.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  const provider = f.providers[0].provider;
+  const r = provider.resolveDebugConfigurationWithSubstitutedVariables(undefined, { type: 'vtx', request: 'launch', name: 'x', program: 'bad.asm', cwd: dir });
+  assert.equal(r, undefined, 'the launch is stopped');
+  assert.equal(f.errors.length, 1);
+  assert.match(f.errors[0], /does not assemble: .*bad\.asm:3:1: .*frobnicate.*and 1 more error/);
+  const list = f.problems.get(bad) ?? [];
+  assert.deepEqual(list.map((d) => [d.range.startLine, d.severity, d.source]), [[2, 0, 'vtx launch'], [3, 0, 'vtx launch']]);
+  // Fixed: the launch goes on and Problems is cleared.
+  writeFileSync(bad, 'bits 16\nmov ax, 1\nhlt\n');
+  const ok = provider.resolveDebugConfigurationWithSubstitutedVariables(undefined, { type: 'vtx', request: 'launch', name: 'x', program: bad });
+  assert.equal((ok as { program: string }).program, bad);
+  assert.equal(f.problems.size, 0);
+  // Not an assembly program: untouched.
+  const bin = { type: 'vtx', request: 'launch', name: 'y', program: join(ROOT, 'examples/fib16.bin') };
+  assert.equal(provider.resolveDebugConfigurationWithSubstitutedVariables(undefined, bin), bin);
 });

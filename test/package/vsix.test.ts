@@ -17,6 +17,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   contributes: {
     languages?: Array<{ configuration?: string }>;
     grammars?: Array<{ path: string }>;
+    walkthroughs?: Array<{ steps: Array<{ media: { markdown?: string; image?: string } }> }>;
   };
 };
 
@@ -36,7 +37,7 @@ const REQUIRED = [
 REQUIRED.push(...['vmcs', 'ept', 'exits'].flatMap((p) => [`dist/webview/${p}.js`, `dist/webview/${p}.css`]),
   'dist/webview/codicons/codicon.css', 'dist/webview/codicons/codicon.ttf');
 /** Everything the VSIX may hold: the required files and the grammars/language configurations. */
-const ALLOWED = [...REQUIRED.map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^syntaxes\/[\w.-]+\.json$/];
+const ALLOWED = [...REQUIRED.map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^syntaxes\/[\w.-]+\.json$/, /^media\/walkthrough\/[\w-]+\.md$/];
 
 test('npm run package packs vtx-<version>.vsix with @vscode/vsce, and package.json names the icon', () => {
   assert.ok(pkg.devDependencies['@vscode/vsce'], 'devDependency @vscode/vsce');
@@ -64,7 +65,8 @@ test('the VSIX holds exactly the bundles, the wasm, the grammars, the icon, pack
   }
   // Every file the manifest points at is packed.
   const named = [pkg.main, pkg.icon ?? '', ...(pkg.contributes.grammars ?? []).map((g) => g.path),
-    ...(pkg.contributes.languages ?? []).flatMap((l) => (l.configuration ? [l.configuration] : []))];
+    ...(pkg.contributes.languages ?? []).flatMap((l) => (l.configuration ? [l.configuration] : [])),
+    ...(pkg.contributes.walkthroughs ?? []).flatMap((w) => w.steps.map((st) => st.media.markdown ?? st.media.image ?? ''))];
   for (const n of named) assert.ok(files.includes(n.replace(/^\.\//, '')), `package.json names ${n}, which is not packed`);
 });
 
