@@ -6,6 +6,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DecodedExit } from '../../vmx/exitDecode';
 import type { DebugEngine } from '../engine';
+import { currentVmcs } from '../stoppedMachine';
 
 const RAW = ['EXIT_REASON', 'EXIT_QUALIFICATION', 'VM_EXIT_INSTRUCTION_LENGTH', 'VM_EXIT_INSTRUCTION_INFO', 'GUEST_LINEAR_ADDRESS',
   'GUEST_PHYSICAL_ADDRESS', 'VM_EXIT_INTERRUPTION_INFORMATION', 'VM_EXIT_INTERRUPTION_ERROR_CODE', 'IDT_VECTORING_INFORMATION',
@@ -15,9 +16,10 @@ const show = (v: unknown): string => (typeof v === 'bigint' ? `0x${v.toString(16
 
 export function exceptionInfo(engine: DebugEngine, e: DecodedExit): DebugProtocol.ExceptionInfoResponse['body'] {
   const raw: string[] = [];
-  for (const f of RAW) {
+  const vmcs = currentVmcs(engine.m);
+  for (const f of vmcs === null ? [] : RAW) {
     try {
-      raw.push(`${f} = ${show(engine.vmm.vcpu.v.read(f))}`);
+      raw.push(`${f} = ${show(vmcs!.read(f))}`);
     } catch {
       // Not a field of the modelled CPU.
     }

@@ -10,7 +10,7 @@
  * on the exits of the guest hypervisor's VMCS at HOST_RIP, before its handler's first
  * instruction, and the `vm_entry` filter on its VMLAUNCH/VMRESUME.
  */
-import type { VmmRunResult } from '../../vmm/vmm';
+import type { Vmm, VmmRunResult } from '../../vmm/vmm';
 import type { DecodedExit } from '../../vmx/exitDecode';
 import { HostDebug, type WatchKind } from '../../x86/hostDebug';
 import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../model';
@@ -149,6 +149,17 @@ export class DebugEngine {
       machine: this.m, info: this.info, exits: this.exitHistory, exitCounts: counts, stoppedExit: this.atExit,
       previousVmcs: this.backend.vmcsBaseline(this.atExitEvent) ?? this.vmcsBefore, syntax: this.config.syntax,
     };
+  }
+
+  /** The built-in hypervisor's VMM (tests, the bench); an error in bare VT-x mode, which has none. */
+  get vmm(): Vmm {
+    if (this.m.vmm === null) throw new Error('no built-in hypervisor: the session runs in bare VT-x mode (hypervisor: "none")');
+    return this.m.vmm;
+  }
+
+  /** Every VM exit so far by reason name (the built-in hypervisor's, or the guest hypervisor's VMCSs'). */
+  exitCounts(): Record<string, number> {
+    return this.backend.exitCounts();
   }
 
   /** True in bare VT-x mode (no built-in hypervisor: the guest is a hypervisor). */

@@ -4,7 +4,7 @@
  * its level, host-physical address, raw value, permissions, memory type and page size. The
  * EPTP is passed with bit 6 clear, so looking never sets an accessed or dirty flag.
  */
-import type { Vmm } from '../../vmm/vmm';
+import { currentVmcs, type StoppedMachine } from '../stoppedMachine';
 import { eptResult, eptWalk, eptWalkTrace } from '../../vmx/eptWalk';
 import { physHiMask } from '../../vmx/eptFeatures';
 import { maxPhysAddr } from '../../x86/paging';
@@ -52,8 +52,8 @@ export interface EptTranslation {
 }
 
 /** "enable EPT" is in force (primary bit 31 and secondary bit 1, §24.6.2). */
-export function eptEnabled(vmm: Vmm): boolean {
-  const v = vmm.vcpu.engine.current;
+export function eptEnabled(m: StoppedMachine): boolean {
+  const v = currentVmcs(m);
   if (v === null) return false;
   return (v.read('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 0x80000000n) !== 0n &&
     (v.read('SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 2n) !== 0n;
@@ -80,12 +80,12 @@ export function eptStep(level: number, at: number, lo: number, hi: number, leaf:
 }
 
 /** Translate `gpa` for an access of kind `need`, entry by entry. */
-export function eptTranslate(vmm: Vmm, gpa: number, need: EptNeed = 'read'): EptTranslation {
-  if (!eptEnabled(vmm)) {
+export function eptTranslate(m: StoppedMachine, gpa: number, need: EptNeed = 'read'): EptTranslation {
+  if (!eptEnabled(m)) {
     return { gpa: hex(gpa), eptEnabled: false, steps: [], status: 'ok', hpa: hex(gpa), permissions: 'RWX' };
   }
-  const c = vmm.cpu;
-  const v = vmm.vcpu.engine.current!;
+  const c = m.cpu;
+  const v = currentVmcs(m)!;
   const eptp = v.read('EPT_POINTER');
   const lo = Number(eptp & 0xffffffffn) & ~0x40;
   const hi = Number(eptp >> 32n) | 0;

@@ -68,7 +68,7 @@ export function pagingMode(cr0: bigint, cr4: bigint, efer: bigint): string {
  * otherwise the guest's own CPL and flags decide.
  */
 export function translateLinear(g: GuestState, linear: bigint, access: EptNeed = 'read', asDebugger = false): LinearTranslation {
-  const vmm = g.vmm;
+  const vmm = g.m;
   const cr0 = g.cr0Real();
   const cr4 = g.cr4Real();
   const efer = g.efer();

@@ -28,14 +28,14 @@ export function fieldHex(f: VmcsField, v: bigint): string {
   return `0x${BigInt.asUintN(bits, v).toString(16).padStart(bits / 4, '0')}`;
 }
 
-export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.vmm.cpu)): VmcsFieldReport {
+export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.m.cpu)): VmcsFieldReport {
   const value = ctx.g.field(f.name);
   const prev = ctx.t.previousVmcs?.get(f.name);
   const changed = prev !== undefined && prev !== value;
   const m = decodeField(f, value, caps, f.group === 'exit-info' ? ctx.exit : undefined);
   const r: VmcsFieldReport = {
     name: f.name, encoding: `0x${f.encoding.toString(16).padStart(4, '0')}`, group: f.group, groupLabel: GROUP_LABELS[f.group],
-    width: widthOf(f), value: fieldHex(f, value), changed, writable: !f.readOnly && vmcsWriteRefusal(ctx.g.vmm, f.name) === null,
+    width: widthOf(f), value: fieldHex(f, value), changed, writable: !f.readOnly && vmcsWriteRefusal(ctx.g.m, f.name) === null,
     supported: f.supported, readOnly: f.readOnly, description: f.description,
   };
   if (changed) r.previous = fieldHex(f, prev);
@@ -47,7 +47,7 @@ export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.vmm
 const insideNote = 'stopped inside the guest (VMX non-root operation): guest-state fields hold the values of the last VM entry; the live state is in the registers';
 
 export function vmcsReport(ctx: Ctx): VmcsReport {
-  const caps = controlCaps(ctx.g.vmm.cpu);
+  const caps = controlCaps(ctx.g.m.cpu);
   const fields = VMCS_FIELDS.map((f) => fieldReport(ctx, f, caps));
   const groups: VmcsReport['groups'] = [];
   for (const g of GROUP_ORDER) {
@@ -70,7 +70,7 @@ export function setVmcsField(ctx: Ctx, name: string, text: string): string {
   if (f === undefined) throw new EvaluateError(`no VMCS field named ${name}`);
   const v = evaluateNumber(ctx, text);
   try {
-    writeVmcsField(ctx.g.vmm, f.name, v);
+    writeVmcsField(ctx.g.m, f.name, v);
   } catch (e) {
     throw new EvaluateError(messageOf(e));
   }
