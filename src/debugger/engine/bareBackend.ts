@@ -25,6 +25,8 @@ export class BareBackend implements RunBackend, VmxObserver {
   private failure: unknown = null;
   private readonly writes = new GuestVmcsWrites();
   private readonly machine: Machine;
+  /** The exit just performed, for a VM-entry failure with an exit (heard as an exit first, §26.8). */
+  private lastExit: DecodedExit | undefined;
 
   constructor(readonly m: StoppedMachine, private readonly stats: GuestVmxStats | null, private readonly hooks: RunHooks) {
     this.machine = m.machine;
@@ -50,6 +52,7 @@ export class BareBackend implements RunBackend, VmxObserver {
       if (v === null) return;
       this.writes.atExit(v);
       const e: DecodedExit = decodeExit((n) => v.read(n), this.reg);
+      this.lastExit = e;
       if (this.hooks.exit(e)) this.stopHere({ reason: 'exitBreak', lastExit: e });
     } catch (err) {
       this.fail(err);
@@ -60,8 +63,9 @@ export class BareBackend implements RunBackend, VmxObserver {
     try {
       const d = decodeEntry(engine, launch, outcome, this.reg);
       // For a failure with an exit the exit was heard first (§26.8): a stop on the entry names the check.
+      const exit = outcome.kind === 'exitOnEntry' ? this.lastExit : undefined;
+      this.lastExit = undefined;
       if (this.hooks.entry(d)) {
-        const exit = this.pending?.reason === 'exitBreak' ? this.pending.lastExit : undefined;
         this.stopHere({ reason: 'entryBreak', entry: d, lastExit: exit });
       }
     } catch (err) {

@@ -38,12 +38,12 @@ function l2Linear(m: StoppedMachine): number {
 }
 
 /** Two frames: the guest hypervisor's handler at HOST_RIP, then the L2 guest's context. */
-export function exitStopFrames(m: StoppedMachine, info: DebugInfo): Frame[] {
+export function exitStopFrames(m: StoppedMachine, info: DebugInfo, e: DecodedExit): Frame[] {
   const pc = ripLinear(m);
-  const frames: Frame[] = [{ id: 0, pc, name: named(info, pc, `L1 handler ${hex(pc)}`), source: info.lines?.lineAt(pc) }];
+  const frames: Frame[] = [{ id: 0, pc, name: `L1 handler ${named(info, pc, hex(pc))}`, source: info.lines?.lineAt(pc) }];
   if (currentVmcs(m) !== null) {
     const l2 = l2Linear(m);
-    frames.push({ id: 1, pc: l2, name: 'L2 guest', source: info.lines?.lineAt(l2) });
+    frames.push({ id: 1, pc: l2, name: `L2 guest ${named(info, l2, hex(l2))} (${e.entryFailure ? 'VM-entry failure' : `VM exit: ${e.name}`})`, source: info.lines?.lineAt(l2) });
   }
   return frames;
 }

@@ -552,7 +552,7 @@ export class DebugEngine {
   // ---- views -----------------------------------------------------------------------------------
   stackFrames(): Frame[] {
     // Bare mode, stopped on an exit of the guest's VMCS: the L1 handler about to run and the L2 context.
-    if (this.atExit !== undefined && this.bare) return exitStopFrames(this.m, this.info);
+    if (this.atExit !== undefined && this.bare) return exitStopFrames(this.m, this.info, this.atExit);
     return stackFrames(this.m, this.info);
   }
 

@@ -13,17 +13,31 @@
 import type { VmEntryOutcome, VmxEngine } from '../../vmx/engine';
 import type { DecodedExit, ExitValue } from '../../vmx/exitDecode';
 import { EXIT_REASON_BY_NUMBER } from '../../vmx/exitReasons';
+import { VM_INSTRUCTION_ERRORS } from '../../vmx/vmxInstructionsErrors';
 
 /** The pseudo exit-reason number the `vm_entry` filter is keyed by (no exit reason is negative). */
 export const VM_ENTRY_REASON = -1;
 export const VM_ENTRY_ID = 'vm_entry';
 
-/** The names a `vm_entry` condition may use (besides the general registers). */
+/** The names a `vm_entry` condition may use (besides the general registers); `{check}` (text) is for log messages. */
 export const ENTRY_NAMES = ['launch', 'resume', 'entered', 'failed', 'invalid', 'error', 'reason', 'rip', 'vmcs'] as const;
 
 export type DecodedEntry = DecodedExit;
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+/**
+ * The check a VMfail names: the engine's own (the control or host-state check of §26.2 that
+ * failed), else the meaning of the VM-instruction error (§30.4 table 30-1: 4 and 5 are the
+ * launch-state rules of §30.3 VMLAUNCH/VMRESUME), or the rule of VMfailInvalid (§30.2).
+ */
+function failedCheck(out: Extract<VmEntryOutcome, { kind: 'fail' }>): string {
+  if (out.check !== undefined) return out.check;
+  const s = out.status;
+  if (s.status === 'failValid') return VM_INSTRUCTION_ERRORS.find((e) => e.error === s.error)?.description ?? `VM-instruction error ${s.error}`;
+  if (s.status === 'failInvalid') return '30.2 the current-VMCS pointer is not valid';
+  return 'VMfail';
+}
 
 /** Decode one VMLAUNCH (`launch`) / VMRESUME outcome; `reg` reads the processor's general registers. */
 export function decodeEntry(engine: VmxEngine, launch: boolean, out: VmEntryOutcome, reg: (name: string) => bigint): DecodedEntry {
@@ -36,6 +50,7 @@ export function decodeEntry(engine: VmxEngine, launch: boolean, out: VmEntryOutc
     invalid: out.kind === 'fail' && out.status.status === 'failInvalid',
     error: out.kind === 'fail' && out.status.status === 'failValid' ? BigInt(out.status.error) : 0n,
     reason: out.kind === 'exitOnEntry' ? BigInt(out.reason >>> 0) : 0n, rip, vmcs,
+    check: out.kind === 'entered' ? '' : out.kind === 'fail' ? failedCheck(out) : out.check,
   };
   for (const g of ['rax', 'rcx', 'rdx', 'rbx', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15']) f[g] = reg(g);
   let summary: string;
@@ -44,7 +59,7 @@ export function decodeEntry(engine: VmxEngine, launch: boolean, out: VmEntryOutc
   } else if (out.kind === 'fail') {
     const s = out.status;
     const what = s.status === 'failValid' ? `VMfailValid(${s.error})` : s.status === 'failInvalid' ? 'VMfailInvalid (no current VMCS)' : 'VMfail';
-    summary = `VM entry failed: ${what}${out.check !== undefined ? ` — ${out.check}` : ''} (${insn})`;
+    summary = `VM entry failed: ${what} — ${failedCheck(out)} (${insn})`;
   } else {
     const basic = out.reason & 0xffff;
     const name = EXIT_REASON_BY_NUMBER.get(basic)?.name ?? `REASON_${basic}`;

@@ -4,7 +4,7 @@
  * its level, host-physical address, raw value, permissions, memory type and page size. The
  * EPTP is passed with bit 6 clear, so looking never sets an accessed or dirty flag.
  */
-import { currentVmcs, type StoppedMachine } from '../stoppedMachine';
+import { currentVmcs, underVmx, type StoppedMachine } from '../stoppedMachine';
 import { eptResult, eptWalk, eptWalkTrace } from '../../vmx/eptWalk';
 import { physHiMask } from '../../vmx/eptFeatures';
 import { maxPhysAddr } from '../../x86/paging';
@@ -79,11 +79,23 @@ export function eptStep(level: number, at: number, lo: number, hi: number, leaf:
   return s;
 }
 
-/** Translate `gpa` for an access of kind `need`, entry by entry. */
+/** Guest-physical = host-physical (EPT off, or code that does not run under EPT). */
+export function withoutEpt(gpa: number): EptTranslation {
+  return { gpa: hex(gpa), eptEnabled: false, steps: [], status: 'ok', hpa: hex(gpa), permissions: 'RWX' };
+}
+
+/**
+ * The translation of the code in view: through the current VMCS's EPT under VMX; in bare VT-x
+ * mode the guest hypervisor's own accesses (VMX root operation) use no EPT (SDM vol. 3C §28.2:
+ * EPT translates guest-physical addresses in VMX non-root operation only).
+ */
+export function eptOfCodeInView(m: StoppedMachine, gpa: number, need: EptNeed = 'read'): EptTranslation {
+  return underVmx(m) ? eptTranslate(m, gpa, need) : withoutEpt(gpa);
+}
+
+/** Translate `gpa` for an access of kind `need`, entry by entry, through the current VMCS's EPT. */
 export function eptTranslate(m: StoppedMachine, gpa: number, need: EptNeed = 'read'): EptTranslation {
-  if (!eptEnabled(m)) {
-    return { gpa: hex(gpa), eptEnabled: false, steps: [], status: 'ok', hpa: hex(gpa), permissions: 'RWX' };
-  }
+  if (!eptEnabled(m)) return withoutEpt(gpa);
   const c = m.cpu;
   const v = currentVmcs(m)!;
   const eptp = v.read('EPT_POINTER');
