@@ -12,6 +12,7 @@ import { Session } from './engineHarness';
 import { checkLaunchConfig, type StopInfo } from '../../src/debugger/engine';
 import { guestReg } from '../../src/debugger/engine/guestState';
 import { inspector } from '../../src/debugger/inspect';
+import type { VarNode } from '../../src/debugger/model';
 import type { EptFlatReport, EptTreeReport, VmcsReport } from '../../src/debugger/inspect/reports';
 
 const BYOH = join(__dirname, '..', 'guests', 'byoh.asm');
@@ -174,6 +175,16 @@ test('vm_entry: failing entries stop with the failing check named (VMfailValid 7
     const e = await s.next();
     if (e.kind === 'ended') break;
     stops.push(e.s);
+    // Every view answers at every stop, with and without a current VMCS (the guest is untrusted input).
+    const t = s.engine.target();
+    const expand = (nodes: VarNode[], depth: number): void => {
+      for (const n of nodes) if (n.children !== undefined && depth > 0) expand(n.children(), depth - 1);
+    };
+    for (const sc of inspector.scopes(t)) expand(sc.variables(), 2);
+    inspector.eptReport(t, 'tree');
+    inspector.eptReport(t, 'flat');
+    inspector.exitsReport(t);
+    if (e.s.entry?.fields.invalid === true) assert.deepEqual(vmcs(s).fields, []);
     s.engine.continue();
   }
   assert.deepEqual(stops.map((x) => x.description), [

@@ -37,3 +37,23 @@ export function exceptionInfo(engine: DebugEngine, e: DecodedExit): DebugProtoco
     },
   };
 }
+
+/**
+ * exceptionInfo for a stop of the `vm_entry` filter (bare VT-x mode): the outcome of the guest
+ * hypervisor's VMLAUNCH/VMRESUME with the failed check (SDM vol. 3C §26, §30.3, §30.4), and for a
+ * failure with an exit (§26.8) the exit as the processor recorded it.
+ */
+export function entryExceptionInfo(d: DecodedExit, exit: DecodedExit | undefined): DebugProtocol.ExceptionInfoResponse['body'] {
+  const fields = Object.entries(d.fields).filter(([k]) => !/^r\d|^r[a-d]x$|^r[sd]i$|^rbp$/.test(k)).map(([k, v]) => `${k} = ${show(v)}`);
+  const after = exit === undefined ? '' : `\n\nVM exit on entry: ${exit.name} — ${exit.summary}`;
+  return {
+    exceptionId: d.id,
+    description: d.summary,
+    breakMode: 'always',
+    details: {
+      message: `${d.summary}\n\ndecoded:\n  ${fields.join('\n  ')}${after}`,
+      typeName: d.entryFailure ? 'VM entry failed' : 'VM entry',
+      fullTypeName: d.entryFailure ? 'VM-entry failure' : 'VM entry',
+    },
+  };
+}

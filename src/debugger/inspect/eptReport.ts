@@ -36,7 +36,8 @@ export function lastViolationGpa(ctx: Ctx): string | undefined {
 }
 
 function rootOf(ctx: Ctx): { eptp: bigint; levels: number; root: number } {
-  const eptp = ctx.g.field('EPT_POINTER');
+  // Bare VT-x mode before VMPTRLD (or after VMCLEAR of the current VMCS): no EPT to show.
+  const eptp = ctx.g.hasVmcs ? ctx.g.field('EPT_POINTER') : 0n;
   return { eptp, levels: Number((eptp >> 3n) & 7n) + 1, root: Number(eptp & ADDR) };
 }
 
