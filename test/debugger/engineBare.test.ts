@@ -13,7 +13,7 @@ import { checkLaunchConfig, type StopInfo } from '../../src/debugger/engine';
 import { guestReg } from '../../src/debugger/engine/guestState';
 import { inspector } from '../../src/debugger/inspect';
 import type { VarNode } from '../../src/debugger/model';
-import type { EptFlatReport, EptTreeReport, VmcsReport } from '../../src/debugger/inspect/reports';
+import type { EptFlatReport, EptTreeReport, ExitsReport, VmcsReport } from '../../src/debugger/inspect/reports';
 
 const BYOH = join(__dirname, '..', 'guests', 'byoh.asm');
 const VMCS = 0x14000;
@@ -227,4 +227,27 @@ test('tracepoints on vm_entry log with {fields} and do not stop', async () => {
   s.engine.start();
   assert.equal((await s.end()).reason, 'exit');
   assert.match(s.console(), /^entry failed: 26\.2\.1\.1 pin-based controls: reserved bits, error 0x7$/m);
+});
+
+test('stepping the nested guest across its VM exit ends at HOST_RIP before the handler, shown as a stop on that exit', async () => {
+  const s = bare({ exitBreakpoints: [{ filter: 'vm_entry', condition: 'launch' }] });
+  s.engine.start();
+  await s.stop();
+  const l2 = sym(s, 'l2_entry');
+  s.engine.stepInstruction(); // xor eax, eax (in L2)
+  let st = await s.stop();
+  assert.equal(st.description, 'step');
+  assert.equal(guestReg(s.engine.m, 'rip'), BigInt(l2 + 2));
+  s.engine.stepInstruction(); // CPUID exits (§25.1.2): the step ends where the exit left the processor
+  st = await s.stop();
+  assert.equal(st.reason, 'step');
+  assert.equal(st.description, `step — VM exit of the guest hypervisor's VMCS at ${hex(VMCS)}: CPUID, L2 RIP=${hex(l2 + 2)} — CPUID leaf 0x0 subleaf 0x4`);
+  assert.equal(st.exit?.name, 'CPUID');
+  assert.equal(s.engine.m.cpu.nonRoot, false);
+  assert.deepEqual(s.engine.stackFrames().map((f) => f.pc), [sym(s, 'exit_handler'), l2 + 2]);
+  assert.equal((inspector.exitsReport(s.engine.target()) as ExitsReport).stoppedOn?.name, 'CPUID');
+  s.engine.stepInstruction(); // the handler's first instruction
+  st = await s.stop();
+  assert.equal(st.description, 'step');
+  assert.equal(guestReg(s.engine.m, 'rip'), BigInt(sym(s, 'exit_handler') + 5));
 });

@@ -390,7 +390,8 @@ export class DebugEngine {
         this.atExitEvent = true;
         const f = this.exitStopFilter;
         this.exitStopFilter = undefined;
-        this.stop({ reason: 'exception', description: exitStopDescription(this.m, e), text: e.name, exit: e, filter: f?.spec.filter });
+        if (f === undefined && this.bare) this.stop({ reason: 'step', description: `step — ${exitStopDescription(this.m, e)}`, exit: e });
+        else this.stop({ reason: 'exception', description: exitStopDescription(this.m, e), text: e.name, exit: e, filter: f?.spec.filter });
         return true;
       }
       case 'entryBreak': {
@@ -502,7 +503,10 @@ export class DebugEngine {
     this.exitSeq++;
     if (this.exitHistory.length >= HISTORY) this.exitHistory.shift();
     this.exitHistory.push({ seq: this.exitSeq, icount: this.m.cpu.icount, exit: e });
-    return this.filtered(e);
+    if (this.filtered(e)) return true;
+    // Bare mode: a step that leaves the nested guest by a VM exit ends at HOST_RIP, before the
+    // handler's first instruction (SDM vol. 3C §27.5), shown as a stop on that exit.
+    return this.bare && (this.mode.kind === 'instruction' || this.mode.kind === 'line');
   }
 
   /** Every VMLAUNCH/VMRESUME of a guest hypervisor (bare mode): the `vm_entry` filter. */
