@@ -16,7 +16,7 @@ import { loadDebugInfo } from '../../src/debugger/debugInfo';
 import type { RowLineTable } from '../../src/debugger/debugInfo/lineTable';
 import { asOracle, hasTool, readelfLines } from './dwarfOracle';
 import { W, elfWithSections, lineUnit, textSection } from './dwarfBuilder';
-import { programA, programB, programC } from './dwarfPrograms';
+import { programA, programB, programC, programD } from './dwarfPrograms';
 
 const READELF = hasTool('readelf');
 const dir = mkdtempSync(join(tmpdir(), 'vtx-dwarf-'));
@@ -77,6 +77,13 @@ test('DWARF 4 with opcode_base 14 (unknown opcode skipped), DWARF 5 unit with st
     ['/opt/out/y.c', 2, 0x100101],
   ]);
   assert.deepEqual(lines.files(), ['/opt/out/rel/z.c', '/opt/out/y.c', '/srv/k/k.c', '/srv/k/sub/x.h']);
+});
+
+test('DWARF 5 line programs with DW_FORM_strx names read them through their own unit\'s DW_AT_str_offsets_base', () => {
+  const info = loadDebugInfo({ path: '/opt/out/d.elf', bytes: programD(), format: 'elf' });
+  assert.equal(info.warnings, undefined, String(info.warnings));
+  const rows = (info.lines as RowLineTable).rows.filter((r) => !r.endSequence).map((r) => [r.file, r.address]);
+  assert.deepEqual(rows, [['/d1/one.c', 0x100000], ['/d2/two.c', 0x100100]]);
 });
 
 test('VLIW op_index (maximum_operations_per_instruction 3): address advances by whole instructions (DWARF 5 §6.2.5.1)', () => {

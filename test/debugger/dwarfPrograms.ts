@@ -139,3 +139,41 @@ export function programC(): Uint8Array {
     { name: '.debug_str', data: str.b }, { name: '.debug_str_offsets', data: strOffsets.b },
   ]);
 }
+
+/**
+ * D: two DWARF 5 compile units, each with its own .debug_str_offsets contribution, whose line
+ * programs name directories and files with DW_FORM_strx1: each program's names come from the
+ * contribution of the unit that names it (DW_AT_str_offsets_base), not the section's first.
+ */
+export function programD(): Uint8Array {
+  const str = new W().str('/d1').str('one.c').str('/d2').str('two.c'); // 0, 4, 10, 14
+  const strOffsets = new W()
+    .unit(4, (u) => u.u16(5).u16(0).u32(0).u32(4)) // entries at 8
+    .unit(4, (u) => u.u16(5).u16(0).u32(10).u32(14)); // entries at 24
+  const abbrev = new W().uleb(1).uleb(0x11).u8(0)
+    .uleb(0x72).uleb(FORM.sec_offset).uleb(0x03).uleb(FORM.strx1).uleb(0x1b).uleb(FORM.strx1).uleb(0x10).uleb(FORM.sec_offset)
+    .uleb(0).uleb(0).uleb(0);
+  const line = new W();
+  const program = (address: number) => lineUnit(line, {
+    version: 5, addressSize: 4,
+    tables: (h) => {
+      h.u8(1).uleb(LNCT.path).uleb(FORM.strx1).uleb(1).u8(0); // directory 0: string index 0
+      h.u8(2).uleb(LNCT.path).uleb(FORM.strx1).uleb(LNCT.directory_index).uleb(FORM.udata);
+      h.uleb(1).u8(1).uleb(0); // file 0: string index 1 in directory 0
+    },
+    program: (_, op) => {
+      op.setAddress(address, 4).setFile(0).copy().advancePc(2).endSequence();
+    },
+  });
+  program(0x100000);
+  const second = line.pos;
+  program(0x100100);
+  const info = new W()
+    .unit(4, (u) => u.u16(5).u8(1).u8(4).u32(0).uleb(1).u32(8).u8(1).u8(0).u32(0))
+    .unit(4, (u) => u.u16(5).u8(1).u8(4).u32(0).uleb(1).u32(24).u8(1).u8(0).u32(second));
+  return elfWithSections(32, [
+    textSection(0x100000, 0x1000),
+    { name: '.debug_info', data: info.b }, { name: '.debug_abbrev', data: abbrev.b }, { name: '.debug_line', data: line.b },
+    { name: '.debug_str', data: str.b }, { name: '.debug_str_offsets', data: strOffsets.b },
+  ]);
+}

@@ -32,8 +32,15 @@ test('a missing source is found by its longest trailing path under the program d
   assert.equal(r('/build/tree/src/a.c'), '/home/me/tree/src/a.c');
   assert.equal(r('/build/tree/inc/drv/uart.h'), '/home/me/tree/inc/drv/uart.h');
   // The nearest directory wins for a suffix found at several levels.
-  const near = sourceRelocator('/a/b/c', existing(['/a/b/c/k.c', '/a/k.c']));
-  assert.equal(near('/gone/k.c'), '/a/b/c/k.c');
+  const near = sourceRelocator('/a/b/c', existing(['/a/b/c/x/k.c', '/a/x/k.c']));
+  assert.equal(near('/gone/x/k.c'), '/a/b/c/x/k.c');
+});
+
+test('a bare file name is looked for only next to the program, and never at the root', () => {
+  const r = sourceRelocator('/a/b/c', existing(['/a/k.c', '/k.c', '/x/k.c', '/a/b/c/n.c']));
+  assert.equal(r('/gone/k.c'), '/gone/k.c');
+  assert.equal(r('/gone/x/k.c'), '/gone/x/k.c', 'x/k.c exists only under the root');
+  assert.equal(r('/gone/n.c'), '/a/b/c/n.c');
 });
 
 test('a source found nowhere, a relative name and an empty name are left as recorded', () => {

@@ -17,6 +17,8 @@ export interface CompileUnitInfo {
   stmtList?: number;
   name?: string;
   compDir?: string;
+  /** DW_AT_str_offsets_base (DWARF 5 §7.26): also where the unit's line program reads DW_FORM_strx names. */
+  strOffsetsBase?: number;
 }
 
 const DW_AT_name = 0x03;
@@ -110,6 +112,7 @@ function readUnit(r: ByteReader, offset: number, offsetSize: 4 | 8, s: DwarfSect
     else if (a.at === DW_AT_str_offsets_base && v.k === 'num') strOffsetsBase = v.v;
   }
   const sctx = { offsetSize, strOffsetsBase };
+  if (strOffsetsBase !== undefined) unit.strOffsetsBase = strOffsetsBase;
   if (name) unit.name = resolveString(name, s, sctx);
   if (compDir) unit.compDir = resolveString(compDir, s, sctx);
   return unit;

@@ -55,7 +55,12 @@ const DW_LNCT_directory_index = 2;
  * `programEnd` is valid as soon as the initial length was read (returned through `unitEnd`
  * so the caller can skip to the next unit).
  */
-export function readLineHeader(s: DwarfSections & { line: Uint8Array }, offset: number, unitEnd: { end: number }): LineProgramHeader {
+/**
+ * `strOffsetsBase`: DW_AT_str_offsets_base of the compile unit whose DW_AT_stmt_list names this
+ * program — DWARF 5 file and directory names in DW_FORM_strx* index that unit's contribution to
+ * .debug_str_offsets (§6.2.4.1, §7.26); without a unit, the section's first contribution.
+ */
+export function readLineHeader(s: DwarfSections & { line: Uint8Array }, offset: number, unitEnd: { end: number }, strOffsetsBase?: number): LineProgramHeader {
   const top = new ByteReader(s.line, offset, '.debug_line');
   const { length, offsetSize } = top.initialLength();
   const end = top.pos + length;
@@ -84,7 +89,7 @@ export function readLineHeader(s: DwarfSections & { line: Uint8Array }, offset: 
     offset, version, offsetSize, addressSize, minInstLength, maxOps: maxOps === 0 ? 1 : maxOps, defaultIsStmt,
     lineBase, lineRange, opcodeBase, standardOpcodeLengths, directories: [], files: [], programStart, programEnd: end,
   };
-  if (version >= 5) readV5Tables(r, h, s);
+  if (version >= 5) readV5Tables(r, h, s, strOffsetsBase);
   else readV2Tables(r, h);
   return h;
 }
@@ -116,9 +121,9 @@ export function readV2FileEntry(r: ByteReader): LineFileEntry | undefined {
 }
 
 /** DWARF 5 directory and file name tables with their entry formats (§6.2.4 items 13-20). */
-function readV5Tables(r: ByteReader, h: LineProgramHeader, s: DwarfSections): void {
+function readV5Tables(r: ByteReader, h: LineProgramHeader, s: DwarfSections, strOffsetsBase: number | undefined): void {
   const ctx: FormContext = { offsetSize: h.offsetSize, addressSize: h.addressSize, version: h.version };
-  const sctx = { offsetSize: h.offsetSize };
+  const sctx = { offsetSize: h.offsetSize, strOffsetsBase };
   const table = (what: string): Array<{ path?: string; dir: number }> => {
     const formatCount = r.u8();
     const format: Array<[number, number]> = [];

@@ -28,8 +28,12 @@ export function readDwarfLines(s: DwarfSections, fallbackDir: string, warnings: 
   const line = s.line;
   if (!line || line.length === 0) return [];
   const compDirs = new Map<number, string | undefined>();
+  const strBases = new Map<number, number | undefined>();
   for (const u of readCompileUnits(s, warnings)) {
-    if (u.stmtList !== undefined && !compDirs.has(u.stmtList)) compDirs.set(u.stmtList, u.compDir);
+    if (u.stmtList !== undefined && !compDirs.has(u.stmtList)) {
+      compDirs.set(u.stmtList, u.compDir);
+      strBases.set(u.stmtList, u.strOffsetsBase);
+    }
   }
   const offsets = new Set<number>();
   // Walk the section unit by unit (§6.2.4 unit_length), stopping at the first unreadable length.
@@ -49,7 +53,7 @@ export function readDwarfLines(s: DwarfSections, fallbackDir: string, warnings: 
   for (const off of [...offsets].sort((a, b) => a - b)) {
     let h: LineProgramHeader;
     try {
-      h = readLineHeader({ ...s, line }, off, { end: -1 });
+      h = readLineHeader({ ...s, line }, off, { end: -1 }, strBases.get(off));
     } catch (e) {
       if (!(e instanceof DebugFormatError)) throw e;
       warnings.push(e.message);

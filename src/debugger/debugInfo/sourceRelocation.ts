@@ -4,8 +4,10 @@
  * machine, CI) names files that are not there. A missing file is looked for the way a person
  * would: its path's trailing components (longest first) under the program's directory and then
  * each directory above it, so /build/tree/drivers/uart.c of a program in /home/me/tree/ is found
- * at /home/me/tree/drivers/uart.c. A file found nowhere keeps its recorded path (the editor then
- * says it cannot open it). Existing files are never moved.
+ * at /home/me/tree/drivers/uart.c. A bare file name is only looked for in the program's own
+ * directory, and the file-system root is never searched, so a stray /tmp/main.c cannot stand in
+ * for a program's main.c. A file found nowhere keeps its recorded path (the editor then says it
+ * cannot open it). Existing files are never moved.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolutePath, joinPath, dirName } from './sourcePaths';
@@ -20,9 +22,9 @@ export function sourceRelocator(programDir: string, exists: FileExists = existsS
   const cache = new Map<string, string>();
   const ancestors: string[] = [];
   for (let d = programDir, i = 0; d && i <= MAX_ANCESTORS; i++) {
-    ancestors.push(d);
     const up = dirName(d);
-    if (up === d) break;
+    if (up === d) break; // the root
+    ancestors.push(d);
     d = up;
   }
   return (recorded) => {
@@ -35,7 +37,8 @@ export function sourceRelocator(programDir: string, exists: FileExists = existsS
       // Longest suffix first (never the whole recorded path, which is known missing).
       search: for (let start = 1; start < parts.length; start++) {
         const tail = parts.slice(start).join('/');
-        for (const a of ancestors) {
+        const levels = start === parts.length - 1 ? ancestors.slice(0, 1) : ancestors;
+        for (const a of levels) {
           const candidate = joinPath(a, tail);
           if (exists(candidate)) {
             found = candidate;
