@@ -251,3 +251,18 @@ test('stepping the nested guest across its VM exit ends at HOST_RIP before the h
   assert.equal(st.description, 'step');
   assert.equal(guestReg(s.engine.m, 'rip'), BigInt(sym(s, 'exit_handler') + 5));
 });
+
+test('restart in bare mode loads a new machine: the filters stop again on the new one, the old machine\'s engine no longer reports', async () => {
+  const s = bare({ exitBreakpoints: [{ filter: 'cpuid', condition: 'leaf == 0' }] });
+  s.engine.start();
+  const first = await s.stop();
+  const old = s.engine.m;
+  s.engine.restart();
+  const again = await s.stop();
+  assert.equal(again.description, first.description);
+  assert.notEqual(s.engine.m, old);
+  assert.equal(old.vmx?.observers.length, 1); // only its GuestVmxStats: the debugger's observer was removed
+  assert.equal(s.engine.exitCounts().CPUID, 1);
+  s.engine.continue();
+  assert.equal((await s.end()).reason, 'exit');
+});
