@@ -6,7 +6,7 @@ import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instr
 import type { StoppedMachine } from '../stoppedMachine';
 import type { DebugInfo } from '../model';
 import type { Syntax } from './launchConfig';
-import { readGuestMemory } from './guestState';
+import { guestBitness, readGuestMemory, ripFromLinear } from './guestState';
 
 export interface DisassembledInsn {
   /** Linear address. */
@@ -114,4 +114,16 @@ export function disassembleBefore(m: StoppedMachine, info: DebugInfo, address: n
   const pad: DisassembledInsn[] = [];
   for (let k = count; k > 0; k--) pad.push({ address: address - k, bytes: new Uint8Array(0), text: '??', length: 1, invalid: true, stepOver: false });
   return pad;
+}
+
+/** `count` instructions starting `offset` instructions from linear `address` (negative: before it), in the code size in view. */
+export function disassembleWindow(m: StoppedMachine, info: DebugInfo, syntax: Syntax, address: number, offset: number, count: number): DisassembledInsn[] {
+  const bits = guestBitness(m);
+  const ipOf = (lin: number): bigint => ripFromLinear(m, lin);
+  if (offset < 0) {
+    const out = disassembleBefore(m, info, address, -offset, bits, syntax, ipOf).slice(0, count);
+    if (out.length < count) out.push(...disassemble(m, info, address, count - out.length, bits, syntax, ipOf));
+    return out;
+  }
+  return disassemble(m, info, address, offset + count, bits, syntax, ipOf).slice(offset);
 }

@@ -1,7 +1,8 @@
 /**
  * The debug engine: one guest — under the built-in hypervisor, or in bare VT-x mode a guest that
- * is a hypervisor itself — with run control, breakpoints and exit filters. Independent of DAP and VS Code (the adapter translates; tests and the bench
- * drive it directly). Everything is deterministic: time is the guest's instruction count.
+ * is a hypervisor itself — with run control, breakpoints and exit filters. Independent of DAP
+ * and VS Code (the adapter translates; tests and the bench drive it directly). Everything is
+ * deterministic: time is the guest's instruction count.
  *
  * Running happens in slices on the event loop (setImmediate between slices of at most ~15 ms),
  * so `pause` is honoured within a slice even in an endless loop. Stops before a VM exit's
@@ -16,10 +17,10 @@ import { HostDebug, type WatchKind } from '../../x86/hostDebug';
 import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../model';
 import type { Breakpoint, BreakpointOptions, CodeBreakpoint, DataBreakpoint } from './breakpoints';
 import { BreakpointSet } from './breakpointSet';
-import { disassemble, disassembleBefore, type DisassembledInsn } from './disassembly';
+import { disassembleWindow, type DisassembledInsn } from './disassembly';
 import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
-import { guestBitness, guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
-import { checkLaunchConfig, LaunchError, type CheckedLaunch } from './launchConfig';
+import { guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
+import { checkLaunchConfig, LaunchError, VM_ENTRY_NEEDS_BARE, type CheckedLaunch } from './launchConfig';
 import { loadProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
@@ -28,7 +29,6 @@ import type { StoppedMachine } from '../stoppedMachine';
 import { BuiltinBackend, type RunBackend, type RunOutcome } from './runBackend';
 import { BareBackend } from './bareBackend';
 import type { DecodedEntry } from './entryDecode';
-import { VM_ENTRY_NEEDS_BARE } from './launchConfig';
 import { exitStopDescription, exitStopFrames } from './bareStop';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
@@ -566,17 +566,7 @@ export class DebugEngine {
 
   /** `count` instructions starting `offset` instructions from linear `address` (negative: before it). */
   disassemble(address: number, offset: number, count: number): DisassembledInsn[] {
-    const bits = guestBitness(this.m);
-    const ipOf = (lin: number): bigint => ripFromLinear(this.m, lin);
-    const out: DisassembledInsn[] = [];
-    if (offset < 0) {
-      const before = disassembleBefore(this.m, this.info, address, -offset, bits, this.config.syntax, ipOf);
-      out.push(...before.slice(0, count));
-      if (out.length < count) out.push(...disassemble(this.m, this.info, address, count - out.length, bits, this.config.syntax, ipOf));
-      return out;
-    }
-    const all = disassemble(this.m, this.info, address, offset + count, bits, this.config.syntax, ipOf);
-    return all.slice(offset);
+    return disassembleWindow(this.m, this.info, this.config.syntax, address, offset, count);
   }
 
   /** Bytes typed into the guest's serial port (COM1's receiver; the guest reads them when it will). */
