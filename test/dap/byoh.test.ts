@@ -75,6 +75,16 @@ test('stop on the nested guest\'s CPUID exit with a condition, inspect the curre
   assert.equal(field(r, 'EXIT_REASON'), '0x0000000a');
   assert.equal(BigInt(field(r, 'GUEST_RIP')), BigInt(L2 + 2));
   assert.equal(BigInt(field(r, 'HOST_RIP')), BigInt(HANDLER));
+  // The Variables view's VMCS scope is the same VMCS: its note names it, the exit's fields are there.
+  const scopes = await dc.scopesRequest({ frameId: f[0].id });
+  const vmcsScope = scopes.body.scopes.find((x) => x.name === 'VMCS')!;
+  const top = (await dc.variablesRequest({ variablesReference: vmcsScope.variablesReference })).body.variables;
+  assert.match(top[0].value, /current VMCS at 0x14000/);
+  const exitInfo = top.find((v) => v.name === 'VM-exit information fields')!;
+  const widths = (await dc.variablesRequest({ variablesReference: exitInfo.variablesReference })).body.variables;
+  const w32 = widths.find((v) => v.name === '32-bit')!;
+  const reason = (await dc.variablesRequest({ variablesReference: w32.variablesReference })).body.variables.find((v) => v.name === 'EXIT_REASON');
+  assert.equal(reason?.value, '0x0000000a');
   // Step into the handler: its first instruction (mov edi, EXIT_REASON) runs.
   const s = await andStop(dc, dc.stepInRequest({ threadId: 1, granularity: 'instruction' }));
   assert.equal(s.body.reason, 'step');
