@@ -10,6 +10,7 @@
  * Nothing here depends on DAP or VS Code.
  */
 import type { Vmm } from '../vmm/vmm';
+import type { StoppedMachine } from './stoppedMachine';
 import type { DecodedExit } from '../vmx/exitDecode';
 import type { AssembleResult } from '../language/asm/assembler';
 
@@ -91,9 +92,14 @@ export interface ExitRecord {
   exit: DecodedExit;
 }
 
-/** What inspection reads: the stopped machine and what the engine remembers. */
-export interface InspectTarget {
-  vmm: Vmm;
+/**
+ * What inspection reads: the stopped machine and what the engine remembers. The machine is a
+ * StoppedMachine (under the built-in hypervisor or bare VT-x mode), or for the built-in
+ * hypervisor its Vmm alone (`machineOf` turns either into the machine).
+ */
+export type InspectTarget = InspectTargetBase & ({ machine: StoppedMachine; vmm?: undefined } | { vmm: Vmm; machine?: undefined });
+
+export interface InspectTargetBase {
   info: DebugInfo;
   /** Recent exits, oldest first (bounded ring). */
   exits: readonly ExitRecord[];

@@ -201,6 +201,14 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
     this.requestCpuStop();
   }
 
+  /**
+   * Set together with `cpu.stopRequested` by a tool that must see the machine before its next
+   * instruction (the debugger stopping on a VM exit or entry of a guest hypervisor's VMCS):
+   * `run` then returns (with 'limit') instead of treating the processor's return as a device's
+   * request and going on. Cleared when `run` returns.
+   */
+  returnRequested = false;
+
   /** Make the processor return from `run()` at the next block boundary (cpu.stopRequested). */
   private requestCpuStop(): void {
     this.cpu.stopRequested = true;
@@ -290,6 +298,11 @@ export class Machine implements DeviceHost, InterruptSource, MsrBus {
       if (this.pendingVector() >= 0) cpu.eventPending = true;
       const r = cpu.run(stopAt);
       if (this.exitInfo !== null) return this.exitResult();
+      if (this.returnRequested) {
+        // A tool (the debugger's VMX observer) asked to look at the machine now: return at once.
+        this.returnRequested = false;
+        return r.reason === 'limit' ? { reason: 'limit' } : r;
+      }
       if (r.reason === 'limit') continue;
       if (r.reason !== 'hlt') return r;
       // HLT: sleep until an interrupt can arrive.

@@ -5,6 +5,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { EXIT_REASONS } from '../../vmx/exitReasons';
 import { DEFAULT_ON, filterGroup, filterNames } from '../engine';
+import { ENTRY_NAMES, VM_ENTRY_ID } from '../engine/entryDecode';
 
 /** One exception-breakpoint filter per exit reason (filter id = the reason's name in lower case). */
 export function exitFilterList(): DebugProtocol.ExceptionBreakpointsFilter[] {
@@ -16,6 +17,28 @@ export function exitFilterList(): DebugProtocol.ExceptionBreakpointsFilter[] {
     supportsCondition: true,
     conditionDescription: `e.g. ${example(r.id)} — names: ${filterNames(r.id).slice(0, 7).concat(filterNames(r.id).slice(24)).join(', ')}, registers; append '@hit >= 2' or '@log text {field}'`,
   }));
+}
+
+/**
+ * The `vm_entry` filter of bare VT-x mode (a guest hypervisor's VMLAUNCH/VMRESUME, entered or
+ * failed with the check named). Not in the initialize response — most sessions run under the
+ * built-in hypervisor, whose entries are not breakpoints — but added by a `capabilities` event
+ * once a `hypervisor: "none"` launch is known (filtersForLaunch).
+ */
+export function vmEntryFilter(): DebugProtocol.ExceptionBreakpointsFilter {
+  return {
+    filter: VM_ENTRY_ID,
+    label: 'VM entry (guest hypervisor): VMLAUNCH/VMRESUME',
+    description: "the guest hypervisor's VMLAUNCH and VMRESUME: entered (at the nested guest's first instruction), VMfail, or a VM-entry failure with an exit (SDM vol. 3C §26, §30.3), with the failed check named",
+    default: false,
+    supportsCondition: true,
+    conditionDescription: `e.g. failed && error == 7, launch && entered, reason == 0x80000021 — names: ${ENTRY_NAMES.join(', ')}, registers; append '@hit >= 2' or '@log text {check}'`,
+  };
+}
+
+/** The exception filters of a launched session: the exit reasons, and in bare VT-x mode `vm_entry`. */
+export function filtersForLaunch(bare: boolean): DebugProtocol.ExceptionBreakpointsFilter[] {
+  return bare ? [...exitFilterList(), vmEntryFilter()] : exitFilterList();
 }
 
 function example(id: string): string {

@@ -4,14 +4,14 @@
  */
 import { basename } from 'node:path';
 import {
-  DebugSession, ExitedEvent, InitializedEvent, OutputEvent, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread, Event, Handles,
+  CapabilitiesEvent, DebugSession, ExitedEvent, InitializedEvent, OutputEvent, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread, Event, Handles,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DebugEngine, LaunchError, dataId, parseDataId, splitFilterCondition, type EndInfo, type StopInfo } from '../engine';
 import { inspector } from '../inspect';
 import { EvaluateError, type VarNode } from '../model';
-import { capabilities } from './capabilities';
-import { exceptionInfo } from './exceptionInfo';
+import { capabilities, filtersForLaunch } from './capabilities';
+import { entryExceptionInfo, exceptionInfo } from './exceptionInfo';
 
 const THREAD = 1;
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -76,6 +76,8 @@ export class VtxDebugSession extends DebugSession {
     }
     this.launched = true;
     this.sendResponse(response);
+    // Bare VT-x mode: the guest hypervisor's VM entries become a filter of the Breakpoints view too.
+    if (this.engine.bare) this.sendEvent(new CapabilitiesEvent({ exceptionBreakpointFilters: filtersForLaunch(true) }));
     this.sendEvent(new InitializedEvent());
     if (this.configured) this.engine.start();
   }
@@ -96,7 +98,7 @@ export class VtxDebugSession extends DebugSession {
     const e = this.engine!;
     this.sendEvent(new Event('vtx/state', {
       state: 'stopped', reason: s.reason, description: s.description, exit: s.exit?.name,
-      rip: hex(BigInt(e.stackFrames()[0]?.pc ?? 0)), icount: e.vmm.cpu.icount,
+      rip: hex(BigInt(e.stackFrames()[0]?.pc ?? 0)), icount: e.m.cpu.icount,
     }));
   }
 
@@ -365,9 +367,11 @@ export class VtxDebugSession extends DebugSession {
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
     this.handle(response, () => {
       const e = this.stopped();
+      const entry = e.lastStop?.entry;
       const exit = e.stoppedOnExit;
-      if (exit === undefined) throw new UserError('not stopped on a VM exit');
-      response.body = exceptionInfo(e, exit);
+      if (entry !== undefined) response.body = entryExceptionInfo(entry, exit);
+      else if (exit !== undefined) response.body = exceptionInfo(e, exit);
+      else throw new UserError('not stopped on a VM exit');
       this.sendResponse(response);
     });
   }

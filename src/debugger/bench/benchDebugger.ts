@@ -84,7 +84,7 @@ function engineRun(program: string, filters: number): Promise<{ ms: number; exit
       output: () => undefined,
       ended: (x) => {
         if (x.reason !== 'SystemDown') reject(new Error(`the benchmark guest ended with ${x.description}`));
-        else resolve({ ms: performance.now() - t0, exits: Object.values(e.vmm.vcpu.exitTable()).reduce((a, b) => a + b, 0) });
+        else resolve({ ms: performance.now() - t0, exits: Object.values(e.exitCounts()).reduce((a, b) => a + b, 0) });
       },
     });
     const armed = [

@@ -3,7 +3,7 @@
  * language), its hit count, its log message (a logpoint logs and does not stop); and the VMCS
  * snapshot taken at each stop (changed-since-last-stop flags).
  */
-import type { Vmm } from '../../vmm/vmm';
+import { currentVmcs, type StoppedMachine } from '../stoppedMachine';
 import type { DecodedExit } from '../../vmx/exitDecode';
 import { VMCS_FIELDS } from '../../vmx/fields';
 import { inspector } from '../inspect';
@@ -53,10 +53,11 @@ export function interpolate(message: string, exit: DecodedExit | undefined, t: I
   });
 }
 
-/** Every supported VMCS field's value now, by name. */
-export function snapshotVmcs(vmm: Vmm): Map<string, bigint> {
+/** Every supported field's value of the current VMCS now, by name (empty without one). */
+export function snapshotVmcs(machine: StoppedMachine): Map<string, bigint> {
   const m = new Map<string, bigint>();
-  const v = vmm.vcpu.v;
+  const v = currentVmcs(machine);
+  if (v === null) return m;
   for (const f of VMCS_FIELDS) {
     if (!f.supported) continue;
     try {

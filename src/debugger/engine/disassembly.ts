@@ -3,10 +3,10 @@
  * and formatter in the syntax the person chose, symbols named, unreadable memory shown as such.
  */
 import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instruction, Code, Mnemonic } from 'iced-x86';
-import type { Vmm } from '../../vmm/vmm';
+import type { StoppedMachine } from '../stoppedMachine';
 import type { DebugInfo } from '../model';
 import type { Syntax } from './launchConfig';
-import { readGuestMemory } from './guestState';
+import { guestBitness, readGuestMemory, ripFromLinear } from './guestState';
 
 export interface DisassembledInsn {
   /** Linear address. */
@@ -50,13 +50,13 @@ function symbolAt(info: DebugInfo, a: number): string | undefined {
  * Decode `count` instructions from linear `address` (RIP values differ from linear addresses
  * by CS.base outside 64-bit mode: `ipOf` converts).
  */
-export function disassemble(vmm: Vmm, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf: (linear: number) => bigint = BigInt): DisassembledInsn[] {
+export function disassemble(m: StoppedMachine, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf: (linear: number) => bigint = BigInt): DisassembledInsn[] {
   const out: DisassembledInsn[] = [];
   let a = address;
   const ins = new Instruction();
   try {
     while (out.length < count) {
-      const bytes = a < 0 ? new Uint8Array(0) : readGuestMemory(vmm, BigInt(a), 15);
+      const bytes = a < 0 ? new Uint8Array(0) : readGuestMemory(m, BigInt(a), 15);
       if (bytes.length === 0) {
         out.push({ address: a, bytes, text: '??', length: 1, invalid: true, stepOver: false, symbol: a >= 0 ? symbolAt(info, a) : undefined });
         a++;
@@ -91,7 +91,7 @@ export function disassemble(vmm: Vmm, info: DebugInfo, address: number, count: n
  * Instructions before `address`: decode from earlier starting points until one lands exactly on
  * `address` (x86 code cannot be decoded backwards), and keep the last `count`.
  */
-export function disassembleBefore(vmm: Vmm, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf?: (linear: number) => bigint): DisassembledInsn[] {
+export function disassembleBefore(m: StoppedMachine, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf?: (linear: number) => bigint): DisassembledInsn[] {
   const reach = Math.min(address, count * 15);
   // Known instruction starts first (line-table rows, the covering symbol), farthest first, then
   // the first 16 bytes of the reach (x86 decoding falls into step within a few instructions).
@@ -101,7 +101,7 @@ export function disassembleBefore(vmm: Vmm, info: DebugInfo, address: number, co
   if (sym !== undefined && sym.offset + 1 <= reach) known.push(address - 1 - sym.offset);
   const starts = [...known, ...Array.from({ length: Math.min(16, reach) }, (_x, k) => address - reach + k)];
   for (const start of starts) {
-    const list = disassemble(vmm, info, start, address - start, bitness, syntax, ipOf);
+    const list = disassemble(m, info, start, address - start, bitness, syntax, ipOf);
     const upTo: DisassembledInsn[] = [];
     for (const i of list) {
       if (i.address >= address) break;
@@ -114,4 +114,16 @@ export function disassembleBefore(vmm: Vmm, info: DebugInfo, address: number, co
   const pad: DisassembledInsn[] = [];
   for (let k = count; k > 0; k--) pad.push({ address: address - k, bytes: new Uint8Array(0), text: '??', length: 1, invalid: true, stepOver: false });
   return pad;
+}
+
+/** `count` instructions starting `offset` instructions from linear `address` (negative: before it), in the code size in view. */
+export function disassembleWindow(m: StoppedMachine, info: DebugInfo, syntax: Syntax, address: number, offset: number, count: number): DisassembledInsn[] {
+  const bits = guestBitness(m);
+  const ipOf = (lin: number): bigint => ripFromLinear(m, lin);
+  if (offset < 0) {
+    const out = disassembleBefore(m, info, address, -offset, bits, syntax, ipOf).slice(0, count);
+    if (out.length < count) out.push(...disassemble(m, info, address, count - out.length, bits, syntax, ipOf));
+    return out;
+  }
+  return disassemble(m, info, address, offset + count, bits, syntax, ipOf).slice(offset);
 }

@@ -1,12 +1,15 @@
 /**
- * The debug engine: one guest under the built-in hypervisor, with run control, breakpoints and
- * exit filters. Independent of DAP and VS Code (the adapter translates; tests and the bench
- * drive it directly). Everything is deterministic: time is the guest's instruction count.
+ * The debug engine: one guest — under the built-in hypervisor, or in bare VT-x mode a guest that
+ * is a hypervisor itself — with run control, breakpoints and exit filters. Independent of DAP
+ * and VS Code (the adapter translates; tests and the bench drive it directly). Everything is
+ * deterministic: time is the guest's instruction count.
  *
  * Running happens in slices on the event loop (setImmediate between slices of at most ~15 ms),
  * so `pause` is honoured within a slice even in an endless loop. Stops before a VM exit's
  * handler use Vmm.stopOnExit: the guest is seen exactly as the exit left it, and continuing or
- * stepping runs the handler first.
+ * stepping runs the handler first. In bare mode (runBackend.ts, bareBackend.ts) exit filters stop
+ * on the exits of the guest hypervisor's VMCS at HOST_RIP, before its handler's first
+ * instruction, and the `vm_entry` filter on its VMLAUNCH/VMRESUME.
  */
 import type { Vmm, VmmRunResult } from '../../vmm/vmm';
 import type { DecodedExit } from '../../vmx/exitDecode';
@@ -14,14 +17,19 @@ import { HostDebug, type WatchKind } from '../../x86/hostDebug';
 import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../model';
 import type { Breakpoint, BreakpointOptions, CodeBreakpoint, DataBreakpoint } from './breakpoints';
 import { BreakpointSet } from './breakpointSet';
-import { disassemble, disassembleBefore, type DisassembledInsn } from './disassembly';
+import { disassembleWindow, type DisassembledInsn } from './disassembly';
 import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
-import { guestBitness, guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
-import { checkLaunchConfig, LaunchError, type CheckedLaunch } from './launchConfig';
+import { guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
+import { checkLaunchConfig, LaunchError, VM_ENTRY_NEEDS_BARE, type CheckedLaunch } from './launchConfig';
 import { loadProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
 import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
+import type { StoppedMachine } from '../stoppedMachine';
+import { BuiltinBackend, type RunBackend, type RunOutcome } from './runBackend';
+import { BareBackend } from './bareBackend';
+import type { DecodedEntry } from './entryDecode';
+import { exitStopDescription, exitStopFrames } from './bareStop';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
 
@@ -33,6 +41,8 @@ export interface StopInfo {
   hitBreakpointIds?: number[];
   /** Stopped on this VM exit, before the hypervisor handled it. */
   exit?: DecodedExit;
+  /** Stopped on this VM entry of a guest hypervisor's VMCS (the `vm_entry` filter). */
+  entry?: DecodedEntry;
   /** The exit filter that stopped. */
   filter?: string;
 }
@@ -62,7 +72,9 @@ const HISTORY = 1024;
 
 export class DebugEngine {
   readonly config: CheckedLaunch;
-  vmm!: Vmm;
+  /** The machine (with or without the built-in hypervisor: stoppedMachine.ts). */
+  m!: StoppedMachine;
+  private backend!: RunBackend;
   info!: DebugInfo;
   image!: ProgramImage;
   state: 'stopped' | 'running' | 'ended' = 'stopped';
@@ -74,6 +86,8 @@ export class DebugEngine {
   private timer: NodeJS.Immediate | undefined;
   /** Stopped on an exit before its handler (the next run handles it). */
   private atExit: DecodedExit | undefined;
+  /** The stop is at the VM exit itself (an exit filter, or an entry failure with an exit). */
+  private atExitEvent = false;
   private exitStopFilter: ArmedFilter | undefined;
   private readonly exitFilters = new ExitFilters();
   private launchFilters: ArmedFilter[] = [];
@@ -106,13 +120,15 @@ export class DebugEngine {
 
   private load(): void {
     const p = loadProgram(this.config, (b) => this.serialBytes.push(b));
-    this.vmm = p.vmm;
+    if (this.backend instanceof BareBackend) this.backend.dispose();
+    this.m = p.m;
     this.info = p.info;
     this.image = p.image;
     this.maxInstructions = p.maxInstructions;
-    this.vmm.vcpu.eagerDecode = true;
-    this.vmm.stopOnExit = (e) => this.onExit(e);
+    const hooks = { exit: (e: DecodedExit) => this.onExit(e), entry: (e: DecodedEntry) => this.onEntry(e) };
+    this.backend = p.m.vmm !== null ? new BuiltinBackend(p.m, p.m.vmm, hooks) : new BareBackend(p.m, p.prepared.guestVmx, hooks);
     this.atExit = undefined;
+    this.atExitEvent = false;
     this.exitHistory = [];
     this.exitSeq = 0;
     this.vmcsNow = this.vmcsBefore = undefined;
@@ -128,11 +144,27 @@ export class DebugEngine {
 
   // ---- what inspection sees ------------------------------------------------------------------
   target(): InspectTarget {
-    const counts = new Map<string, number>(Object.entries(this.vmm.vcpu.exitTable()));
+    const counts = new Map<string, number>(Object.entries(this.backend.exitCounts()));
     return {
-      vmm: this.vmm, info: this.info, exits: this.exitHistory, exitCounts: counts, stoppedExit: this.atExit,
-      previousVmcs: this.vmcsBefore, syntax: this.config.syntax,
+      machine: this.m, info: this.info, exits: this.exitHistory, exitCounts: counts, stoppedExit: this.atExit,
+      previousVmcs: this.backend.vmcsBaseline(this.atExitEvent) ?? this.vmcsBefore, syntax: this.config.syntax,
     };
+  }
+
+  /** The built-in hypervisor's VMM (tests, the bench); an error in bare VT-x mode, which has none. */
+  get vmm(): Vmm {
+    if (this.m.vmm === null) throw new Error('no built-in hypervisor: the session runs in bare VT-x mode (hypervisor: "none")');
+    return this.m.vmm;
+  }
+
+  /** Every VM exit so far by reason name (the built-in hypervisor's, or the guest hypervisor's VMCSs'). */
+  exitCounts(): Record<string, number> {
+    return this.backend.exitCounts();
+  }
+
+  /** True in bare VT-x mode (no built-in hypervisor: the guest is a hypervisor). */
+  get bare(): boolean {
+    return this.m.vmm === null;
   }
 
   get exits(): readonly ExitRecord[] {
@@ -165,7 +197,7 @@ export class DebugEngine {
   setDataBreakpoints(list: readonly ({ start: number; length: number; access: WatchKind; physical: boolean } & BreakpointOptions)[]): DataBreakpoint[] {
     const r = this.bps.setData(list);
     this.attach();
-    this.vmm.cpu.flushTlb();
+    this.m.cpu.flushTlb();
     return r;
   }
 
@@ -173,6 +205,7 @@ export class DebugEngine {
   setExitFilters(list: readonly ExitFilterSpec[]): { verified: boolean; message?: string }[] {
     const armed: ArmedFilter[] = [];
     const results = list.map((s) => {
+      if (s.filter === 'vm_entry' && !this.bare) return { verified: false, message: VM_ENTRY_NEEDS_BARE };
       try {
         armed.push(armFilter(s));
         return { verified: true };
@@ -193,7 +226,7 @@ export class DebugEngine {
 
   /** The processor looks at breakpoints only while one is armed. */
   private attach(): void {
-    const c = this.vmm.cpu;
+    const c = this.m.cpu;
     c.hostDebug = this.hd.empty ? null : this.hd;
     c.hostWatching = this.hd.hasWatches;
   }
@@ -215,7 +248,7 @@ export class DebugEngine {
   next(granularity: 'instruction' | 'line' = 'instruction'): void {
     if (granularity === 'line' && this.lineStep(true)) return;
     const i = this.instructionAtRip();
-    if (i !== undefined && i.stepOver && this.atExit === undefined) {
+    if (i !== undefined && i.stepOver && !this.handlerPending) {
       this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp() });
       return;
     }
@@ -229,9 +262,9 @@ export class DebugEngine {
 
   /** Run to the return address of the current function (the caller's frame, else the word at RSP). */
   stepOut(): void {
-    const lin = ripLinear(this.vmm);
+    const lin = ripLinear(this.m);
     const atStart = this.info.symbols.nameAt(lin)?.offset === 0;
-    const ret = returnAddress(this.vmm, this.info, atStart);
+    const ret = returnAddress(this.m, this.info, atStart);
     if (ret === undefined) {
       this.listener.output('step out: no return address readable on the stack; stepping one instruction\n', 'console');
       this.go({ kind: 'instruction' });
@@ -241,10 +274,10 @@ export class DebugEngine {
   }
 
   private lineStep(over: boolean): boolean {
-    const pos = this.info.lines?.lineAt(ripLinear(this.vmm));
+    const pos = this.info.lines?.lineAt(ripLinear(this.m));
     if (pos === undefined) return false;
     const line: Mode = { kind: 'line', over, file: pos.file, line: pos.line };
-    const i = over && this.atExit === undefined ? this.instructionAtRip() : undefined;
+    const i = over && !this.handlerPending ? this.instructionAtRip() : undefined;
     if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: line });
     else this.go(line);
     return true;
@@ -253,8 +286,8 @@ export class DebugEngine {
   /** Set RIP (the Goto command). Refused while stopped on an exit: its handler still has to run. */
   goto(linear: number): void {
     if (this.state !== 'stopped') throw new Error('goto: the guest is not stopped');
-    if (this.atExit !== undefined) throw new Error(`goto: stopped on a VM exit (${this.atExit.name}) before its handler; step once first`);
-    setGuestReg(this.vmm, 'rip', ripFromLinear(this.vmm, linear));
+    if (this.handlerPending) throw new Error(`goto: stopped on a VM exit (${this.atExit!.name}) before its handler; step once first`);
+    setGuestReg(this.m, 'rip', ripFromLinear(this.m, linear));
     this.stop({ reason: 'goto', description: `RIP set to 0x${linear.toString(16)}` });
   }
 
@@ -284,7 +317,12 @@ export class DebugEngine {
   }
 
   private rsp(): bigint {
-    return guestReg(this.vmm, 'rsp');
+    return guestReg(this.m, 'rsp');
+  }
+
+  /** Stopped on an exit whose handler the next run performs (built-in hypervisor only). */
+  private get handlerPending(): boolean {
+    return this.atExit !== undefined && this.backend.handlerRunsOnResume;
   }
 
   private go(mode: Mode): void {
@@ -296,7 +334,7 @@ export class DebugEngine {
     this.state = 'running';
     this.lastStop = undefined;
     // The instruction the guest is stopped on runs once, even with a breakpoint on it.
-    this.hd.skipLinear = ripLinear(this.vmm);
+    this.hd.skipLinear = ripLinear(this.m);
     this.listener.continued();
     this.timer = setImmediate(() => this.turn());
   }
@@ -312,15 +350,17 @@ export class DebugEngine {
           this.stop({ reason: 'pause', description: 'paused' });
           return;
         }
-        const c = this.vmm.cpu;
+        const c = this.m.cpu;
         const single = this.mode.kind === 'instruction' || this.mode.kind === 'line';
-        if (c.icount >= this.maxInstructions && this.atExit === undefined) {
+        const handler = this.handlerPending;
+        if (c.icount >= this.maxInstructions && !handler) {
           this.end({ reason: 'limit' });
           return;
         }
-        const target = single ? (this.atExit !== undefined ? c.icount : c.icount + 1) : Math.min(c.icount + SLICE, this.maxInstructions);
+        const target = single ? (handler ? c.icount : c.icount + 1) : Math.min(c.icount + SLICE, this.maxInstructions);
         this.atExit = undefined;
-        const r = this.vmm.run(target);
+        this.atExitEvent = false;
+        const r = this.backend.run(target);
         this.flushSerial();
         if (this.after(r)) return;
         if (performance.now() > until) break;
@@ -330,7 +370,7 @@ export class DebugEngine {
       // A host-side bug: fail loudly with context, never a silent wrong state.
       const where = (() => {
         try {
-          return ` at RIP 0x${guestReg(this.vmm, 'rip').toString(16)}, instruction ${this.vmm.cpu.icount}`;
+          return ` at RIP 0x${guestReg(this.m, 'rip').toString(16)}, instruction ${this.m.cpu.icount}`;
         } catch {
           return '';
         }
@@ -342,20 +382,31 @@ export class DebugEngine {
   }
 
   /** Act on how vmm.run returned; true when the run stopped or ended. */
-  private after(r: VmmRunResult): boolean {
+  private after(r: RunOutcome): boolean {
     switch (r.reason) {
       case 'exitBreak': {
         const e = r.lastExit!;
         this.atExit = e;
+        this.atExitEvent = true;
         const f = this.exitStopFilter;
         this.exitStopFilter = undefined;
-        this.stop({ reason: 'exception', description: `VM exit: ${e.name} — ${e.summary}`, text: e.name, exit: e, filter: f?.spec.filter });
+        if (f === undefined && this.bare) this.stop({ reason: 'step', description: `step — ${exitStopDescription(this.m, e)}`, exit: e });
+        else this.stop({ reason: 'exception', description: exitStopDescription(this.m, e), text: e.name, exit: e, filter: f?.spec.filter });
+        return true;
+      }
+      case 'entryBreak': {
+        const d = r.entry;
+        // A failure with an exit (SDM vol. 3C §26.8) leaves the processor at HOST_RIP like any exit.
+        this.atExit = r.lastExit;
+        this.atExitEvent = d.fields.reason !== 0n;
+        this.exitStopFilter = undefined;
+        this.stop({ reason: 'exception', description: d.summary, text: d.entryFailure ? 'VM entry failed' : 'VM entry', entry: d, exit: r.lastExit, filter: 'vm_entry' });
         return true;
       }
       case 'break':
         return this.onBreak();
       case 'limit':
-        if (this.vmm.cpu.icount >= this.maxInstructions) {
+        if (this.m.cpu.icount >= this.maxInstructions) {
           this.end({ reason: 'limit' });
           return true;
         }
@@ -374,7 +425,7 @@ export class DebugEngine {
       return true;
     }
     if (m.kind !== 'line') return false;
-    const lin = ripLinear(this.vmm);
+    const lin = ripLinear(this.m);
     const pos = this.info.lines?.lineAt(lin);
     if (pos !== undefined && this.info.lines!.isStatementStart(lin) && (pos.line !== m.line || pos.file !== m.file)) {
       this.stop({ reason: 'step', description: 'step' });
@@ -410,7 +461,7 @@ export class DebugEngine {
       }
       return single ? this.afterInstruction() : false;
     }
-    const lin = ripLinear(this.vmm);
+    const lin = ripLinear(this.m);
     const stopIds: number[] = [];
     let kind: CodeBreakpoint['kind'] | undefined;
     for (const b of this.bps.code()) {
@@ -451,7 +502,20 @@ export class DebugEngine {
   private onExit(e: DecodedExit): boolean {
     this.exitSeq++;
     if (this.exitHistory.length >= HISTORY) this.exitHistory.shift();
-    this.exitHistory.push({ seq: this.exitSeq, icount: this.vmm.cpu.icount, exit: e });
+    this.exitHistory.push({ seq: this.exitSeq, icount: this.m.cpu.icount, exit: e });
+    if (this.filtered(e)) return true;
+    // Bare mode: a step that leaves the nested guest by a VM exit ends at HOST_RIP, before the
+    // handler's first instruction (SDM vol. 3C §27.5), shown as a stop on that exit.
+    return this.bare && (this.mode.kind === 'instruction' || this.mode.kind === 'line');
+  }
+
+  /** Every VMLAUNCH/VMRESUME of a guest hypervisor (bare mode): the `vm_entry` filter. */
+  private onEntry(e: DecodedEntry): boolean {
+    return this.filtered(e);
+  }
+
+  /** Tracepoints log; true when a filter stops on `e`. */
+  private filtered(e: DecodedExit): boolean {
     if (this.exitFilters.size === 0) return false;
     const o = this.exitFilters.check(e);
     if (o === null) return false;
@@ -471,7 +535,7 @@ export class DebugEngine {
     this.state = 'stopped';
     this.lastStop = s;
     this.vmcsBefore = this.vmcsNow;
-    this.vmcsNow = snapshotVmcs(this.vmm);
+    this.vmcsNow = snapshotVmcs(this.m);
     this.listener.stopped(s);
   }
 
@@ -491,40 +555,32 @@ export class DebugEngine {
 
   // ---- views -----------------------------------------------------------------------------------
   stackFrames(): Frame[] {
-    return stackFrames(this.vmm, this.info);
+    // Bare mode, stopped on an exit of the guest's VMCS: the L1 handler about to run and the L2 context.
+    if (this.atExit !== undefined && this.bare) return exitStopFrames(this.m, this.info, this.atExit);
+    return stackFrames(this.m, this.info);
   }
 
   private instructionAtRip(): DisassembledInsn | undefined {
-    return this.disassemble(ripLinear(this.vmm), 0, 1)[0];
+    return this.disassemble(ripLinear(this.m), 0, 1)[0];
   }
 
   /** `count` instructions starting `offset` instructions from linear `address` (negative: before it). */
   disassemble(address: number, offset: number, count: number): DisassembledInsn[] {
-    const bits = guestBitness(this.vmm);
-    const ipOf = (lin: number): bigint => ripFromLinear(this.vmm, lin);
-    const out: DisassembledInsn[] = [];
-    if (offset < 0) {
-      const before = disassembleBefore(this.vmm, this.info, address, -offset, bits, this.config.syntax, ipOf);
-      out.push(...before.slice(0, count));
-      if (out.length < count) out.push(...disassemble(this.vmm, this.info, address, count - out.length, bits, this.config.syntax, ipOf));
-      return out;
-    }
-    const all = disassemble(this.vmm, this.info, address, offset + count, bits, this.config.syntax, ipOf);
-    return all.slice(offset);
+    return disassembleWindow(this.m, this.info, this.config.syntax, address, offset, count);
   }
 
   /** Bytes typed into the guest's serial port (COM1's receiver; the guest reads them when it will). */
   serialInput(bytes: Uint8Array): void {
     if (this.state === 'ended') throw new Error('the guest has ended');
-    this.vmm.machine.uart.input(bytes);
+    this.m.machine.uart.input(bytes);
   }
 
   readMemory(address: bigint, count: number): Uint8Array {
-    return readGuestMemory(this.vmm, address, count);
+    return readGuestMemory(this.m, address, count);
   }
 
   writeMemory(address: bigint, bytes: Uint8Array): number {
-    return writeGuestMemory(this.vmm, address, bytes);
+    return writeGuestMemory(this.m, address, bytes);
   }
 }
 

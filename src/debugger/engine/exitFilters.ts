@@ -10,6 +10,7 @@ import { EXIT_REASONS, type ExitReason } from '../../vmx/exitReasons';
 import type { DecodedExit } from '../../vmx/exitDecode';
 import { checkNames, evaluateConditionWith, parseCondition, type Condition } from '../conditions';
 import { parseHitCondition, type HitTest } from './hitCondition';
+import { ENTRY_NAMES, VM_ENTRY_ID, VM_ENTRY_REASON } from './entryDecode';
 
 /** Names every exit reports (exitDecode.ts): the exit itself and the guest's registers. */
 const COMMON = ['reason', 'rip', 'rsp', 'rflags', 'qualification', 'length', 'entryFailure', 'idtVector', 'idtType',
@@ -40,7 +41,19 @@ const FIELDS: Readonly<Record<string, readonly string[]>> = {
 /** Filters on by default: the exits that end the guest (it cannot go on after them). */
 export const DEFAULT_ON = new Set(['triple_fault', 'invalid_guest_state', 'msr_loading', 'mce_during_vmentry']);
 
+const GPRS = COMMON.slice(COMMON.indexOf('rax'));
+
+/**
+ * The `vm_entry` filter (bare VT-x mode): VMLAUNCH/VMRESUME of the guest hypervisor, successful
+ * or failing (entryDecode.ts), keyed by a reason number no exit has.
+ */
+export const VM_ENTRY_FILTER: ExitReason = {
+  reason: VM_ENTRY_REASON, name: 'VM_ENTRY', id: VM_ENTRY_ID, modelled: true,
+  description: 'VMLAUNCH/VMRESUME of the guest hypervisor: entered, VMfail, or a VM-entry failure with an exit',
+};
+
 export function filterNames(id: string): string[] {
+  if (id === VM_ENTRY_ID) return [...ENTRY_NAMES, ...GPRS];
   return [...COMMON, ...(FIELDS[id] ?? [])];
 }
 
@@ -74,8 +87,8 @@ export function filterGroup(r: ExitReason): string {
 
 /** Arm one filter; throws ExitFilterError with a message a person understands. */
 export function armFilter(spec: ExitFilterSpec): ArmedFilter {
-  const reason = EXIT_REASONS.find((r) => r.id === spec.filter);
-  if (reason === undefined) throw new ExitFilterError(`'${spec.filter}' is not an exit filter (the exit reason's name in lower case)`);
+  const reason = spec.filter === VM_ENTRY_ID ? VM_ENTRY_FILTER : EXIT_REASONS.find((r) => r.id === spec.filter);
+  if (reason === undefined) throw new ExitFilterError(`'${spec.filter}' is not an exit filter (the exit reason's name in lower case, or vm_entry)`);
   let condition: Condition | undefined;
   if (spec.condition !== undefined && spec.condition.trim() !== '') {
     try {

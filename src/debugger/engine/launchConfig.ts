@@ -70,6 +70,9 @@ export interface CheckedLaunch {
 const FORMATS = ['auto', 'flat', 'elf', 'multiboot', 'asm'] as const;
 const BOOT_MODES = ['auto', 'real', 'protected', 'long'] as const;
 const SYNTAXES: readonly Syntax[] = ['nasm', 'gas', 'intel', 'masm'];
+/** Why `vm_entry` is refused under the built-in hypervisor. */
+export const VM_ENTRY_NEEDS_BARE = "'vm_entry' stops on the VM entries of a guest hypervisor's own VMCS: it needs \"hypervisor\": \"none\" (the built-in hypervisor's entries are not breakpoints)";
+
 const FILTER_IDS = new Set(EXIT_REASONS.map((r) => r.id));
 const KNOWN = new Set(['type', 'request', 'name', 'program', 'format', 'memory', 'loadAddress', 'entry', 'bootMode', 'cmdline', 'stopOnEntry',
   'intercept', 'exitBreakpoints', 'serial', 'maxInstructions', 'hypervisor', 'syntax', 'cwd', 'noDebug', '__sessionId', '__configurationTarget', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions', 'debugServer', 'presentation', '__restart']);
@@ -150,7 +153,7 @@ function interception(c: LaunchConfig): GuestOptions['interception'] {
   }
 }
 
-function exitBreakpoints(c: LaunchConfig): ExitBreakpointSpec[] {
+function exitBreakpoints(c: LaunchConfig, bare: boolean): ExitBreakpointSpec[] {
   const v = c.exitBreakpoints;
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) fail('exitBreakpoints', 'must be a list of filter ids ("cpuid") or objects { "filter": "cpuid", "condition": "leaf == 1" }');
@@ -158,7 +161,8 @@ function exitBreakpoints(c: LaunchConfig): ExitBreakpointSpec[] {
     const field = `exitBreakpoints[${i}]`;
     const spec: ExitBreakpointSpec = typeof x === 'string' ? { filter: x } : (x !== null && typeof x === 'object' ? { ...(x as ExitBreakpointSpec) } : fail(field, 'must be a filter id or an object'));
     if (typeof spec.filter !== 'string') fail(`${field}.filter`, 'must be a filter id such as "cpuid"');
-    if (!FILTER_IDS.has(spec.filter)) fail(`${field}.filter`, `is '${spec.filter}', which is not an exit filter (the exit reason's name in lower case: cpuid, io_instruction, msr_read, ...)`);
+    if (!FILTER_IDS.has(spec.filter) && spec.filter !== 'vm_entry') fail(`${field}.filter`, `is '${spec.filter}', which is not an exit filter (the exit reason's name in lower case: cpuid, io_instruction, msr_read, ...; vm_entry)`);
+    if (spec.filter === 'vm_entry' && !bare) fail(`${field}.filter`, VM_ENTRY_NEEDS_BARE);
     for (const k of ['condition', 'hitCondition', 'logMessage'] as const) {
       if (spec[k] !== undefined && typeof spec[k] !== 'string') fail(`${field}.${k}`, 'must be a string');
     }
@@ -190,14 +194,16 @@ export function checkLaunchConfig(raw: unknown): CheckedLaunch {
   if (guest.maxInstructions === 0) fail('maxInstructions', 'must be at least 1');
   guest.cmdline = str(c, 'cmdline');
   const hv = choice(c, 'hypervisor', ['builtin', 'none'] as const);
-  if (hv === 'none') fail('hypervisor', "'none' cannot be debugged: VM exits, exit breakpoints and the VMCS views need the built-in hypervisor ('builtin')");
-  guest.hypervisor = 'builtin';
-  guest.interception = interception(c);
+  // 'none': bare VT-x mode, the guest is a hypervisor itself (docs/bring-your-own-hypervisor.md).
+  const bare = hv === 'none';
+  guest.hypervisor = bare ? 'none' : 'builtin';
+  if (bare && c.intercept !== undefined && c.intercept !== null) fail('intercept', "belongs to the built-in hypervisor: with \"hypervisor\": \"none\" the guest's own VMCS decides what exits");
+  if (!bare) guest.interception = interception(c);
   const serial = choice(c, 'serial', ['console', 'terminal'] as const) ?? 'console';
   return {
     program, source, guest, serial,
     stopOnEntry: bool(c, 'stopOnEntry') ?? false,
-    exitBreakpoints: exitBreakpoints(c),
+    exitBreakpoints: exitBreakpoints(c, bare),
     syntax: choice(c, 'syntax', SYNTAXES) ?? 'nasm',
   };
 }

@@ -1,12 +1,13 @@
 /**
- * Load the program of a launch configuration onto a new VMM, with the same code as `vtx run`
+ * Load the program of a launch configuration onto a new machine (under the built-in hypervisor,
+ * or bare VT-x mode), with the same code as `vtx run`
  * (src/cli/runGuest.ts prepareGuest; .asm sources through assembleGuestSource), and read its
  * debug information.
  */
 import { readImage, assembleGuestSource } from '../../cli/runCommand';
 import { prepareGuest, type PreparedGuest } from '../../cli/runGuest';
 import { UsageError } from '../../cli/args';
-import type { Vmm } from '../../vmm/vmm';
+import { bareMachine, builtinMachine, type StoppedMachine } from '../stoppedMachine';
 import type { AssembleResult } from '../../language/asm/assembler';
 import { loadDebugInfo } from '../debugInfo';
 import type { DebugInfo, ProgramImage } from '../model';
@@ -18,7 +19,8 @@ const FIELD_OF_OPTION: Record<string, string> = {
 };
 
 export interface LoadedProgram {
-  vmm: Vmm;
+  /** The machine: on the built-in hypervisor's Vmm, or bare (`hypervisor: "none"`). */
+  m: StoppedMachine;
   prepared: PreparedGuest;
   image: ProgramImage;
   info: DebugInfo;
@@ -39,13 +41,13 @@ export function loadProgram(cfg: CheckedLaunch, serialSink: (byte: number) => vo
       bytes = readImage(cfg.program);
     }
     const prepared = prepareGuest(bytes, guest);
-    if (prepared.vmm === null) throw new Error('loadProgram: prepareGuest made no VMM for the built-in hypervisor');
+    const m = prepared.vmm !== null ? builtinMachine(prepared.vmm) : bareMachine(prepared.machine);
     const format: ProgramImage['format'] = assembled !== undefined ? 'asm' : prepared.format;
     const image: ProgramImage = {
       path: cfg.program, bytes, format, assembled,
       loadAddress: prepared.format === 'flat' ? prepared.options.loadAddress : undefined,
     };
-    return { vmm: prepared.vmm, prepared, image, info: loadDebugInfo(image), maxInstructions: prepared.options.maxInstructions };
+    return { m, prepared, image, info: loadDebugInfo(image), maxInstructions: prepared.options.maxInstructions };
   } catch (e) {
     if (e instanceof UsageError) throw new LaunchError(`launch configuration: ${e.message.replace(/--([a-z-]+)/g, (_m, o: string) => `'${FIELD_OF_OPTION[o] ?? o}'`)}`);
     throw e;

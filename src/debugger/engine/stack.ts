@@ -4,7 +4,7 @@
  * readable memory, above the stack pointer, growing upward, at most 64 frames. Without a chain
  * (no frame pointers, or code before its prologue) only the RIP frame is shown.
  */
-import type { Vmm } from '../../vmm/vmm';
+import type { StoppedMachine } from '../stoppedMachine';
 import type { DebugInfo, SourcePosition } from '../model';
 import { guestBitness, guestReg, readGuestValue, ripLinear } from './guestState';
 
@@ -22,18 +22,18 @@ function frameName(info: DebugInfo, pc: number): string {
   return s.offset === 0 ? s.name : `${s.name}+0x${s.offset.toString(16)}`;
 }
 
-export function stackFrames(vmm: Vmm, info: DebugInfo, max = 64): Frame[] {
-  const pc = ripLinear(vmm);
+export function stackFrames(m: StoppedMachine, info: DebugInfo, max = 64): Frame[] {
+  const pc = ripLinear(m);
   const frames: Frame[] = [{ id: 0, pc, name: frameName(info, pc), source: info.lines?.lineAt(pc) }];
-  const bits = guestBitness(vmm);
+  const bits = guestBitness(m);
   const w = bits / 8;
   const mask = bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n;
-  const rsp = guestReg(vmm, 'rsp') & mask;
-  let bp = guestReg(vmm, 'rbp') & mask;
+  const rsp = guestReg(m, 'rsp') & mask;
+  let bp = guestReg(m, 'rbp') & mask;
   while (frames.length < max) {
     if (bp === 0n || bp < rsp || bp - rsp > 0x100000n || bp % BigInt(w) !== 0n) break;
-    const saved = readGuestValue(vmm, bp, w);
-    const ret = readGuestValue(vmm, bp + BigInt(w), w);
+    const saved = readGuestValue(m, bp, w);
+    const ret = readGuestValue(m, bp + BigInt(w), w);
     if (saved === undefined || ret === undefined || ret === 0n) break;
     const r = Number(ret);
     frames.push({ id: frames.length, pc: r, name: frameName(info, r), source: info.lines?.lineAt(r) });
@@ -44,13 +44,13 @@ export function stackFrames(vmm: Vmm, info: DebugInfo, max = 64): Frame[] {
 }
 
 /** Where the current function returns to: the caller's frame, else the word at the stack pointer (before a prologue). */
-export function returnAddress(vmm: Vmm, info: DebugInfo, atFunctionStart: boolean): number | undefined {
-  const bits = guestBitness(vmm);
+export function returnAddress(m: StoppedMachine, info: DebugInfo, atFunctionStart: boolean): number | undefined {
+  const bits = guestBitness(m);
   const w = bits / 8;
   if (!atFunctionStart) {
-    const f = stackFrames(vmm, info, 2);
+    const f = stackFrames(m, info, 2);
     if (f.length > 1) return f[1].pc;
   }
-  const v = readGuestValue(vmm, guestReg(vmm, 'rsp') & (bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n), w);
+  const v = readGuestValue(m, guestReg(m, 'rsp') & (bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n), w);
   return v === undefined ? undefined : Number(v);
 }

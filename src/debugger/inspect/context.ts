@@ -2,6 +2,12 @@
 import type { InspectTarget, ExitRecord } from '../model';
 import type { DecodedExit } from '../../vmx/exitDecode';
 import { GuestState } from './guestState';
+import { builtinMachine, type StoppedMachine } from '../stoppedMachine';
+
+/** The stopped machine of a target. */
+export function machineOf(t: InspectTarget): StoppedMachine {
+  return t.machine ?? builtinMachine(t.vmm);
+}
 
 export interface Ctx {
   t: InspectTarget;
@@ -15,7 +21,7 @@ export interface Ctx {
 
 export function contextOf(t: InspectTarget): Ctx {
   const lastRecord = t.exits.length > 0 ? t.exits[t.exits.length - 1] : undefined;
-  return { t, g: new GuestState(t.vmm), exit: t.stoppedExit ?? lastRecord?.exit, stoppedOnExit: t.stoppedExit !== undefined, lastRecord };
+  return { t, g: new GuestState(machineOf(t)), exit: t.stoppedExit ?? lastRecord?.exit, stoppedOnExit: t.stoppedExit !== undefined, lastRecord };
 }
 
 /** Aliases of exit fields people type (`qual` for the exit qualification). */

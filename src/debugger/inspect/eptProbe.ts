@@ -4,7 +4,7 @@
  * its level, host-physical address, raw value, permissions, memory type and page size. The
  * EPTP is passed with bit 6 clear, so looking never sets an accessed or dirty flag.
  */
-import type { Vmm } from '../../vmm/vmm';
+import { currentVmcs, underVmx, type StoppedMachine } from '../stoppedMachine';
 import { eptResult, eptWalk, eptWalkTrace } from '../../vmx/eptWalk';
 import { physHiMask } from '../../vmx/eptFeatures';
 import { maxPhysAddr } from '../../x86/paging';
@@ -52,8 +52,8 @@ export interface EptTranslation {
 }
 
 /** "enable EPT" is in force (primary bit 31 and secondary bit 1, §24.6.2). */
-export function eptEnabled(vmm: Vmm): boolean {
-  const v = vmm.vcpu.engine.current;
+export function eptEnabled(m: StoppedMachine): boolean {
+  const v = currentVmcs(m);
   if (v === null) return false;
   return (v.read('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 0x80000000n) !== 0n &&
     (v.read('SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 2n) !== 0n;
@@ -79,13 +79,25 @@ export function eptStep(level: number, at: number, lo: number, hi: number, leaf:
   return s;
 }
 
-/** Translate `gpa` for an access of kind `need`, entry by entry. */
-export function eptTranslate(vmm: Vmm, gpa: number, need: EptNeed = 'read'): EptTranslation {
-  if (!eptEnabled(vmm)) {
-    return { gpa: hex(gpa), eptEnabled: false, steps: [], status: 'ok', hpa: hex(gpa), permissions: 'RWX' };
-  }
-  const c = vmm.cpu;
-  const v = vmm.vcpu.engine.current!;
+/** Guest-physical = host-physical (EPT off, or code that does not run under EPT). */
+export function withoutEpt(gpa: number): EptTranslation {
+  return { gpa: hex(gpa), eptEnabled: false, steps: [], status: 'ok', hpa: hex(gpa), permissions: 'RWX' };
+}
+
+/**
+ * The translation of the code in view: through the current VMCS's EPT under VMX; in bare VT-x
+ * mode the guest hypervisor's own accesses (VMX root operation) use no EPT (SDM vol. 3C §28.2:
+ * EPT translates guest-physical addresses in VMX non-root operation only).
+ */
+export function eptOfCodeInView(m: StoppedMachine, gpa: number, need: EptNeed = 'read'): EptTranslation {
+  return underVmx(m) ? eptTranslate(m, gpa, need) : withoutEpt(gpa);
+}
+
+/** Translate `gpa` for an access of kind `need`, entry by entry, through the current VMCS's EPT. */
+export function eptTranslate(m: StoppedMachine, gpa: number, need: EptNeed = 'read'): EptTranslation {
+  if (!eptEnabled(m)) return withoutEpt(gpa);
+  const c = m.cpu;
+  const v = currentVmcs(m)!;
   const eptp = v.read('EPT_POINTER');
   const lo = Number(eptp & 0xffffffffn) & ~0x40;
   const hi = Number(eptp >> 32n) | 0;

@@ -16,7 +16,7 @@ const PAGE = [0, 4096, 2 ** 21, 2 ** 30, 2 ** 39, 2 ** 48];
 const ADDR = 0x000ffffffffff000n;
 
 function entry(ctx: Ctx, at: number): bigint {
-  const mem = ctx.g.vmm.machine.mem;
+  const mem = ctx.g.m.machine.mem;
   const p = mem.page(Math.floor(at / 4096));
   if (p === null) return 0n;
   const o = at % 4096;
@@ -36,7 +36,8 @@ export function lastViolationGpa(ctx: Ctx): string | undefined {
 }
 
 function rootOf(ctx: Ctx): { eptp: bigint; levels: number; root: number } {
-  const eptp = ctx.g.field('EPT_POINTER');
+  // Bare VT-x mode before VMPTRLD (or after VMCLEAR of the current VMCS): no EPT to show.
+  const eptp = ctx.g.hasVmcs ? ctx.g.field('EPT_POINTER') : 0n;
   return { eptp, levels: Number((eptp >> 3n) & 7n) + 1, root: Number(eptp & ADDR) };
 }
 
@@ -50,7 +51,7 @@ export interface TreeOptions {
 export function eptTree(ctx: Ctx, o: TreeOptions = {}): EptTreeReport {
   const { eptp, levels, root } = rootOf(ctx);
   const rep: EptTreeReport = {
-    form: 'tree', eptEnabled: eptEnabled(ctx.g.vmm), eptp: hex(eptp),
+    form: 'tree', eptEnabled: eptEnabled(ctx.g.m), eptp: hex(eptp),
     eptpDecoded: EPTP_BITS.map((b) => ({ name: b.name, bits: b.lo === b.hi ? String(b.lo) : `${b.hi}:${b.lo}`, value: fieldValue(b, eptp), description: b.description })),
     lastViolationGpa: lastViolationGpa(ctx), truncated: false,
   };
@@ -136,12 +137,12 @@ export function eptMappings(ctx: Ctx, limit = 1 << 21): EptMapping[] {
 }
 
 export function eptFlat(ctx: Ctx): EptFlatReport {
-  const vmm = ctx.g.vmm;
+  const vmm = ctx.g.m;
   const { eptp } = rootOf(ctx);
   const enabled = eptEnabled(vmm);
   const mappings = enabled || eptp !== 0n ? eptMappings(ctx) : [];
   const ram = vmm.machine.mem.guestRamSize;
-  const holes = [...vmm.vcpu.mmioHoles].sort((a, b) => a[0] - b[0]);
+  const holes = [...vmm.mmioHoles].sort((a, b) => a[0] - b[0]);
   const mappedEnd = mappings.reduce((a, m) => Math.max(a, Number(BigInt(m.gpaEnd))), 0);
   const top = Math.max(ram, mappedEnd, ...holes.map(([, e]) => e));
   const overlaps = (s: number, e: number): boolean => mappings.some((m) => Number(BigInt(m.gpaStart)) < e && Number(BigInt(m.gpaEnd)) > s);

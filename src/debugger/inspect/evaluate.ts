@@ -109,6 +109,7 @@ export function resolveName(ctx: Ctx, raw: string): Value | undefined {
   const lower = name.toLowerCase();
   if (lower.startsWith('vmcs.')) {
     const f = FIELD_BY_NAME.get(name.slice(5).toUpperCase());
+    if (f !== undefined && !ctx.g.hasVmcs) throw new EvaluateError(`${name}: there is no current VMCS (the guest hypervisor has not executed VMPTRLD)`);
     return f === undefined ? undefined : ctx.g.field(f.name);
   }
   if (lower.startsWith('msr.')) {

@@ -42,7 +42,8 @@ export function exitNodes(ctx: Ctx): VarNode[] {
     leaf('RIP', hex(e.fields.rip as bigint)),
   ];
   if (ctx.lastRecord !== undefined && ctx.lastRecord.exit === e) out.splice(1, 0, leaf('seq', `${ctx.lastRecord.seq} (icount ${ctx.lastRecord.icount})`));
-  if (isLast) {
+  // The exit's other fields, while its VMCS is still the current one (bare mode: VMCLEAR/VMPTRLD may change it).
+  if (isLast && g.hasVmcs) {
     out.push(
       leaf('instruction information', hex(g.field('VM_EXIT_INSTRUCTION_INFORMATION')), 'VM_EXIT_INSTRUCTION_INFORMATION'),
       leaf('guest-linear address', hex(g.field('GUEST_LINEAR_ADDRESS')), 'GUEST_LINEAR_ADDRESS (valid for some exits)'),

@@ -1,7 +1,7 @@
 /** vtx/exits: recent exits (sequence, instruction count, reason, RIP, summary, decoded values) and counts by reason. */
 import { EXIT_REASONS } from '../../vmx/exitReasons';
 import type { DecodedExit } from '../../vmx/exitDecode';
-import type { Ctx } from './context';
+import { machineOf, type Ctx } from './context';
 import type { ExitEntry, ExitsReport } from './reports';
 import { hex } from './format';
 
@@ -23,7 +23,7 @@ export function exitsReport(ctx: Ctx, limit = 200): ExitsReport {
   };
   if (t.stoppedExit !== undefined) {
     const rec = t.exits.find((r) => r.exit === t.stoppedExit);
-    rep.stoppedOn = exitEntry(rec?.seq ?? 0, rec?.icount ?? t.vmm.cpu.icount, t.stoppedExit);
+    rep.stoppedOn = exitEntry(rec?.seq ?? 0, rec?.icount ?? machineOf(t).cpu.icount, t.stoppedExit);
   }
   return rep;
 }

@@ -23,7 +23,7 @@ export function extendedToNumber(signExp: number, sigHi: number, sigLo: number):
 }
 
 function lanes(ctx: Ctx, n: number): VarNode[] {
-  const s = ctx.g.vmm.cpu.sse;
+  const s = ctx.g.m.cpu.sse;
   const u32 = [0, 1, 2, 3].map((i) => s.xmm[4 * n + i] >>> 0);
   const u64 = [0, 1].map((i) => (BigInt(u32[2 * i + 1]) << 32n) | BigInt(u32[2 * i]));
   const bytes = Array.from(s.bytes.subarray(16 * n, 16 * n + 16));
@@ -37,7 +37,7 @@ function lanes(ctx: Ctx, n: number): VarNode[] {
 }
 
 export function fpuSseNodes(ctx: Ctx): VarNode[] {
-  const c = ctx.g.vmm.cpu;
+  const c = ctx.g.m.cpu;
   const f = c.fpu;
   const fsw = BigInt((f.fsw & ~0x3800) | ((f.top & 7) << 11));
   const out: VarNode[] = [];

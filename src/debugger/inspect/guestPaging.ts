@@ -13,7 +13,8 @@ import { PageFault, probeTranslate, setPdpteRegister } from '../../x86/paging';
 import { CpuException } from '../../x86/exceptions';
 import type { EptHooks } from '../../x86/vmxEptHooks';
 import type { GuestState } from './guestState';
-import { eptEnabled, eptTranslate, type EptNeed, type EptTranslation } from './eptProbe';
+import { eptEnabled, eptOfCodeInView, type EptNeed, type EptTranslation } from './eptProbe';
+import { underVmx } from '../stoppedMachine';
 import { hex } from './format';
 
 export interface PagingStep {
@@ -68,7 +69,7 @@ export function pagingMode(cr0: bigint, cr4: bigint, efer: bigint): string {
  * otherwise the guest's own CPL and flags decide.
  */
 export function translateLinear(g: GuestState, linear: bigint, access: EptNeed = 'read', asDebugger = false): LinearTranslation {
-  const vmm = g.vmm;
+  const vmm = g.m;
   const cr0 = g.cr0Real();
   const cr4 = g.cr4Real();
   const efer = g.efer();
@@ -77,7 +78,7 @@ export function translateLinear(g: GuestState, linear: bigint, access: EptNeed =
   const out: LinearTranslation = { linear: hex(lin), access, paging: mode !== 'none', mode, steps: [] };
   const finish = (gpa: number): LinearTranslation => {
     out.gpa = hex(gpa);
-    const e = eptTranslate(vmm, gpa, access);
+    const e = eptOfCodeInView(vmm, gpa, access);
     out.ept = e;
     if (e.status === 'ok') out.hpa = e.hpa;
     else out.fault = { kind: e.status === 'violation' ? 'EPT violation' : 'EPT misconfiguration', message: `${e.status === 'violation' ? 'EPT violation' : 'EPT misconfiguration'} at guest-physical ${hex(gpa)}: ${e.why}`, gpa: hex(gpa) };
@@ -102,13 +103,13 @@ export function translateLinear(g: GuestState, linear: bigint, access: EptNeed =
     return out;
   }
   const c = vmm.cpu;
-  const ept = eptEnabled(vmm);
+  const ept = eptEnabled(vmm) && underVmx(vmm);
   const hostOf = new Map<number, string>();
   const hooks: EptHooks = {
     active: ept,
     linear: () => { throw new Error('internal: linear() in a paging probe'); },
     translate: (_c, gpa) => {
-      const t = eptTranslate(vmm, gpa, 'read');
+      const t = eptOfCodeInView(vmm, gpa, 'read');
       if (t.status !== 'ok') throw new EptProbeFault(t, gpa);
       const hpa = Number(BigInt(t.hpa!));
       hostOf.set(gpa, hex(hpa));

@@ -9,8 +9,12 @@
  *    everything is in the processor; the VMCS guest-state area holds the values of the last
  *    entry only.
  * CR0/CR4 as the guest reads them merge the read shadows under the guest/host masks (§25.3).
+ * In bare VT-x mode (`hypervisor: "none"`) the program is the machine: its state is always the
+ * processor's (the guest hypervisor's in root operation, its nested guest's in non-root
+ * operation), and the current VMCS's controls apply only in non-root operation
+ * (src/debugger/stoppedMachine.ts).
  */
-import type { Vmm } from '../../vmm/vmm';
+import { currentVmcs, heldByProcessor, underVmx, type StoppedMachine } from '../stoppedMachine';
 import { GUEST_STATE_MSRS } from '../../vmm/vmm';
 import { readMsr } from '../../x86/msr';
 import { CheckCaps, readCaps } from '../../vmx/entryChecksCommon';
@@ -36,22 +40,32 @@ export interface SegmentValue {
 }
 
 export class GuestState {
-  constructor(readonly vmm: Vmm) {}
+  constructor(readonly m: StoppedMachine) {}
 
-  /** The run stopped inside the guest (non-root operation): the live state is in the processor. */
+  /** The live state is in the processor: stopped inside the guest (non-root operation), or always in bare mode. */
   get inside(): boolean {
-    return this.vmm.cpu.nonRoot;
+    return heldByProcessor(this.m);
+  }
+
+  /** The code in view runs under the current VMCS's controls (read shadows, TSC offset). */
+  get underVmx(): boolean {
+    return underVmx(this.m) && currentVmcs(this.m) !== null;
+  }
+
+  /** True when there is a current VMCS (VMPTRLD; always under the built-in hypervisor). */
+  get hasVmcs(): boolean {
+    return currentVmcs(this.m) !== null;
   }
 
   /** A VMCS field of the current VMCS, without VMREAD (works in both states). */
   field(name: string): bigint {
-    const v = this.vmm.vcpu.engine.current;
-    if (v === null) throw new Error('no current VMCS');
+    const v = currentVmcs(this.m);
+    if (v === null) throw new Error('no current VMCS (the guest has not executed VMPTRLD)');
     return v.read(name);
   }
 
   gpr(name: string): bigint {
-    const c = this.vmm.cpu;
+    const c = this.m.cpu;
     const i = GPR_ORDER.indexOf(name as (typeof GPR_ORDER)[number]);
     if (i < 0) throw new Error(`no register ${name}`);
     if (i === 4 && !this.inside) return this.field('GUEST_RSP');
@@ -63,18 +77,18 @@ export class GuestState {
     if (i < 0) throw new Error(`no register ${name}`);
     const v = BigInt.asUintN(64, value);
     if (i === 4 && !this.inside) {
-      writeVmcsField(this.vmm, 'GUEST_RSP', v);
+      writeVmcsField(this.m, 'GUEST_RSP', v);
       return;
     }
-    this.vmm.cpu.setReg64(i, v);
+    this.m.cpu.setReg64(i, v);
   }
 
   rip(): bigint {
-    return this.inside ? this.vmm.cpu.getRip() : this.field('GUEST_RIP');
+    return this.inside ? this.m.cpu.getRip() : this.field('GUEST_RIP');
   }
 
   rflags(): bigint {
-    return this.inside ? BigInt(this.vmm.cpu.getRflags()) : this.field('GUEST_RFLAGS');
+    return this.inside ? BigInt(this.m.cpu.getRflags()) : this.field('GUEST_RFLAGS');
   }
 
   /** 16, 32 or 64 (CS.L in IA-32e mode, else CS.D). */
@@ -90,7 +104,9 @@ export class GuestState {
    * accept them, else the failed check.
    */
   entryCheck(change: { rip?: bigint; rflags?: bigint }): string | null {
-    const e = this.vmm.vcpu.engine;
+    // Bare mode outside the nested guest: no VM entry follows, the processor runs these values.
+    if (!this.underVmx) return null;
+    const e = this.m.vmx!;
     const v = e.current!;
     const lo = v.lo.slice();
     const hi = v.hi.slice();
@@ -101,8 +117,8 @@ export class GuestState {
     };
     if (this.inside) {
       // The live values the next exit saves and the entry after it checks.
-      put('GUEST_CR0', BigInt(this.vmm.cpu.cr0 >>> 0));
-      put('GUEST_CS_ACCESS_RIGHTS', BigInt(this.vmm.cpu.segAttr[1] >>> 0));
+      put('GUEST_CR0', BigInt(this.m.cpu.cr0 >>> 0));
+      put('GUEST_CS_ACCESS_RIGHTS', BigInt(this.m.cpu.segAttr[1] >>> 0));
       put('GUEST_RIP', this.rip());
       put('GUEST_RFLAGS', this.rflags());
     }
@@ -114,8 +130,8 @@ export class GuestState {
   setRip(value: bigint): void {
     const why = this.entryCheck({ rip: value });
     if (why !== null) throw new Error(`RIP 0x${BigInt.asUintN(64, value).toString(16)} refused: VM entry would fail (SDM vol. 3C §${why})`);
-    if (this.inside) this.vmm.cpu.setRip(value);
-    else writeVmcsField(this.vmm, 'GUEST_RIP', value);
+    if (this.inside) this.m.cpu.setRip(value);
+    else writeVmcsField(this.m, 'GUEST_RIP', value);
   }
 
   setRflags(value: bigint): void {
@@ -125,12 +141,12 @@ export class GuestState {
       throw new Error(`RFLAGS 0x${BigInt.asUintN(64, value).toString(16)} refused: VM entry would fail (SDM vol. 3C §${why})${hint}`);
     }
     if (this.inside) {
-      const c = this.vmm.cpu;
+      const c = this.m.cpu;
       c.setRflags(Number(value & 0xffffffffn));
       // TF/IF changes are looked at between blocks (interrupts.ts serviceEvents).
       c.eventPending = true;
     } else {
-      writeVmcsField(this.vmm, 'GUEST_RFLAGS', value);
+      writeVmcsField(this.m, 'GUEST_RFLAGS', value);
     }
   }
 
@@ -138,7 +154,7 @@ export class GuestState {
     const s = SEGMENTS.find(([n]) => n === name);
     if (s === undefined) throw new Error(`no segment register ${name}`);
     if (this.inside) {
-      const c = this.vmm.cpu;
+      const c = this.m.cpu;
       const i = s[1];
       return { selector: BigInt(c.segSel[i]), base: u64(c.segBaseLo[i], c.segBaseHi[i]), limit: BigInt(c.segLimit[i] >>> 0), ar: BigInt(c.segAttr[i] >>> 0) };
     }
@@ -148,7 +164,7 @@ export class GuestState {
 
   table(name: 'gdtr' | 'idtr'): { base: bigint; limit: bigint } {
     if (this.inside) {
-      const c = this.vmm.cpu;
+      const c = this.m.cpu;
       return name === 'gdtr' ? { base: u64(c.gdtrBaseLo, c.gdtrBaseHi), limit: BigInt(c.gdtrLimit) } : { base: u64(c.idtrBaseLo, c.idtrBaseHi), limit: BigInt(c.idtrLimit) };
     }
     const p = `GUEST_${name.toUpperCase()}`;
@@ -157,49 +173,51 @@ export class GuestState {
 
   /** The real CR0 / CR4 (what the processor runs with). */
   cr0Real(): bigint {
-    return this.inside ? BigInt(this.vmm.cpu.cr0 >>> 0) : this.field('GUEST_CR0');
+    return this.inside ? BigInt(this.m.cpu.cr0 >>> 0) : this.field('GUEST_CR0');
   }
 
   cr4Real(): bigint {
-    return this.inside ? BigInt(this.vmm.cpu.cr4 >>> 0) : this.field('GUEST_CR4');
+    return this.inside ? BigInt(this.m.cpu.cr4 >>> 0) : this.field('GUEST_CR4');
   }
 
   /** CR0 / CR4 as the guest reads them: host-owned bits (mask 1) from the read shadow (§25.3). */
   cr0(): bigint {
+    if (!this.underVmx) return this.cr0Real();
     const m = this.field('CR0_GUEST_HOST_MASK');
     return (this.cr0Real() & ~m) | (this.field('CR0_READ_SHADOW') & m);
   }
 
   cr4(): bigint {
+    if (!this.underVmx) return this.cr4Real();
     const m = this.field('CR4_GUEST_HOST_MASK');
     return (this.cr4Real() & ~m) | (this.field('CR4_READ_SHADOW') & m);
   }
 
   cr2(): bigint {
-    const c = this.vmm.cpu;
+    const c = this.m.cpu;
     return u64(c.cr2Lo, c.cr2Hi);
   }
 
   cr3(): bigint {
-    return this.inside ? u64(this.vmm.cpu.cr3Lo, this.vmm.cpu.cr3Hi) : this.field('GUEST_CR3');
+    return this.inside ? u64(this.m.cpu.cr3Lo, this.m.cpu.cr3Hi) : this.field('GUEST_CR3');
   }
 
   /** CR8 (the task-priority register, 64-bit mode). */
   cr8(): bigint {
-    return BigInt(this.vmm.cpu.cr8 >>> 0);
+    return BigInt(this.m.cpu.cr8 >>> 0);
   }
 
   efer(): bigint {
-    return this.inside ? BigInt(this.vmm.cpu.efer >>> 0) : this.field('GUEST_IA32_EFER');
+    return this.inside ? BigInt(this.m.cpu.efer >>> 0) : this.field('GUEST_IA32_EFER');
   }
 
   /** The guest's XCR0 (the hypervisor switches it around each entry, reference §1). */
   xcr0(): bigint {
-    return this.inside ? BigInt(this.vmm.cpu.xcr0 >>> 0) : BigInt(this.vmm.vcpu.guestXcr0 >>> 0);
+    return this.inside ? BigInt(this.m.cpu.xcr0 >>> 0) : BigInt(this.m.vmm!.vcpu.guestXcr0 >>> 0);
   }
 
   dr(n: number): bigint {
-    const c = this.vmm.cpu;
+    const c = this.m.cpu;
     if (n < 4) return u64(c.drLo[n], c.drHi[n]);
     if (n === 6) return BigInt(c.dr6 >>> 0);
     return this.inside ? BigInt(c.dr7 >>> 0) : this.field('GUEST_DR7');
@@ -209,12 +227,12 @@ export class GuestState {
   msr(index: number): bigint | undefined {
     const own = GUEST_STATE_MSRS[index];
     if (own !== undefined && !this.inside) return this.field(own);
-    const c = this.vmm.cpu;
+    const c = this.m.cpu;
     try {
       const lo = readMsr(c, index, c.icount);
       let v = u64(lo, c.vHi);
       // The guest reads the TSC plus the offset when "use TSC offsetting" is 1 (§25.3).
-      if (index === 0x10 && (this.field('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 8n) !== 0n) v = BigInt.asUintN(64, v + this.field('TSC_OFFSET'));
+      if (index === 0x10 && this.underVmx && (this.field('PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS') & 8n) !== 0n) v = BigInt.asUintN(64, v + this.field('TSC_OFFSET'));
       return v;
     } catch {
       return undefined;

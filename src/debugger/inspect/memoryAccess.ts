@@ -22,7 +22,7 @@ function pagesOf(g: GuestState, linear: bigint, n: number, write: boolean): numb
       throw new MemoryAccessError(`cannot ${write ? 'write' : 'read'} guest-linear ${hex(at)}: ${t.fault?.message ?? 'no translation'}`);
     }
     const hpa = Number(BigInt(t.hpa));
-    const mem = g.vmm.machine.mem;
+    const mem = g.m.machine.mem;
     if (hpa >= mem.guestRamSize || mem.page(Math.floor(hpa / 4096)) === null) {
       throw new MemoryAccessError(`guest-linear ${hex(at)} is guest-physical ${t.gpa}, which is not RAM (a device or unmapped)`);
     }
@@ -36,7 +36,7 @@ function pagesOf(g: GuestState, linear: bigint, n: number, write: boolean): numb
 
 /** `n` bytes at guest-linear `linear`. */
 export function readLinear(g: GuestState, linear: bigint, n: number): Uint8Array {
-  const mem = g.vmm.machine.mem;
+  const mem = g.m.machine.mem;
   const hpas = pagesOf(g, linear, n, false);
   return Uint8Array.from(hpas, (a) => mem.read8(a));
 }
@@ -52,7 +52,7 @@ export function readValue(g: GuestState, linear: bigint, size: number): bigint {
 /** Write `size` bytes of `value` (little-endian) at `linear`; code translated from them is dropped. */
 export function writeValue(g: GuestState, linear: bigint, size: number, value: bigint): void {
   const hpas = pagesOf(g, linear, size, true);
-  const c = g.vmm.cpu;
+  const c = g.m.cpu;
   const v = BigInt.asUintN(size * 8, value);
   hpas.forEach((a, i) => c.writePhys8(a, Number((v >> BigInt(8 * i)) & 0xffn)));
 }

@@ -45,7 +45,7 @@ export function runCommand(ctx: Ctx, text: string): EvalResult | undefined {
       if (arg === '') throw new EvaluateError('usage: ept <gpa>');
       const gpa = evaluateNumber(ctx, arg);
       if (gpa >= 1n << 52n) throw new EvaluateError(`${hex(gpa)} is beyond the 52-bit guest-physical address space`);
-      return lines(formatEpt(eptTranslate(ctx.g.vmm, Number(gpa))));
+      return lines(formatEpt(eptTranslate(ctx.g.m, Number(gpa))));
     }
     case 'translate': {
       if (arg === '') throw new EvaluateError('usage: translate <gla>');

@@ -54,6 +54,8 @@ export interface VmcsReport {
   /** Stopped inside the guest (non-root): guest-state fields hold the last entry's values. */
   inside: boolean;
   note?: string;
+  /** Bare VT-x mode: the address of the guest hypervisor's current VMCS ("0x..."). */
+  vmcs?: string;
   fields: VmcsFieldReport[];
   /** The SDM's grouping (appendix B): group, then width, field names in table order. */
   groups: Array<{ group: FieldGroup; label: string; width: string; fields: string[] }>;

@@ -9,7 +9,7 @@ export function translateReport(ctx: Ctx, address: bigint, kind: 'linear' | 'phy
   const a = BigInt.asUintN(64, address);
   if (kind === 'physical') {
     if (a >= 1n << 52n) return { address: hex(a), kind, fault: `${hex(a)} is beyond the 52-bit guest-physical address space` };
-    const e = eptTranslate(ctx.g.vmm, Number(a));
+    const e = eptTranslate(ctx.g.m, Number(a));
     return { address: hex(a), kind, physical: e, result: e.hpa, fault: e.status === 'ok' ? undefined : `EPT ${e.status}: ${e.why}` };
   }
   const l = translateLinear(ctx.g, a);

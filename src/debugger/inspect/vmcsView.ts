@@ -8,6 +8,7 @@ import type { VarNode } from '../model';
 import { EvaluateError } from '../model';
 import { VMCS_FIELDS, FIELD_BY_NAME, type FieldGroup, type VmcsField } from '../../vmx/fields';
 import type { Ctx } from './context';
+import { currentVmcs } from '../stoppedMachine';
 import { controlCaps, decodeField } from './vmcsDecode';
 import { vmcsWriteRefusal, writeVmcsField } from './vmcsWrite';
 import type { DecodedPart, VmcsFieldReport, VmcsReport } from './reports';
@@ -28,14 +29,14 @@ export function fieldHex(f: VmcsField, v: bigint): string {
   return `0x${BigInt.asUintN(bits, v).toString(16).padStart(bits / 4, '0')}`;
 }
 
-export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.vmm.cpu)): VmcsFieldReport {
+export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.m.cpu)): VmcsFieldReport {
   const value = ctx.g.field(f.name);
   const prev = ctx.t.previousVmcs?.get(f.name);
   const changed = prev !== undefined && prev !== value;
   const m = decodeField(f, value, caps, f.group === 'exit-info' ? ctx.exit : undefined);
   const r: VmcsFieldReport = {
     name: f.name, encoding: `0x${f.encoding.toString(16).padStart(4, '0')}`, group: f.group, groupLabel: GROUP_LABELS[f.group],
-    width: widthOf(f), value: fieldHex(f, value), changed, writable: !f.readOnly && vmcsWriteRefusal(ctx.g.vmm, f.name) === null,
+    width: widthOf(f), value: fieldHex(f, value), changed, writable: !f.readOnly && vmcsWriteRefusal(ctx.g.m, f.name) === null,
     supported: f.supported, readOnly: f.readOnly, description: f.description,
   };
   if (changed) r.previous = fieldHex(f, prev);
@@ -45,9 +46,23 @@ export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.vmm
 }
 
 const insideNote = 'stopped inside the guest (VMX non-root operation): guest-state fields hold the values of the last VM entry; the live state is in the registers';
+const noVmcsNote = 'no current VMCS: the guest hypervisor has not made one current with VMPTRLD, or VMCLEAR of the current one made it not current (SDM vol. 3C §24.1, §30.3)';
+
+/**
+ * Bare VT-x mode: the VMCS shown is the one the guest hypervisor's VMPTRLD made current, and
+ * the changed flags mark the fields it wrote with VMWRITE since the previous VM exit
+ * (src/debugger/engine/guestVmcsWrites.ts).
+ */
+function bareNote(ctx: Ctx, address: number): string {
+  const where = `the guest hypervisor's current VMCS at 0x${address.toString(16)} (VMPTRLD, SDM vol. 3C §24.1); "changed" marks the fields it wrote (VMWRITE) since the previous VM exit`;
+  return ctx.g.m.cpu.nonRoot ? `${where}. Stopped inside its nested guest (VMX non-root operation): guest-state fields hold the values of the last VM entry; the live state is in the registers` : where;
+}
 
 export function vmcsReport(ctx: Ctx): VmcsReport {
-  const caps = controlCaps(ctx.g.vmm.cpu);
+  const m = ctx.g.m;
+  const v = currentVmcs(m);
+  if (v === null) return { inside: m.cpu.nonRoot, note: noVmcsNote, fields: [], groups: [] };
+  const caps = controlCaps(m.cpu);
   const fields = VMCS_FIELDS.map((f) => fieldReport(ctx, f, caps));
   const groups: VmcsReport['groups'] = [];
   for (const g of GROUP_ORDER) {
@@ -56,6 +71,7 @@ export function vmcsReport(ctx: Ctx): VmcsReport {
       if (names.length > 0) groups.push({ group: g, label: GROUP_LABELS[g], width: w, fields: names });
     }
   }
+  if (m.vmm === null) return { inside: m.cpu.nonRoot, note: bareNote(ctx, v.address), vmcs: `0x${v.address.toString(16)}`, fields, groups };
   return { inside: ctx.g.inside, note: ctx.g.inside ? insideNote : undefined, fields, groups };
 }
 
@@ -70,7 +86,7 @@ export function setVmcsField(ctx: Ctx, name: string, text: string): string {
   if (f === undefined) throw new EvaluateError(`no VMCS field named ${name}`);
   const v = evaluateNumber(ctx, text);
   try {
-    writeVmcsField(ctx.g.vmm, f.name, v);
+    writeVmcsField(ctx.g.m, f.name, v);
   } catch (e) {
     throw new EvaluateError(messageOf(e));
   }

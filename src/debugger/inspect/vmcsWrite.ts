@@ -10,7 +10,7 @@
  * VMWRITE exists only in VMX root operation: while the run is stopped inside the guest the
  * VMCS cannot be changed (it can when stopped on a VM exit).
  */
-import type { Vmm } from '../../vmm/vmm';
+import { currentVmcs, type StoppedMachine } from '../stoppedMachine';
 import { FIELD_BY_NAME, fieldIndex } from '../../vmx/fields';
 
 const ERRORS: Record<number, string> = {
@@ -19,21 +19,23 @@ const ERRORS: Record<number, string> = {
 };
 
 /** Why a VMWRITE of `name` would be refused now, or null. */
-export function vmcsWriteRefusal(vmm: Vmm, name: string): string | null {
+export function vmcsWriteRefusal(m: StoppedMachine, name: string): string | null {
   const f = FIELD_BY_NAME.get(name);
   if (f === undefined) return `no VMCS field named ${name}`;
-  if (vmm.cpu.nonRoot) return 'the guest is running (stopped between two guest instructions in VMX non-root operation); VMWRITE is a root-operation instruction — stop on a VM exit to change the VMCS';
+  if (currentVmcs(m) === null) return 'there is no current VMCS (VMPTRLD has not made one current; SDM vol. 3C §24.1)';
+  if (m.cpu.nonRoot) return 'the guest is running (stopped between two guest instructions in VMX non-root operation); VMWRITE is a root-operation instruction — stop on a VM exit to change the VMCS';
   if (!f.supported) return ERRORS[12];
   if (f.readOnly) return 'the field is read-only: a VM-exit information field (SDM vol. 3C §24.9), written by the processor at each VM exit and shown as it reported it';
   return null;
 }
 
 /** VMWRITE `value` to field `name`; throws Error with the reason when refused. */
-export function writeVmcsField(vmm: Vmm, name: string, value: bigint): void {
-  const pre = vmcsWriteRefusal(vmm, name);
+export function writeVmcsField(m: StoppedMachine, name: string, value: bigint): void {
+  const pre = vmcsWriteRefusal(m, name);
   if (pre !== null) throw new Error(`VMWRITE ${name} refused: ${pre}`);
-  const e = vmm.vcpu.engine;
-  const v = e.current!;
+  const e = m.vmx;
+  const v = currentVmcs(m);
+  if (e === null || v === null) throw new Error(`VMWRITE ${name} refused: VMfailInvalid (no current VMCS)`);
   const ie = fieldIndex('VM_INSTRUCTION_ERROR');
   const savedLo = v.lo[ie];
   const savedHi = v.hi[ie];
