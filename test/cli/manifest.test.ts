@@ -32,7 +32,7 @@ test('the extension activates only on its commands, vtx assembly, its panels and
   const cmd = pkg.contributes.commands.find((c) => c.command === 'vtx.runFlatBinary');
   assert.ok(cmd);
   assert.equal(`${cmd.category}: ${cmd.title}`, 'vtx: Run Flat Binary on the Bare Processor');
-  const titles = Object.fromEntries(pkg.contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]));
+  const titles: Record<string, string> = Object.fromEntries(pkg.contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]));
   assert.deepEqual(titles, {
     'vtx.runFlatBinary': 'vtx: Run Flat Binary on the Bare Processor',
     'vtx.runWithoutDebugging': 'vtx: Run Without Debugging',
