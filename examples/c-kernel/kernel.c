@@ -7,7 +7,7 @@
  * vtx reads). Set a breakpoint on a line of `kmain` or `is_prime`, step by line, watch
  * `count` in the Variables view, and stop on the CPUID exit with the condition `leaf == 0x40000000`.
  *
- * Build: `make` in this folder (gcc -m32 -g; needs gcc and libc6-dev, or gcc-multilib).
+ * Build: `make` in this folder (gcc -m32 -g -O0: no inlining, so line steps follow the source; needs gcc and libc6-dev, or gcc-multilib).
  * Run:   `vtx run examples/c-kernel/kernel.elf --trace-exits`
  * Prints "hello from C", the hypervisor signature, the primes below 50 and their count, then
  * powers off with QEMU's ACPI power-off (word 0x2000 to port 0x604 → SystemDown).

@@ -16,6 +16,7 @@ import { readElfSymbols } from './elfSymbols';
 import { RowLineTable } from './lineTable';
 import { SortedSymbolTable } from './symbolTable';
 import { dirName } from './sourcePaths';
+import { sourceRelocator } from './sourceRelocation';
 
 const ET_EXEC = 2;
 const ET_DYN = 3;
@@ -44,7 +45,8 @@ export function elfDebugInfo(path: string, bytes: Uint8Array, warnings: string[]
     const s = elf.sections.find((x) => x.name === DWARF_SECTION_NAMES[key]);
     if (s) dwarf[key] = sectionData(bytes, elf, s, warnings);
   }
-  const rows = keepLoadedSequences(readDwarfLines(dwarf, dirName(path), warnings), elf.sections);
+  const relocate = sourceRelocator(dirName(path));
+  const rows = keepLoadedSequences(readDwarfLines(dwarf, dirName(path), warnings), elf.sections).map((r) => ({ ...r, file: relocate(r.file) }));
   return { symbols, lines: rows.length > 0 ? new RowLineTable(rows) : null };
 }
 
