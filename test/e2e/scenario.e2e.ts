@@ -273,7 +273,9 @@ step('the VMCS panel (debug toolbar) shows GUEST_RIP of the exit', async (t) => 
   await vmcs.locator('vscode-textfield.filter input').fill('GUEST_RIP');
   const row = vmcs.locator('tr[data-field="GUEST_RIP"]');
   await row.waitFor({ state: 'visible', timeout: 10_000 });
-  const value = plain(await row.locator('.value-text').innerText());
+  // The row is built with the layout and filled by the report that follows it.
+  const value = await until('GUEST_RIP\'s value', async () => plain(await row.locator('.value-text').innerText()),
+    (v) => /^0x[0-9a-f]{16}$/.test(v), 10_000);
   t.diagnostic(`GUEST_RIP: ${plain(await row.innerText())}`);
   assert.equal(value, '0x0000000000007c09'); // the CPUID the guest is stopped on, as in Variables
   assert.match(plain(await row.innerText()), /^GUEST_RIP\t0x681e · natural\t/);
