@@ -1,6 +1,6 @@
 /** Help texts for `vtx --help`, `vtx run --help` and `vtx bench --help`. */
 
-export const MAIN_USAGE = `vtx — run guest code on an emulated x86 processor (the VT-x engine comes later)
+export const MAIN_USAGE = `vtx — run guest code on an emulated x86 processor with Intel VT-x, under a built-in hypervisor
 
 usage: vtx <command> [options]
 
@@ -59,8 +59,11 @@ Numbers are decimal or hex (0x...). Stop reasons: "exit" (isa-debug-exit at port
 code (value << 1) | 1; ACPI power-off, word 0x2000 to port 0x604: exit code 0), "hlt" (HLT with
 interrupts disabled or no interrupt source armed), "exception" (one the guest cannot handle: the
 report shows vector, error code, RIP, bytes and disassembly), "shutdown" (triple fault), "limit"
-(the instruction limit was reached). Exit status: 0 after "hlt", the exit code modulo 256 after
-"exit", 1 otherwise.`;
+(the instruction limit was reached). Under the built-in hypervisor also: "SystemDown" (the ACPI
+power-off, exit code 0), "FailEntry" (VM entry failed: the check is shown), "NestedPageFault"
+(guest-physical memory that is neither RAM nor a device), "Halt" (an exit the hypervisor does not
+handle), "CpuDown" (the vCPU took an INIT). Exit status: 0 after "hlt", the exit code modulo 256
+after "exit" and "SystemDown", 1 otherwise.`;
 
 export const BENCH_USAGE = `usage: vtx bench [options]
 

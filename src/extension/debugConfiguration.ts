@@ -18,6 +18,32 @@ export function defaultConfiguration(file: string): vscode.DebugConfiguration {
   };
 }
 
+/** What the user settings give a configuration that does not say (package.json `vtx.*`). */
+export interface SettingsDefaults {
+  syntax?: string;
+  serial?: string;
+  intercept?: Record<string, unknown>;
+}
+
+function settingsDefaults(): SettingsDefaults {
+  const c = vscode.workspace.getConfiguration('vtx');
+  const intercept = c.get<Record<string, unknown>>('defaultIntercept');
+  return {
+    syntax: c.get<string>('disassembly.syntax'),
+    serial: c.get<string>('serial'),
+    intercept: intercept !== undefined && intercept !== null && typeof intercept === 'object' && Object.keys(intercept).length > 0 ? intercept : undefined,
+  };
+}
+
+/** Fills `syntax`, `serial` and `intercept` from the settings where the configuration lacks them. */
+export function withSettings(config: vscode.DebugConfiguration, s: SettingsDefaults = settingsDefaults()): vscode.DebugConfiguration {
+  const out = { ...config };
+  if (out.syntax === undefined && s.syntax !== undefined) out.syntax = s.syntax;
+  if (out.serial === undefined && s.serial !== undefined) out.serial = s.serial;
+  if (out.intercept === undefined && s.intercept !== undefined) out.intercept = { ...s.intercept };
+  return out;
+}
+
 function activeFile(): string | undefined {
   const doc = vscode.window.activeTextEditor?.document;
   if (doc !== undefined && doc.uri.scheme === 'file') return doc.uri.fsPath;
@@ -54,7 +80,11 @@ export class VtxConfigurationProvider implements vscode.DebugConfigurationProvid
     return undefined;
   }
 
-  /** F5 without a launch.json: debug the open file; otherwise fill what the configuration lacks. */
+  /**
+   * F5 without a launch.json: debug the open file; otherwise fill what the configuration lacks
+   * (the folder, the open file as `program`, and `syntax`/`serial`/`intercept` from the settings
+   * vtx.disassembly.syntax, vtx.serial and vtx.defaultIntercept).
+   */
   resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.ProviderResult<vscode.DebugConfiguration> {
     if (config.type === undefined && config.request === undefined && config.name === undefined) {
       const file = activeFile();
@@ -62,9 +92,9 @@ export class VtxConfigurationProvider implements vscode.DebugConfigurationProvid
         void vscode.window.showInformationMessage('vtx: open an .asm source, a flat binary or an ELF kernel to debug it (or add a "vtx" configuration to launch.json).');
         return undefined;
       }
-      return defaultConfiguration(file);
+      return withSettings(defaultConfiguration(file));
     }
-    const out = { ...config };
+    const out = withSettings(config);
     out.cwd ??= folder?.uri.fsPath;
     if (out.program === undefined) {
       const file = activeFile();

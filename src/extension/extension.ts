@@ -1,9 +1,11 @@
 /**
- * The VS Code extension entry (bundled to dist/extension.js, `vscode` external): the command
- * `vtx.runFlatBinary` (run a flat binary on the bare processor with the same engine as `vtx run`
- * and write the summary to the "vtx" output channel), the assembly language client
- * (vscode-languageclient) for .asm/.nasm files, and the `vtx` debug type (configuration provider
- * and the debug adapter, dist/adapter.js). The panels come later (docs/ARCHITECTURE.md).
+ * The VS Code extension entry (bundled to dist/extension.js, `vscode` external): the commands
+ * `vtx.runFlatBinary` (a flat binary on the bare processor, summary to the "vtx" output channel),
+ * `vtx.runWithoutDebugging` (the open guest under the built-in hypervisor, like `vtx run
+ * --trace-exits`, with the exits table) and `vtx.assemble` (the open .asm to a .bin next to it,
+ * errors to Problems), the assembly language client (vscode-languageclient) for .asm/.nasm
+ * files, the `vtx` debug type (configuration provider and the debug adapter, dist/adapter.js)
+ * and the VMCS / EPT / VM-exit panels (docs/ARCHITECTURE.md).
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
@@ -14,6 +16,8 @@ import { formatSummary, summarize } from '../cli/summary';
 import { VtxConfigurationProvider } from './debugConfiguration';
 import { VtxAdapterFactory } from './debugAdapterFactory';
 import { SerialTerminalTracker } from './serialTerminal';
+import { assembleToBinary, runUnderHypervisor } from './guestCommands';
+import type { Diagnostic as AsmDiagnostic } from '../language/asm/preprocessor';
 
 let channel: vscode.OutputChannel | undefined;
 let client: LanguageClient | undefined;
@@ -53,7 +57,7 @@ async function runFlatBinary(arg: unknown): Promise<void> {
     { placeHolder: 'Processor mode' },
   );
   if (mode === undefined) return;
-  const out = (channel ??= vscode.window.createOutputChannel('vtx'));
+  const out = output();
   out.show(true);
   out.appendLine(`vtx run ${uri.fsPath} --mode ${mode.label}`);
   try {
@@ -74,6 +78,68 @@ async function runFlatBinary(arg: unknown): Promise<void> {
   }
 }
 
+function output(): vscode.OutputChannel {
+  return (channel ??= vscode.window.createOutputChannel('vtx'));
+}
+
+/** The guest to act on: the explorer's selection, else the active editor's file (saved first). */
+async function guestFile(arg: unknown, what: string): Promise<string | undefined> {
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  const doc = vscode.window.activeTextEditor?.document;
+  if (doc !== undefined && doc.uri.scheme === 'file') {
+    if (doc.isDirty) await doc.save();
+    return doc.uri.fsPath;
+  }
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if ((input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom) && input.uri.scheme === 'file') return input.uri.fsPath;
+  void vscode.window.showInformationMessage(`vtx: open ${what} first`);
+  return undefined;
+}
+
+function toDiagnostics(list: AsmDiagnostic[], source: string): vscode.Diagnostic[] {
+  return list.map((d) => {
+    const range = new vscode.Range(Math.max(0, d.line - 1), d.col, Math.max(0, d.line - 1), d.col + Math.max(1, d.length));
+    const diag = new vscode.Diagnostic(range, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+    diag.source = source;
+    return diag;
+  });
+}
+
+/** "vtx: Assemble": x.asm → x.bin next to it; errors and warnings in Problems. */
+async function assembleCommand(problems: vscode.DiagnosticCollection, arg: unknown): Promise<void> {
+  const file = await guestFile(arg, 'an .asm file');
+  if (file === undefined) return;
+  const r = assembleToBinary(file);
+  problems.clear();
+  for (const [f, list] of r.byFile) problems.set(vscode.Uri.file(f), toDiagnostics(list, 'vtx asm'));
+  const out = output();
+  out.appendLine(`vtx asm ${file}${r.output !== undefined ? ` -o ${r.output}` : ''}`);
+  if (r.ok) {
+    out.appendLine(`wrote ${r.output} (${r.bytes} bytes)`);
+    void vscode.window.setStatusBarMessage(`vtx: assembled ${r.output} (${r.bytes} bytes)`, 5000);
+  } else {
+    out.appendLine(`vtx: ${r.message ?? 'the file does not assemble'}`);
+    void vscode.window.showErrorMessage(`vtx: ${r.message ?? 'the file does not assemble'}`);
+  }
+}
+
+/** "vtx: Run Without Debugging": the guest under the built-in hypervisor, like `vtx run --trace-exits`. */
+async function runWithoutDebugging(arg: unknown): Promise<void> {
+  const file = await guestFile(arg, 'a guest (.asm, flat binary, ELF or Multiboot kernel)');
+  if (file === undefined) return;
+  const out = output();
+  out.show(true);
+  try {
+    const r = runUnderHypervisor(file);
+    for (const l of r.lines) out.appendLine(l);
+    out.appendLine('');
+    if (r.error !== undefined) void vscode.window.showErrorMessage(`vtx: ${r.error.split('\n')[0]}`);
+  } catch (e) {
+    out.appendLine(`vtx: internal error: ${(e as Error).stack ?? String(e)}`);
+    void vscode.window.showErrorMessage(`vtx: internal error: ${(e as Error).message}`);
+  }
+}
+
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.commands.registerCommand('vtx.runFlatBinary', runFlatBinary));
   context.subscriptions.push({ dispose: () => { channel?.dispose(); channel = undefined; } });
@@ -81,6 +147,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const problems = vscode.languages.createDiagnosticCollection('vtx-launch');
   context.subscriptions.push(problems);
   const provider = new VtxConfigurationProvider(problems);
+  const built = vscode.languages.createDiagnosticCollection('vtx-asm-build');
+  context.subscriptions.push(
+    built,
+    vscode.commands.registerCommand('vtx.assemble', (arg: unknown) => assembleCommand(built, arg)),
+    vscode.commands.registerCommand('vtx.runWithoutDebugging', runWithoutDebugging),
+  );
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider('vtx', provider),
     // The dynamic list only provides configurations; the Problems check runs once, above.

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingInstructions, runBenchGuestOnce } from '../../src/cli/benchCommand';
 import { buildBenchGuest, DEFAULT_PASSES } from '../../src/cli/benchGuest';
-import { cli } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, ROOT } from './helpers';
 
 test('bench guest: built with the encoder, a realistic mix, ~50-200 M instructions by default', () => {
   const g = buildBenchGuest(DEFAULT_PASSES);
@@ -48,4 +52,22 @@ test('bench --json prints one object with mips, instructions, seconds and mode',
   assert.equal(j.runs, 1);
   assert.equal(j.instructions, buildBenchGuest(2).expectedInstructions);
   assert.equal(typeof j.seconds, 'number');
+});
+
+test('the debugger part of vtx bench (dist/benchDebugger.js) leaves nothing in TMPDIR', () => {
+  const script = join(ROOT, 'dist', 'benchDebugger.js');
+  if (!existsSync(script)) {
+    const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'vtx-bench-tmp-'));
+  try {
+    const r = spawnSync(process.execPath, [script, '0'], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    assert.equal(typeof j.stepMedianMs, 'number');
+    assert.deepEqual(readdirSync(tmp), [], 'the guests it writes are removed');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

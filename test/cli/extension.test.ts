@@ -75,6 +75,7 @@ function fakeVscode(picks: { mode: string; dialog?: Uri[]; settings?: Record<str
       showOpenDialog: async () => picks.dialog,
       showQuickPick: async (items: Array<{ label: string }>) => items.find((i) => i.label === picks.mode),
       showErrorMessage: async (m: string) => { errors.push(m); },
+      setStatusBarMessage: () => ({ dispose: () => {} }),
       createOutputChannel: (name: string) => {
         assert.equal(name, 'vtx');
         return { appendLine: (l: string) => { output.push(l); }, show: () => {}, dispose: () => {} };
@@ -232,4 +233,74 @@ test('extension: launching an .asm program that does not assemble stops the laun
   // Not an assembly program: untouched.
   const bin = { type: 'vtx', request: 'launch', name: 'y', program: join(ROOT, 'examples/fib16.bin') };
   assert.equal(provider.resolveDebugConfigurationWithSubstitutedVariables(undefined, bin), bin);
+});
+
+test('extension: the settings vtx.disassembly.syntax, vtx.serial and vtx.defaultIntercept fill what a launch configuration lacks', { skip: !built && 'dist/ is not built' }, () => {
+  const intercept = { io: '0x3f8-0x3ff', hlt: true };
+  const f = fakeVscode({ mode: 'long', settings: { 'disassembly.syntax': 'gas', serial: 'terminal', defaultIntercept: intercept } });
+  loadExtension(f.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  const provider = f.providers[0].provider;
+  const filled = provider.resolveDebugConfiguration({ uri: new Uri('/ws') }, { type: 'vtx', request: 'launch', name: 'x', program: 'a.bin' }) as Record<string, unknown>;
+  assert.equal(filled.syntax, 'gas');
+  assert.equal(filled.serial, 'terminal');
+  assert.deepEqual(filled.intercept, intercept);
+  assert.notEqual(filled.intercept, intercept, 'a copy: the adapter may not change the setting');
+  // What the configuration says wins.
+  const own = provider.resolveDebugConfiguration(undefined, { type: 'vtx', request: 'launch', name: 'y', program: 'a.bin', syntax: 'intel', serial: 'console', intercept: { rdtsc: true } }) as Record<string, unknown>;
+  assert.deepEqual([own.syntax, own.serial, own.intercept], ['intel', 'console', { rdtsc: true }]);
+  // F5 with no launch.json gets them too.
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(join(ROOT, 'examples/hello16.asm')) } };
+  const dflt = provider.resolveDebugConfiguration(undefined, {}) as Record<string, unknown>;
+  assert.deepEqual([dflt.syntax, dflt.serial, dflt.intercept], ['gas', 'terminal', intercept]);
+  // No settings (or an empty intercept object): nothing added.
+  const g = fakeVscode({ mode: 'long', settings: { defaultIntercept: {} } });
+  loadExtension(g.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  const bare = g.providers[0].provider.resolveDebugConfiguration(undefined, { type: 'vtx', request: 'launch', name: 'z', program: 'a.bin' }) as Record<string, unknown>;
+  assert.deepEqual([bare.syntax, bare.serial, bare.intercept], [undefined, undefined, undefined]);
+});
+
+test('extension: vtx.runWithoutDebugging runs the open guest under the built-in hypervisor, with its exits, into the "vtx" channel', { skip: !built && 'dist/ is not built' }, async () => {
+  const f = fakeVscode({ mode: 'long' });
+  loadExtension(f.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  const hello = join(ROOT, 'examples/hello16.asm');
+  f.vscode.window.activeTextEditor = { document: { uri: new Uri(hello), isDirty: false } } as unknown as typeof f.vscode.window.activeTextEditor;
+  await f.commands.get('vtx.runWithoutDebugging')!(undefined);
+  const text = f.output.join('\n');
+  assert.match(text, /^vtx run .*hello16\.asm --trace-exits$/m);
+  assert.match(text, /^hello from a VMX guest$/m);
+  assert.match(text, /^exit io_instruction +rip 0x00007c20 +OUT port 0x604.*-> SystemDown$/m);
+  assert.match(text, /^stop: +SystemDown/m);
+  assert.match(text, /^VM exits: +1\n +reason +count +share\n +IO_INSTRUCTION +1 +100\.0%$/m);
+  assert.ok(text.indexOf('hello from') < text.indexOf('exit io_instruction') && text.indexOf('exit io_instruction') < text.indexOf('stop:'), 'serial, exits, summary in the order they came');
+  assert.deepEqual(f.errors, []);
+  // From the explorer: a Multiboot kernel.
+  f.output.length = 0;
+  await f.commands.get('vtx.runWithoutDebugging')!(new Uri(join(ROOT, 'examples/c-kernel/kernel.elf')));
+  assert.match(f.output.join('\n'), /^exit cpuid /m);
+  // vtx.runFlatBinary is unchanged: the bare processor (no VM exits).
+  f.output.length = 0;
+  await f.commands.get('vtx.runFlatBinary')!(new Uri(join(ROOT, 'examples/sum64.bin')));
+  assert.doesNotMatch(f.output.join('\n'), /VM exits/);
+  // A file that is not there: one line and an error message.
+  await f.commands.get('vtx.runWithoutDebugging')!(new Uri('/nonexistent/x.asm'));
+  assert.equal(f.errors.length, 1);
+  assert.match(f.errors[0], /^vtx: cannot read '\/nonexistent\/x\.asm'/);
+});
+
+test('extension: vtx.assemble writes the .bin next to the .asm, or puts the errors in Problems', { skip: !built && 'dist/ is not built' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vtx-ext-assemble-'));
+  const src = join(dir, 'g.asm');
+  writeFileSync(src, 'bits 16\norg 0x7c00\nmov ax, 0x1234\nhlt\n');
+  const f = fakeVscode({ mode: 'long' });
+  loadExtension(f.vscode).activate({ subscriptions: [], asAbsolutePath: (p: string) => join(ROOT, p) });
+  await f.commands.get('vtx.assemble')!(new Uri(src));
+  assert.deepEqual([...readFileSync(join(dir, 'g.bin'))], [0xb8, 0x34, 0x12, 0xf4]);
+  assert.match(f.output.join('\n'), /wrote .*g\.bin \(4 bytes\)/);
+  assert.deepEqual(f.errors, []);
+  writeFileSync(src, 'bits 16\nmov ax, 1\nfrobnicate ax\n');
+  await f.commands.get('vtx.assemble')!(new Uri(src));
+  assert.equal(f.errors.length, 1);
+  assert.match(f.errors[0], /g\.asm:3:1: .*frobnicate/);
+  assert.deepEqual((f.problems.get(src) ?? []).map((d) => [d.range.startLine, d.severity, d.source]), [[2, 0, 'vtx asm']]);
+  assert.deepEqual([...readFileSync(join(dir, 'g.bin'))], [0xb8, 0x34, 0x12, 0xf4], 'a failed assembly leaves the old binary');
 });

@@ -23,14 +23,61 @@ test('package.json is a VS Code extension manifest with the vtx command line as 
   for (const s of ['build', 'test', 'bench', 'conformance']) assert.ok(pkg.scripts[s], s);
 });
 
-test('the extension activates only on vtx.runFlatBinary (which it contributes and registers), vtx assembly, its panels and the vtx debug type', () => {
-  assert.deepEqual([...pkg.activationEvents].sort(), ['onWebviewPanel:vtx.vmcs', 'onWebviewPanel:vtx.ept', 'onWebviewPanel:vtx.exits', 'onCommand:vtx.runFlatBinary', 'onLanguage:vtx-asm', 'onDebugResolve:vtx', 'onDebugDynamicConfigurations:vtx'].sort());
+test('the extension activates only on its commands, vtx assembly, its panels and the vtx debug type; every command it contributes it registers, with an icon', () => {
+  assert.deepEqual([...pkg.activationEvents].sort(), [
+    'onCommand:vtx.runFlatBinary', 'onCommand:vtx.runWithoutDebugging', 'onCommand:vtx.assemble',
+    'onWebviewPanel:vtx.vmcs', 'onWebviewPanel:vtx.ept', 'onWebviewPanel:vtx.exits',
+    'onLanguage:vtx-asm', 'onDebugResolve:vtx', 'onDebugDynamicConfigurations:vtx',
+  ].sort());
   const cmd = pkg.contributes.commands.find((c) => c.command === 'vtx.runFlatBinary');
   assert.ok(cmd);
   assert.equal(`${cmd.category}: ${cmd.title}`, 'vtx: Run Flat Binary on the Bare Processor');
+  const titles: Record<string, string> = Object.fromEntries(pkg.contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]));
+  assert.deepEqual(titles, {
+    'vtx.runFlatBinary': 'vtx: Run Flat Binary on the Bare Processor',
+    'vtx.runWithoutDebugging': 'vtx: Run Without Debugging',
+    'vtx.assemble': 'vtx: Assemble',
+    'vtx.showVmcs': 'vtx: Show VMCS',
+    'vtx.showEpt': 'vtx: Show EPT',
+    'vtx.showExits': 'vtx: Show VM Exits',
+  });
+  for (const c of pkg.contributes.commands as Array<{ command: string; icon?: string }>) assert.match(c.icon ?? '', /^\$\([a-z-]+\)$/, c.command);
   const src = readFileSync(join(ROOT, 'src/extension/extension.ts'), 'utf8');
-  assert.match(src, /registerCommand\('vtx\.runFlatBinary'/);
+  for (const id of ['vtx.runFlatBinary', 'vtx.runWithoutDebugging', 'vtx.assemble']) assert.match(src, new RegExp(`registerCommand\\('${id.replace('.', '\\.')}'`), id);
   assert.match(src, /createOutputChannel\('vtx'\)/);
+  // Every menu entry names a contributed command.
+  const menus = (pkg.contributes as unknown as { menus: Record<string, Array<{ command: string }>> }).menus;
+  for (const [where, list] of Object.entries(menus)) for (const m of list) assert.ok(pkg.contributes.commands.some((c) => c.command === m.command), `${where}: ${m.command}`);
+});
+
+test('settings: disassembly syntax, serial mode and default intercepts mirror the launch fields they default', () => {
+  const c = pkg.contributes as unknown as {
+    configuration: { properties: Record<string, { type: string; enum?: string[]; default?: unknown; properties?: unknown }> };
+    debuggers: Array<{ configurationAttributes: { launch: { properties: Record<string, { enum?: string[]; properties?: unknown }> } } }>;
+  };
+  const s = c.configuration.properties;
+  const launch = c.debuggers[0].configurationAttributes.launch.properties;
+  assert.deepEqual(s['vtx.disassembly.syntax'].enum, launch.syntax.enum);
+  assert.equal(s['vtx.disassembly.syntax'].default, 'nasm');
+  assert.deepEqual(s['vtx.serial'].enum, launch.serial.enum);
+  assert.equal(s['vtx.serial'].default, 'console');
+  assert.equal(s['vtx.defaultIntercept'].type, 'object');
+  assert.deepEqual(s['vtx.defaultIntercept'].properties, launch.intercept.properties);
+});
+
+test('the walkthrough: each step has its markdown, and every command link names a command vtx contributes or VS Code has', () => {
+  const c = pkg.contributes as unknown as { walkthroughs: Array<{ steps: Array<{ id: string; description: string; media: { markdown?: string } }> }> };
+  const own = new Set(pkg.contributes.commands.map((x) => x.command));
+  const builtin = new Set(['vscode.openFolder', 'workbench.view.debug', 'workbench.action.debug.start', 'workbench.debug.viewlet.action.addFunctionBreakpointAction', 'workbench.action.files.openFolder']);
+  for (const w of c.walkthroughs) {
+    for (const s of w.steps) {
+      assert.ok(s.media.markdown && existsSync(join(ROOT, s.media.markdown)), s.id);
+      const md = readFileSync(join(ROOT, s.media.markdown), 'utf8');
+      for (const text of [s.description, md]) {
+        for (const m of text.matchAll(/command:([\w.]+)/g)) assert.ok(own.has(m[1]) || builtin.has(m[1]), `${s.id}: command:${m[1]}`);
+      }
+    }
+  }
 });
 
 test('the built extension keeps vscode external and ships iced-x86 WebAssembly beside the bundles', (t) => {

@@ -1,11 +1,15 @@
 /**
  * End to end in a real VS Code: the packed VSIX installed into code-server, driven in Debian's
  * Chromium. Run by `npm run test:e2e` (scripts/e2e/run.mjs), which installs the tools, packs the
- * VSIX, makes the run folder and passes them in VTX_E2E_* variables; steps run in order and
- * each saves a screenshot in test/artifacts/e2e/. Today's steps: the assembly language server
- * (hover with its VT-x line, a diagnostic in the Problems view) and the "Run Flat Binary"
- * command with its output channel; the VMCS and EPT panels opened without a session. The
- * debugger steps of issue 9 (and the panels filled by a session) come with them.
+ * VSIX, makes the run folder and passes them in VTX_E2E_* variables; steps run in order (a step
+ * after a failed one is skipped) and each saves a screenshot in test/artifacts/e2e/.
+ * The scenario of issue 9, as a person does it in examples/: the assembly language server (hover
+ * with its VT-x line, a diagnostic in the Problems view), "Run Flat Binary" and its output, the
+ * panels with no session; then the debugger — tick "VM exit: CPUID" in the Breakpoints view, F5
+ * on the cpuid configuration of examples/.vscode/launch.json, the stop in the Call Stack and the
+ * exit's fields in Variables, GUEST_RIP in the VMCS panel, the RAM mapping in the EPT panel, one
+ * step, continue to the power-off with the guest's serial text in the Debug Console; last, a
+ * source breakpoint set with F9 in hello16.asm and hit. Every wait is for a condition.
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +17,10 @@ import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { installExtension, prepare, startServer, type RunningServer } from './codeServer';
-import { editorLine, launchBrowser, openWorkbench, plain, runCommand, Shots, until } from './workbench';
+import {
+  debugToolbar, editorLine, launchBrowser, openWorkbench, pausedOn, pickLaunchConfiguration, plain, runCommand, setViewExpanded,
+  Shots, startDebugging, until, webviewFrame,
+} from './workbench';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 function env(name: string): string {
@@ -176,4 +183,183 @@ step('vtx: Show VMCS / Show EPT open their panels, which say there is no debug s
     assert.match(status, /No vtx debug session/);
   }
   await shots.take(page, 'panels-no-session');
+});
+
+// ---- The debugger, as a person uses it: exit breakpoints, the panels, stepping, the console. ----
+
+const debugToolbarLocator = () => page.locator('.debug-toolbar');
+const debugConsole = () => page.locator('.part.panel .repl');
+
+/** Waits for the session to end: the debug toolbar goes away. */
+async function sessionEnded(): Promise<void> {
+  await debugToolbarLocator().waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+step('the Breakpoints view lists the exit filters of a vtx session; "VM exit: CPUID" gets ticked', async (t) => {
+  // VS Code shows an adapter's exception-breakpoint filters once a session of its type has
+  // started (they stay listed, and ticked, afterwards): hello16 stops on entry, which is enough.
+  await runCommand(page, 'View: Close All Editors');
+  await runCommand(page, 'View: Show Run and Debug');
+  await pickLaunchConfiguration(page, 'hello16: real mode, COM1 and the power-off');
+  await startDebugging(page);
+  await pausedOn(page, (s) => /entry/i.test(s));
+  await setViewExpanded(page, 'Watch', false);
+  await setViewExpanded(page, 'Breakpoints', true);
+  const view = page.locator('.part.sidebar .debug-breakpoints');
+  const row = view.locator('.monaco-list-row[aria-label="VM exit: CPUID"]');
+  // The list is virtual: scroll it until the row is rendered.
+  await until('the row "VM exit: CPUID" in the Breakpoints view', async () => {
+    if ((await row.count()) > 0) return true;
+    await view.hover();
+    await page.mouse.wheel(0, 120);
+    return (await row.count()) > 0;
+  }, (x) => x, 30_000);
+  const filters = await view.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+  t.diagnostic(`filters shown: ${filters.join(', ')}`);
+  assert.ok(filters.every((f) => f.startsWith('VM exit: ')), filters.join(', '));
+  assert.equal(await row.getAttribute('aria-checked'), 'false');
+  // TRIPLE_FAULT is on by default (initialConfigurations and DEFAULT_ON): CPUID is not.
+  await row.locator('.monaco-checkbox').click();
+  await view.locator('.monaco-list-row[aria-label="VM exit: CPUID"][aria-checked="true"]').waitFor({ timeout: 10_000 });
+  await shots.take(page, 'exit-filter-cpuid-ticked');
+  await debugToolbar(page, 'Stop');
+  await sessionEnded();
+  // Still ticked with no session: the next vtx session gets it.
+  await view.locator('.monaco-list-row[aria-label="VM exit: CPUID"][aria-checked="true"]').waitFor({ timeout: 10_000 });
+});
+
+step('F5 on "cpuid" stops on the first CPUID: "VM exit: CPUID" in the Call Stack, the exit\'s fields in Variables', async (t) => {
+  await pickLaunchConfiguration(page, 'cpuid: CPUID and the hypervisor leaves');
+  await startDebugging(page);
+  // The launch configuration's own exit breakpoint is leaf 0x40000000: stopping on leaf 1 (the
+  // guest's first CPUID) is the Breakpoints view's filter at work.
+  const why = await pausedOn(page, (s) => /VM exit: CPUID/.test(s));
+  t.diagnostic(`Call Stack: ${why}`);
+  assert.match(why, /^VM exit: CPUID — CPUID leaf 0x1 subleaf 0x0$/);
+  const stack = plain(await page.locator('.part.sidebar .debug-call-stack').innerText());
+  t.diagnostic(`frames:\n${stack}`);
+  assert.match(stack, /^start\+0x9\s+cpuid\.asm\s+33$/m);
+  await page.locator('.tabs-container .tab.active', { hasText: 'cpuid.asm' }).waitFor({ timeout: 30_000 });
+  await page.locator('.zone-widget .exception-widget', { hasText: 'VM exit 10 CPUID: CPUID leaf 0x1 subleaf 0x0' }).waitFor({ timeout: 30_000 });
+  await shots.take(page, 'cpuid-stop');
+  // The Variables view: the "VM exit" scope (the Call Stack folded for room while reading it).
+  const variables = page.locator('.part.sidebar .debug-variables');
+  await setViewExpanded(page, 'Breakpoints', false);
+  await setViewExpanded(page, 'Call Stack', false);
+  const general = variables.locator('.monaco-list-row[aria-label="Scope General registers"]');
+  if ((await general.getAttribute('aria-expanded')) === 'true') await general.click();
+  await variables.locator('.monaco-list-row[aria-label="Scope VM exit"]').click();
+  const text = await until('the VM exit scope with its fields', async () => plain(await variables.innerText()),
+    (s) => /IDT-vectoring information =/.test(s), 30_000);
+  t.diagnostic(`Variables:\n${text}`);
+  assert.match(text, /status =\s+stopped on this exit \(before the hypervisor handles it\)/);
+  assert.match(text, /reason =\s+10 CPUID/);
+  assert.match(text, /summary =\s+CPUID leaf 0x1 subleaf 0x0/);
+  assert.match(text, /instruction length =\s+2\n/);
+  assert.match(text, /RIP =\s+0x7c09\n/); // org 0x7c00 + mov eax, 1 (6 bytes) + xor ecx, ecx (3 bytes)
+  await shots.take(page, 'variables-vm-exit');
+  await setViewExpanded(page, 'Call Stack', true);
+});
+
+step('the VMCS panel (debug toolbar) shows GUEST_RIP of the exit', async (t) => {
+  await debugToolbar(page, 'Show VMCS');
+  await page.locator('.tabs-container .tab', { hasText: 'vtx: VMCS' }).first().waitFor({ timeout: 30_000 });
+  const vmcs = await webviewFrame(page, 'body[data-panel="vmcs"] tr[data-field="GUEST_RIP"]');
+  const status = await until('the VMCS panel to say the session is stopped', async () => plain(await vmcs.locator('.status-text').first().innerText()),
+    (s) => /Stopped/.test(s));
+  t.diagnostic(`VMCS panel: ${status}`);
+  assert.match(status, /^cpuid: CPUID and the hypervisor leaves — Stopped/);
+  // A person types the field's name in the filter; its section opens.
+  await vmcs.locator('vscode-textfield.filter input').fill('GUEST_RIP');
+  const row = vmcs.locator('tr[data-field="GUEST_RIP"]');
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  // The row is built with the layout and filled by the report that follows it.
+  const value = await until('GUEST_RIP\'s value', async () => plain(await row.locator('.value-text').innerText()),
+    (v) => /^0x[0-9a-f]{16}$/.test(v), 10_000);
+  t.diagnostic(`GUEST_RIP: ${plain(await row.innerText())}`);
+  assert.equal(value, '0x0000000000007c09'); // the CPUID the guest is stopped on, as in Variables
+  assert.match(plain(await row.innerText()), /^GUEST_RIP\t0x681e · natural\t/);
+  await shots.take(page, 'vmcs-guest-rip');
+});
+
+step('the EPT panel shows the guest\'s RAM mapped by the EPT', async (t) => {
+  await debugToolbar(page, 'Show EPT');
+  await page.locator('.tabs-container .tab', { hasText: 'vtx: EPT' }).first().waitFor({ timeout: 30_000 });
+  const ept = await webviewFrame(page, 'body[data-panel="ept"] .seg.kind-ram');
+  const ram = await ept.locator('.seg.kind-ram').first().getAttribute('title');
+  const header = plain(await ept.locator('.ept-header').innerText());
+  const first = plain(await ept.locator('tr.mapping').first().innerText());
+  t.diagnostic(`EPT: ${header.replace(/\n/g, ' · ')}; RAM: ${ram}; first mapping: ${first}`);
+  assert.match(header, /EPT on/);
+  assert.equal(ram, '0x0 – 0x4000000 (64 MiB): RAM, mapped by the EPT'); // "memory" defaults to 64M
+  assert.match(first, /^0x0 – 0x200000\t0x0 – 0x200000\t2 MiB\t2 MiB\tR W X\tWB\t/);
+  await shots.take(page, 'ept-ram');
+});
+
+step('step one instruction: the CPUID completes and the guest is on the next line', async (t) => {
+  await debugToolbar(page, 'Step Over');
+  const why = await pausedOn(page, (s) => /step/i.test(s));
+  const stack = await until('the top frame on the line after CPUID', async () => plain(await page.locator('.part.sidebar .debug-call-stack').innerText()),
+    (s) => /cpuid\.asm\s+34$/m.test(s));
+  t.diagnostic(`Call Stack: ${why}\n${stack}`);
+  assert.match(stack, /^start\+0xb\s+cpuid\.asm\s+34$/m); // CPUID is 2 bytes (0f a2)
+  await editorLine(page, 'mov [leaf1_ecx], ecx').waitFor({ timeout: 10_000 });
+  await shots.take(page, 'stepped');
+});
+
+step('continue: the next CPUID exits stop too; the serial text reaches the Debug Console and the session ends on power-off', async (t) => {
+  // leaf 0x40000000 (the filter and the configuration's own exit breakpoint), then 0x40000001.
+  for (const leaf of ['0x40000000', '0x40000001']) {
+    await debugToolbar(page, 'Continue');
+    const why = await pausedOn(page, (s) => s.includes(`CPUID leaf ${leaf} `));
+    t.diagnostic(`stopped: ${why}`);
+  }
+  await debugToolbar(page, 'Continue');
+  await sessionEnded();
+  const text = await until('the serial text and the power-off in the Debug Console', async () => plain(await debugConsole().innerText()),
+    (s) => /the guest powered off/.test(s), 30_000);
+  t.diagnostic(`Debug Console:\n${text}`);
+  assert.match(text, /^CPUID leaf 1 at 0x7c09$/m); // the configuration's tracepoint
+  assert.match(text, /^hypervisor \(ecx bit 31\): 1$/m);
+  assert.match(text, /^signature: vtxvtxvtxvtx$/m);
+  assert.match(text, /^leaf 0x40000001 eax: 0x00000000$/m);
+  assert.match(text, /^vtx: the guest powered off \(ACPI power-off: word 0x2000 to port 0x604\)$/m);
+  const vmcs = await webviewFrame(page, 'body[data-panel="vmcs"]');
+  await until('the VMCS panel to say the session ended', async () => plain(await vmcs.locator('.status-text').first().innerText()),
+    (s) => /session ended/.test(s));
+  await shots.take(page, 'serial-power-off');
+});
+
+step('a source breakpoint set with F9 in hello16.asm is hit on launch', async (t) => {
+  await runCommand(page, 'View: Close All Editors');
+  await runCommand(page, 'View: Show Explorer');
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'hello16.asm' }).click();
+  await page.locator('.tabs-container .tab.active', { hasText: 'hello16.asm' }).waitFor({ timeout: 30_000 });
+  const source = readFileSync(join(folder, 'hello16.asm'), 'utf8').split('\n');
+  const line = source.findIndex((l) => /^\s+mov dx, 0x604\b/.test(l)) + 1;
+  assert.ok(line > 0);
+  await runCommand(page, 'Go to Line/Column...');
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+  await page.locator('.statusbar-item', { hasText: `Ln ${line}, Col 1` }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('F9');
+  await page.locator('.editor-group-container.active .glyph-margin-widgets .codicon-debug-breakpoint').first().waitFor({ timeout: 10_000 });
+  await shots.take(page, 'source-breakpoint-set');
+  await runCommand(page, 'View: Show Run and Debug');
+  await pickLaunchConfiguration(page, 'hello16: real mode, COM1 and the power-off');
+  await startDebugging(page);
+  await pausedOn(page, (s) => /entry/i.test(s)); // the configuration's stopOnEntry
+  await debugToolbar(page, 'Continue');
+  const why = await pausedOn(page, (s) => /breakpoint/i.test(s));
+  const stack = plain(await page.locator('.part.sidebar .debug-call-stack').innerText());
+  t.diagnostic(`Call Stack: ${why}\n${stack}`);
+  assert.match(why, /^breakpoint at 0x7c1a$/);
+  assert.match(stack, new RegExp(`^start\\.off\\s+hello16\\.asm\\s+${line}$`, 'm'));
+  // The loop before it has written the whole line to COM1.
+  await until('the guest\'s line in the Debug Console', async () => plain(await debugConsole().innerText()),
+    (s) => /^hello from a VMX guest$/m.test(s), 30_000);
+  await page.locator('.part.sidebar .debug-variables .monaco-list-row[aria-label="Scope General registers"]').waitFor({ timeout: 30_000 });
+  await shots.take(page, 'source-breakpoint-hit');
+  await debugToolbar(page, 'Stop');
+  await sessionEnded();
 });

@@ -3,7 +3,7 @@
  * profile, open the workbench, run commands from the palette, read views, take screenshots.
  * Every wait is for a condition on the page, with a deadline.
  */
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,7 +15,7 @@ export const CHROMIUM_ARGS = [
 export async function launchBrowser(executablePath: string, profileDir: string): Promise<BrowserContext> {
   mkdirSync(profileDir, { recursive: true });
   return chromium.launchPersistentContext(profileDir, {
-    executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
+    executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1600, height: 1000 },
   });
 }
 
@@ -85,4 +85,56 @@ export class Shots {
 /** The editor line (a `.view-line`) whose text contains `text`. */
 export function editorLine(page: Page, text: string | RegExp): Locator {
   return page.locator('.editor-group-container.active .monaco-editor .view-line', { hasText: text }).first();
+}
+
+/** The webview frame (webviews are nested iframes) whose document matches `selector`. */
+export async function webviewFrame(page: Page, selector: string, timeoutMs = 30_000): Promise<Frame> {
+  return until(`a webview frame holding ${selector}`, async () => {
+    for (const f of page.frames()) {
+      if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+    }
+    return undefined;
+  }, (f): f is Frame => f !== undefined, timeoutMs) as Promise<Frame>;
+}
+
+/** Expands or collapses the side bar view titled `title` (Variables, Watch, Call Stack, Breakpoints...). */
+export async function setViewExpanded(page: Page, title: string, expanded: boolean): Promise<void> {
+  const header = page.locator(`.part.sidebar .pane-header[aria-label="${title} Section"]`);
+  if ((await header.getAttribute('aria-expanded')) !== String(expanded)) await header.click();
+  await page.locator(`.part.sidebar .pane-header[aria-label="${title} Section"][aria-expanded="${expanded}"]`).waitFor({ timeout: 10_000 });
+}
+
+/** Picks the launch configuration `name` in the Run and Debug view's drop-down (launch.json's list). */
+export async function pickLaunchConfiguration(page: Page, name: string): Promise<void> {
+  const label = page.locator('.part.sidebar .start-debug-action-item-dropdown-label');
+  await label.click();
+  await page.locator('.context-view .monaco-list-row', { hasText: name }).first().click();
+  await page.locator('.part.sidebar .start-debug-action-item-label', { hasText: name }).waitFor({ timeout: 10_000 });
+}
+
+/** F5: starts the selected configuration and waits for the debug toolbar. A key pressed while
+ * the workbench is busy can be ignored (the recipe): pressed once more only when no session
+ * started at all in 10 s, so a slow start never becomes two sessions. */
+export async function startDebugging(page: Page): Promise<void> {
+  const toolbar = page.locator('.debug-toolbar');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F5');
+    try {
+      await toolbar.waitFor({ state: 'visible', timeout: 10_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 1) throw e;
+    }
+  }
+}
+
+/** Clicks the debug toolbar's button whose label starts with `label` (Continue, Step Over, Stop, Show VMCS...). */
+export async function debugToolbar(page: Page, label: string): Promise<void> {
+  await page.locator(`.debug-toolbar .action-label[aria-label^="${label}"]`).click();
+}
+
+/** The Call Stack view's header message: why the session is paused ("VM exit: CPUID — ...", "breakpoint at ..."). */
+export async function pausedOn(page: Page, ok: (s: string) => boolean, timeoutMs = 30_000): Promise<string> {
+  return until('the Call Stack to say why the session paused', async () =>
+    plain(await page.locator('.part.sidebar .call-stack-state-message').innerText({ timeout: 1000 })), ok, timeoutMs);
 }

@@ -37,6 +37,10 @@ const REQUIRED = [
 REQUIRED.push(...['vmcs', 'ept', 'exits'].flatMap((p) => [`dist/webview/${p}.js`, `dist/webview/${p}.css`]),
   'dist/webview/codicons/codicon.css', 'dist/webview/codicons/codicon.ttf');
 /** Everything the VSIX may hold: the required files and the grammars/language configurations. */
+// The README's own images (VS Code's extension page renders README.md from the installed
+// extension, so a relative image must be packed to show).
+const README_IMAGES = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/!\[[^\]]*\]\(([^)\s:]+)\)/g)].map((m) => m[1]);
+REQUIRED.push(...README_IMAGES);
 const ALLOWED = [...REQUIRED.map((f) => new RegExp(`^${f.replace(/\./g, '\\.')}$`)), /^syntaxes\/[\w.-]+\.json$/, /^media\/walkthrough\/[\w-]+\.md$/];
 
 test('npm run package packs vtx-<version>.vsix with @vscode/vsce, and package.json names the icon', () => {
@@ -50,7 +54,8 @@ test('npm run package packs vtx-<version>.vsix with @vscode/vsce, and package.js
   assert.equal(png.readUInt32BE(20), 128, 'icon height');
 });
 
-test('the VSIX holds exactly the bundles, the wasm, the grammars, the icon, package.json, README and LICENSE', (t) => {
+test('the VSIX holds exactly the bundles, the wasm, the grammars, the icon, the walkthrough, package.json, README (and its images) and LICENSE', (t) => {
+  assert.deepEqual(README_IMAGES, ['media/readme/stop-on-cpuid.png']);
   if (!existsSync(join(ROOT, 'dist/extension.js'))) {
     t.skip('dist/ is not built (npm test builds it first)');
     return;

@@ -5,7 +5,7 @@
  * from the launch request to the stopped-on-entry event; in-process, the slowdown of an
  * exit-heavy guest run by the debug engine with 10 exit filters armed that never match.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebugEngine } from '../engine';
@@ -101,31 +101,35 @@ function engineRun(program: string, filters: number): Promise<{ ms: number; exit
 
 export async function benchDebugger(adapter: string, minSeconds = 1): Promise<DebuggerBench> {
   const dir = mkdtempSync(join(tmpdir(), 'vtx-bench-dbg-'));
-  const loop = join(dir, 'loop.asm');
-  writeFileSync(loop, 'bits 64\norg 0x1000\nl:\n  inc rax\n  jmp l\n');
-  const work = join(dir, 'work.asm');
-  writeFileSync(work, GUEST(20_000));
-  const steps = Math.max(100, Math.min(1000, Math.round(minSeconds * 300)));
-  await dapFigures(adapter, loop, 20); // warm-up (the first process start pays for loading)
-  const dap = await dapFigures(adapter, loop, steps);
-  // Alternate plain and filtered runs; medians of each.
-  await engineRun(work, 0);
-  await engineRun(work, 10);
-  const plain: number[] = [];
-  const filtered: number[] = [];
-  let exits = 0;
-  const until = performance.now() + minSeconds * 1000;
-  do {
-    plain.push((await engineRun(work, 0)).ms);
-    const f = await engineRun(work, 10);
-    filtered.push(f.ms);
-    exits = f.exits;
-  } while (performance.now() < until || plain.length < 3);
-  const p = median(plain);
-  const f = median(filtered);
-  const r2 = (x: number): number => Math.round(x * 100) / 100;
-  return {
-    stepMedianMs: r2(dap.stepMedianMs), steps, launchToEntryMs: r2(dap.launchToEntryMs), spawnToEntryMs: r2(dap.spawnToEntryMs),
-    filterSlowdownPercent: r2(((f - p) / p) * 100), filterRunMs: r2(f), plainRunMs: r2(p), exitsPerRun: exits,
-  };
+  try {
+    const loop = join(dir, 'loop.asm');
+    writeFileSync(loop, 'bits 64\norg 0x1000\nl:\n  inc rax\n  jmp l\n');
+    const work = join(dir, 'work.asm');
+    writeFileSync(work, GUEST(20_000));
+    const steps = Math.max(100, Math.min(1000, Math.round(minSeconds * 300)));
+    await dapFigures(adapter, loop, 20); // warm-up (the first process start pays for loading)
+    const dap = await dapFigures(adapter, loop, steps);
+    // Alternate plain and filtered runs; medians of each.
+    await engineRun(work, 0);
+    await engineRun(work, 10);
+    const plain: number[] = [];
+    const filtered: number[] = [];
+    let exits = 0;
+    const until = performance.now() + minSeconds * 1000;
+    do {
+      plain.push((await engineRun(work, 0)).ms);
+      const f = await engineRun(work, 10);
+      filtered.push(f.ms);
+      exits = f.exits;
+    } while (performance.now() < until || plain.length < 3);
+    const p = median(plain);
+    const f = median(filtered);
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    return {
+      stepMedianMs: r2(dap.stepMedianMs), steps, launchToEntryMs: r2(dap.launchToEntryMs), spawnToEntryMs: r2(dap.spawnToEntryMs),
+      filterSlowdownPercent: r2(((f - p) / p) * 100), filterRunMs: r2(f), plainRunMs: r2(p), exitsPerRun: exits,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // the guests' sources: nothing stays in TMPDIR
+  }
 }
