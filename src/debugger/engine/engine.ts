@@ -26,6 +26,7 @@ import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
 import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
 import type { StoppedMachine } from '../stoppedMachine';
+import { addAddress, formatAddress } from '../address';
 import { BuiltinBackend, type RunBackend, type RunOutcome } from './runBackend';
 import { BareBackend } from './bareBackend';
 import type { DecodedEntry } from './entryDecode';
@@ -249,7 +250,7 @@ export class DebugEngine {
     if (granularity === 'line' && this.lineStep(true)) return;
     const i = this.instructionAtRip();
     if (i !== undefined && i.stepOver && !this.handlerPending) {
-      this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp() });
+      this.go({ kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp() });
       return;
     }
     this.go({ kind: 'instruction' });
@@ -278,7 +279,7 @@ export class DebugEngine {
     if (pos === undefined) return false;
     const line: Mode = { kind: 'line', over, file: pos.file, line: pos.line };
     const i = over && !this.handlerPending ? this.instructionAtRip() : undefined;
-    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: line });
+    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp(), then: line });
     else this.go(line);
     return true;
   }
@@ -288,7 +289,7 @@ export class DebugEngine {
     if (this.state !== 'stopped') throw new Error('goto: the guest is not stopped');
     if (this.handlerPending) throw new Error(`goto: stopped on a VM exit (${this.atExit!.name}) before its handler; step once first`);
     setGuestReg(this.m, 'rip', ripFromLinear(this.m, linear));
-    this.stop({ reason: 'goto', description: `RIP set to 0x${linear.toString(16)}` });
+    this.stop({ reason: 'goto', description: `RIP set to ${formatAddress(linear)}` });
   }
 
   restart(): void {
@@ -434,7 +435,7 @@ export class DebugEngine {
     if (m.over) {
       const i = this.instructionAtRip();
       if (i !== undefined && i.stepOver) {
-        this.mode = { kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: m };
+        this.mode = { kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp(), then: m };
         this.armCode();
       }
     }
@@ -452,7 +453,7 @@ export class DebugEngine {
         if (b === undefined || stopIds.includes(b.id)) continue;
         if (this.shouldStop(b)) {
           stopIds.push(b.id);
-          what ||= `${h.write ? 'write' : 'read'} of ${h.size} byte${h.size === 1 ? '' : 's'} at ${b.physical ? 'guest-physical' : 'linear'} 0x${h.address.toString(16)}`;
+          what ||= `${h.write ? 'write' : 'read'} of ${h.size} byte${h.size === 1 ? '' : 's'} at ${b.physical ? 'guest-physical' : 'linear'} ${formatAddress(h.address)}`;
         }
       }
       if (stopIds.length > 0) {
@@ -473,7 +474,7 @@ export class DebugEngine {
     }
     if (stopIds.length > 0) {
       const reason: StopReason = kind === 'function' ? 'function breakpoint' : kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
-      this.stop({ reason, description: `${reason} at 0x${lin.toString(16)}`, hitBreakpointIds: stopIds });
+      this.stop({ reason, description: `${reason} at ${formatAddress(lin)}`, hitBreakpointIds: stopIds });
       return true;
     }
     const m = this.mode;
