@@ -17,7 +17,7 @@ export const HH_TOOLS = hasTool('gcc') && hasTool('readelf') && hasTool('nm');
 export const HH_CFLAGS = [
   '-m64', '-mcmodel=kernel', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-fno-pie', '-no-pie', '-O0', '-g',
   '-fno-omit-frame-pointer', '-mno-red-zone', '-fno-stack-protector', '-fno-asynchronous-unwind-tables', '-mno-sse', '-mno-mmx',
-  '-Wl,--build-id=none', '-Wl,-z,max-page-size=4096',
+  '-Wl,--build-id=none', '-Wl,-z,max-page-size=4096', '-Wl,--no-warn-rwx-segments',
 ];
 
 /** Build the kernel into a new temporary directory; `dispose` removes it. */
