@@ -114,6 +114,10 @@ test('a higher-half kernel: breakpoints, call stack, disassembly, memory, transl
   assert.equal(stop.body.reason, 'data breakpoint');
   assert.match(stop.body.description!, new RegExp(`write of [48] bytes at linear ${counter}`));
   assert.equal((await frames(dc))[0].name.replace(/\+0x[0-9a-f]+$/, ''), 'square');
+  // The value written, read through the kernel's upper-half mapping by an expression.
+  assert.equal(await evaluate(dc, 'qword [counter]'), '0x1');
+  const ev = (await dc.evaluateRequest({ expression: '[counter]', frameId: (await frames(dc))[0].id, context: 'watch' })).body;
+  assert.equal(ev.memoryReference, counter);
   await dc.setDataBreakpointsRequest({ breakpoints: [] });
   await andStop(dc, dc.stepOutRequest({ threadId: 1 }));
   f = await frames(dc);
