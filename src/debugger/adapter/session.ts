@@ -259,11 +259,27 @@ export class VtxDebugSession extends DebugSession {
     });
   }
 
-  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
+  /**
+   * Restart: the latest launch configuration (`arguments`, sent by clients that support it, with
+   * the person's edits to launch.json) is checked and its program loaded before anything changes;
+   * a bad one is an error response and the session goes on as it was.
+   */
+  protected override restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): void {
     this.handle(response, () => {
       const e = this.need();
+      const wasBare = e.bare;
+      let go: () => void;
+      try {
+        go = e.prepareRestart(args?.arguments);
+      } catch (err) {
+        if (err instanceof LaunchError) throw new LaunchError(`restart: ${err.message}`);
+        throw err;
+      }
       this.sendResponse(response);
-      e.restart();
+      this.containers.reset();
+      go();
+      // Switched to or from bare VT-x mode: the vm_entry filter comes or goes.
+      if (e.bare !== wasBare) this.sendEvent(new CapabilitiesEvent({ exceptionBreakpointFilters: filtersForLaunch(e.bare) }));
     });
   }
 

@@ -21,7 +21,7 @@ import { disassembleWindow, type DisassembledInsn } from './disassembly';
 import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
 import { guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
 import { checkLaunchConfig, LaunchError, VM_ENTRY_NEEDS_BARE, type CheckedLaunch } from './launchConfig';
-import { loadProgram } from './loadProgram';
+import { loadProgram, type LoadedProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
 import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
@@ -72,7 +72,8 @@ const TURN_MS = 15;
 const HISTORY = 1024;
 
 export class DebugEngine {
-  readonly config: CheckedLaunch;
+  /** The launch configuration in effect (a restart may bring a new one). */
+  private cfg: CheckedLaunch;
   /** The machine (with or without the built-in hypervisor: stoppedMachine.ts). */
   m!: StoppedMachine;
   private backend!: RunBackend;
@@ -102,25 +103,25 @@ export class DebugEngine {
   private readonly bps = new BreakpointSet(this.hd);
 
   private constructor(config: CheckedLaunch, private readonly listener: EngineListener) {
-    this.config = config;
-    this.launchFilters = config.exitBreakpoints.map((s, i) => {
-      try {
-        return armFilter(s);
-      } catch (e) {
-        if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
-        throw e;
-      }
-    });
-    this.load();
+    this.cfg = config;
+    this.launchFilters = launchFilters(config);
+    this.load(loadProgram(config, this.serialSink));
   }
+
+  get config(): CheckedLaunch {
+    return this.cfg;
+  }
+
+  private readonly serialSink = (b: number): void => {
+    this.serialBytes.push(b);
+  };
 
   /** Check the configuration and load the program (nothing runs yet); throws LaunchError. */
   static launch(raw: unknown, listener: EngineListener): DebugEngine {
     return new DebugEngine(checkLaunchConfig(raw), listener);
   }
 
-  private load(): void {
-    const p = loadProgram(this.config, (b) => this.serialBytes.push(b));
+  private load(p: LoadedProgram): void {
     if (this.backend instanceof BareBackend) this.backend.dispose();
     this.m = p.m;
     this.info = p.info;
@@ -292,10 +293,37 @@ export class DebugEngine {
     this.stop({ reason: 'goto', description: `RIP set to ${formatAddress(linear)}` });
   }
 
-  restart(): void {
+  /**
+   * Load the program again and start over (breakpoints kept, bound again). With `raw`, a new
+   * launch configuration (DAP restart's `arguments`: the launch.json as edited since) is checked
+   * and its program loaded first: a LaunchError then leaves the session exactly as it was.
+   */
+  restart(raw?: unknown): void {
+    this.prepareRestart(raw)();
+  }
+
+  /** The checking and loading half of `restart` (throws LaunchError, changing nothing); the function it returns starts over. */
+  prepareRestart(raw?: unknown): () => void {
+    let next: { config: CheckedLaunch; filters: ArmedFilter[] } | undefined;
+    let program: LoadedProgram;
+    if (raw !== undefined) {
+      const config = checkLaunchConfig(raw);
+      next = { config, filters: launchFilters(config) };
+      program = loadProgram(config, this.serialSink);
+    } else {
+      program = loadProgram(this.cfg, this.serialSink);
+    }
+    return () => this.startOver(program, next);
+  }
+
+  private startOver(program: LoadedProgram, next: { config: CheckedLaunch; filters: ArmedFilter[] } | undefined): void {
     this.cancel();
     this.flushSerial();
-    this.load();
+    if (next !== undefined) {
+      this.cfg = next.config;
+      this.launchFilters = next.filters;
+    }
+    this.load(program);
     this.bps.rebind(this.info);
     this.mode = { kind: 'continue' };
     this.armCode();
@@ -583,6 +611,18 @@ export class DebugEngine {
   writeMemory(address: bigint, bytes: Uint8Array): number {
     return writeGuestMemory(this.m, address, bytes);
   }
+}
+
+/** The exit filters of a configuration's `exitBreakpoints`; a bad one is a LaunchError naming it. */
+function launchFilters(config: CheckedLaunch): ArmedFilter[] {
+  return config.exitBreakpoints.map((s, i) => {
+    try {
+      return armFilter(s);
+    } catch (e) {
+      if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
+      throw e;
+    }
+  });
 }
 
 export { LaunchError };
