@@ -8,6 +8,17 @@
  *  - the engine (src/debugger/engine/): run control, breakpoints, exit filters, stack;
  *  - the adapter (src/debugger/adapter/): DAP over the engine and inspection.
  * Nothing here depends on DAP or VS Code.
+ *
+ * Addresses. Every guest-linear address in these contracts (symbols, line rows, breakpoints,
+ * frames, disassembly) is a JS number holding the 64-bit linear address read as a *signed* 64-bit
+ * integer (src/debugger/address.ts): a higher-half kernel's 0xffffffff80000000 is -0x80000000,
+ * exact, and lower-half and 32-bit addresses are the plain unsigned values they always were.
+ * Canonical addresses of 4-level paging, and LA57 ones within ±2^53, are exact; debug information
+ * with other values above 2^53 is left out with a warning. Sorted tables put the upper half first.
+ * Whatever shows an address to a person or to DAP formats it as unsigned 64-bit hex
+ * (`formatAddress`), and whatever reads one accepts the full 64-bit form (`parseAddress`).
+ * Guest-physical addresses are plain non-negative numbers; register values and the expression
+ * language are unsigned 64-bit bigints.
  */
 import type { Vmm } from '../vmm/vmm';
 import type { StoppedMachine } from './stoppedMachine';
@@ -18,7 +29,7 @@ import type { AssembleResult } from '../language/asm/assembler';
 
 export interface SymbolInfo {
   name: string;
-  /** Guest address (linear = physical for the programs we load: identity-mapped at load time). */
+  /** Guest-linear address (an address number: negative in the upper half, see above). */
   address: number;
   /** Size in bytes (0 when unknown, as for assembly labels). */
   size: number;

@@ -51,13 +51,16 @@ interface CpuView {
 }
 
 export class HostDebug {
-  /** Code breakpoints by linear address (hi * 2^32 + lo). */
+  /**
+   * Code breakpoints by linear address: the debugger's address numbers (src/debugger/address.ts),
+   * the 64-bit address read as signed ((hi | 0) * 2^32 + lo), so upper-half addresses are exact.
+   */
   private readonly code = new Set<number>();
   /** Linear 4 KiB pages holding a code breakpoint (the per-block check is one lookup). */
   private readonly codePages = new Map<number, number>();
   private watches: Watch[] = [];
-  /** The linear address whose breakpoint is ignored for the first block after a resume. */
-  skipLinear = -1;
+  /** The linear address whose breakpoint is ignored for the first block after a resume (NaN: none; -1 is an address). */
+  skipLinear = NaN;
   /** Watch hits of the instruction that just ran. */
   hits: WatchHit[] = [];
 
@@ -95,12 +98,12 @@ export class HostDebug {
    */
   allow(c: CpuView, b: Block, left: number): number {
     const skip = this.skipLinear;
-    this.skipLinear = -1;
+    this.skipLinear = NaN;
     if (this.watches.length > 0 && left > 1) left = 1;
     if (this.code.size === 0) return left;
     const base = c.bitness === 64 ? 0 : c.segBaseLo[Seg.CS] >>> 0;
     const lin = (i: number): number => {
-      if (c.bitness === 64) return (b.ipHi[i] >>> 0) * TWO32 + (b.ipLo[i] >>> 0);
+      if (c.bitness === 64) return (b.ipHi[i] | 0) * TWO32 + (b.ipLo[i] >>> 0);
       return ((b.ipLo[i] >>> 0) + base) % TWO32;
     };
     const first = lin(0);
@@ -117,7 +120,7 @@ export class HostDebug {
 
   /** A slow-path access of `n` bytes at linear (lo, hi): record the watches it meets. */
   access(c: CpuView, lo: number, hi: number, n: number, write: boolean): void {
-    const linear = (hi >>> 0) * TWO32 + (lo >>> 0);
+    const linear = (hi | 0) * TWO32 + (lo >>> 0);
     let phys = -1;
     for (const w of this.watches) {
       if (write ? w.kind === 'read' : w.kind === 'write') continue;
@@ -135,7 +138,7 @@ export class HostDebug {
    * physical watch is matched through the page's translation (translated again on the access).
    */
   watchedPage(c: CpuView, lo: number, hi: number): boolean {
-    const linear = (hi >>> 0) * TWO32 + (lo >>> 0);
+    const linear = (hi | 0) * TWO32 + (lo >>> 0);
     const page = Math.floor(linear / 4096);
     let ppage = -1;
     for (const w of this.watches) {

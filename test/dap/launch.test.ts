@@ -68,6 +68,43 @@ test('restart loads the program again and stops on entry; terminate ends the ses
   await terminated;
 });
 
+test('restart with arguments (an edited launch configuration): the new program and options take effect; a bad one is refused and changes nothing', async () => {
+  const dc = await fresh();
+  const first = asmFile(MAIN);
+  await launch(dc, { type: 'vtx', request: 'launch', name: 'guest', program: first, ...MAIN_CONFIG });
+  assert.equal((await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].name, 'start');
+  // The person edits launch.json: another program, at another origin, in GAS syntax, with a CPUID filter.
+  const second = asmFile('bits 64\norg 0x2000\nother:\n  mov eax, 7\n  cpuid\n  hlt\n');
+  const config = { type: 'vtx', request: 'launch', name: 'guest', program: second, syntax: 'gas', stopOnEntry: true, exitBreakpoints: [{ filter: 'cpuid' }], __restart: { edited: true } };
+  const s = await andStop(dc, dc.restartRequest({ arguments: config } as DebugProtocol.RestartArguments));
+  assert.equal(s.body.reason, 'entry');
+  assert.equal(await pc(dc), 0x2000);
+  const frames = await dc.stackTraceRequest({ threadId: 1 });
+  assert.equal(frames.body.stackFrames[0].name, 'other');
+  assert.equal(frames.body.stackFrames[0].source?.path, second);
+  const dis = async () => ((await dc.customRequest('disassemble', { memoryReference: '0x2000', instructionCount: 1 })) as DebugProtocol.DisassembleResponse).body!.instructions[0].instruction;
+  assert.equal(await dis(), 'mov $7,%eax');
+  // A bad configuration: a clear error, and the session stays as it was (same program, syntax, place).
+  const missing = await dc.restartRequest({ arguments: { ...config, program: '/nonexistent/guest.asm' } } as DebugProtocol.RestartArguments).then(() => '', (e: Error) => e.message);
+  assert.match(missing, /^restart: .*cannot read '\/nonexistent\/guest\.asm'/);
+  const unknown = await dc.restartRequest({ arguments: { ...config, bogus: 1 } } as DebugProtocol.RestartArguments).then(() => '', (e: Error) => e.message);
+  assert.match(unknown, /^restart: .*'bogus' is not a vtx launch attribute/);
+  const badFilter = await dc.restartRequest({ arguments: { ...config, exitBreakpoints: [{ filter: 'cpuid', condition: 'leaf ==' }] } } as DebugProtocol.RestartArguments).then(() => '', (e: Error) => e.message);
+  assert.match(badFilter, /^restart: .*exitBreakpoints\[0\]/);
+  assert.equal(await pc(dc), 0x2000);
+  assert.equal(await dis(), 'mov $7,%eax');
+  // The new configuration's exit filter stops on the new program's CPUID.
+  const cpuid = await andStop(dc, dc.continueRequest({ threadId: 1 }));
+  assert.equal(cpuid.body.reason, 'exception');
+  assert.equal(cpuid.body.text, 'CPUID');
+  // A restart without arguments (an older client) loads the configuration in effect: the second program.
+  await andStop(dc, dc.restartRequest({}));
+  assert.equal(await pc(dc), 0x2000);
+  const terminated = dc.waitForEvent('terminated');
+  await dc.terminateRequest();
+  await terminated;
+});
+
 test('pause stops a guest in an endless loop', async () => {
   const dc = await fresh();
   await launch(dc, { program: asmFile(LOOP) });

@@ -10,11 +10,13 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DebugEngine, LaunchError, dataId, parseDataId, splitFilterCondition, type EndInfo, type StopInfo } from '../engine';
 import { inspector } from '../inspect';
 import { EvaluateError, type VarNode } from '../model';
+import { addAddress, addressBig, formatAddress, parseAddress as parseAddressNumber } from '../address';
 import { capabilities, filtersForLaunch } from './capabilities';
 import { entryExceptionInfo, exceptionInfo } from './exceptionInfo';
 
 const THREAD = 1;
-const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+/** Guest addresses to DAP: unsigned 64-bit hex of the debugger's address numbers (src/debugger/address.ts). */
+const hex = formatAddress;
 
 /** A variables container: how to list its children. */
 type Container = () => VarNode[];
@@ -98,7 +100,7 @@ export class VtxDebugSession extends DebugSession {
     const e = this.engine!;
     this.sendEvent(new Event('vtx/state', {
       state: 'stopped', reason: s.reason, description: s.description, exit: s.exit?.name,
-      rip: hex(BigInt(e.stackFrames()[0]?.pc ?? 0)), icount: e.m.cpu.icount,
+      rip: hex(e.stackFrames()[0]?.pc ?? 0), icount: e.m.cpu.icount,
     }));
   }
 
@@ -135,7 +137,7 @@ export class VtxDebugSession extends DebugSession {
 
   protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
     this.handle(response, () => {
-      const list = args.breakpoints.map((b) => ({ ...b, address: parseAddress(b.instructionReference) + (b.offset ?? 0) }));
+      const list = args.breakpoints.map((b) => ({ ...b, address: addAddress(parseAddress(b.instructionReference), b.offset ?? 0) }));
       const bps = this.need().setInstructionBreakpoints(list);
       response.body = { breakpoints: bps.map((b) => ({ id: b.id, verified: b.verified, message: b.message, instructionReference: hex(b.addresses[0]) })) };
       this.sendResponse(response);
@@ -162,7 +164,8 @@ export class VtxDebugSession extends DebugSession {
         // An expression (`rsp`, `buffer + 8`): its value is the linear address.
         try {
           const v = inspector.evaluate(this.engine.target(), args.name, 'watch').result;
-          if (/^0x[0-9a-f]+$/i.test(v)) parsed = { start: Number(v), length: args.bytes ?? 8, physical: false };
+          const start = /^0x[0-9a-f]+$/i.test(v) ? parseAddressNumber(v) : undefined;
+          if (start !== undefined) parsed = { start, length: args.bytes ?? 8, physical: false };
         } catch {
           // Not an address.
         }
@@ -256,11 +259,27 @@ export class VtxDebugSession extends DebugSession {
     });
   }
 
-  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
+  /**
+   * Restart: the latest launch configuration (`arguments`, sent by clients that support it, with
+   * the person's edits to launch.json) is checked and its program loaded before anything changes;
+   * a bad one is an error response and the session goes on as it was.
+   */
+  protected override restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): void {
     this.handle(response, () => {
       const e = this.need();
+      const wasBare = e.bare;
+      let go: () => void;
+      try {
+        go = e.prepareRestart(args?.arguments);
+      } catch (err) {
+        if (err instanceof LaunchError) throw new LaunchError(`restart: ${err.message}`);
+        throw err;
+      }
       this.sendResponse(response);
-      e.restart();
+      this.containers.reset();
+      go();
+      // Switched to or from bare VT-x mode: the vm_entry filter comes or goes.
+      if (e.bare !== wasBare) this.sendEvent(new CapabilitiesEvent({ exceptionBreakpointFilters: filtersForLaunch(e.bare) }));
     });
   }
 
@@ -380,7 +399,7 @@ export class VtxDebugSession extends DebugSession {
   protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
     this.handle(response, () => {
       const e = this.stopped();
-      const base = parseAddress(args.memoryReference) + (args.offset ?? 0);
+      const base = addAddress(parseAddress(args.memoryReference), args.offset ?? 0);
       const list = e.disassemble(base, args.instructionOffset ?? 0, args.instructionCount);
       response.body = {
         instructions: list.map((i) => {
@@ -400,7 +419,7 @@ export class VtxDebugSession extends DebugSession {
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
     this.handle(response, () => {
       const e = this.stopped();
-      const start = BigInt(parseAddress(args.memoryReference) + (args.offset ?? 0));
+      const start = addressBig(addAddress(parseAddress(args.memoryReference), args.offset ?? 0));
       const count = Math.min(args.count, 1 << 20);
       const bytes = e.readMemory(start, count);
       response.body = { address: hex(start), data: Buffer.from(bytes).toString('base64'), unreadableBytes: count - bytes.length };
@@ -411,7 +430,7 @@ export class VtxDebugSession extends DebugSession {
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
     this.handle(response, () => {
       const e = this.stopped();
-      const start = BigInt(parseAddress(args.memoryReference) + (args.offset ?? 0));
+      const start = addressBig(addAddress(parseAddress(args.memoryReference), args.offset ?? 0));
       const data = Buffer.from(args.data, 'base64');
       const n = e.writeMemory(start, new Uint8Array(data));
       if (n === 0 && data.length > 0 && args.allowPartial !== true) throw new UserError(`cannot write guest memory at ${hex(start)}`);
@@ -442,7 +461,7 @@ export class VtxDebugSession extends DebugSession {
         case 'vtx/translate': {
           const a = args?.address;
           if (typeof a !== 'string' && typeof a !== 'number') throw new UserError("vtx/translate: 'address' (a number or \"0x...\" string) is required");
-          response.body = inspector.translateReport(t(), BigInt(a), args?.kind === 'physical' ? 'physical' : 'linear');
+          response.body = inspector.translateReport(t(), translateAddress(a), args?.kind === 'physical' ? 'physical' : 'linear');
           break;
         }
         case 'vtx/serialInput': {
@@ -461,9 +480,21 @@ export class VtxDebugSession extends DebugSession {
 /** A mistake of the person (or the client), reported as such. */
 class UserError extends Error {}
 
-/** "0x1000" or "4096" → number. */
+/** "0x1000", "0xffffffff80001000" or "4096" → the debugger's address number (src/debugger/address.ts). */
 function parseAddress(ref: string): number {
   const t = ref.trim();
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new UserError(`'${ref}' is not a memory reference (0x...)`);
-  return Number(t);
+  const a = /^(0x[0-9a-f]+|\d+)$/i.test(t) ? parseAddressNumber(t) : undefined;
+  if (a === undefined) throw new UserError(`'${ref}' is not a memory reference (0x... up to 64 bits, canonical)`);
+  return a;
+}
+
+/** vtx/translate's address: "0x…" (the full 64-bit form) or a number (an address number: negative is the upper half). */
+function translateAddress(a: string | number): bigint {
+  if (typeof a === 'number') {
+    if (!Number.isSafeInteger(a)) throw new UserError(`vtx/translate: ${a} is not an address`);
+    return addressBig(a);
+  }
+  const t = a.trim();
+  if (!/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(t) || BigInt(t) >= 1n << 64n) throw new UserError(`vtx/translate: '${a}' is not an address (0x... up to 64 bits)`);
+  return BigInt(t);
 }

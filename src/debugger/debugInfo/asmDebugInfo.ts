@@ -5,6 +5,7 @@
  * produced bytes is a row covering them, instructions (`insn`) are statement rows, data is not.
  * Rows of consecutive statements form one sequence; a gap or a new section ends it.
  */
+import { addressOf } from '../address';
 import type { AssembleResult } from '../../language/asm/assembler';
 import type { DebugInfo, SymbolInfo } from '../model';
 import type { SourceRow } from './dwarfLines';
@@ -27,9 +28,11 @@ export function asmDebugInfo(path: string, asm: AssembleResult): DebugInfo {
   const symbols: SymbolInfo[] = [];
   const constants = new Map<string, number>();
   for (const s of asm.symbols.values()) {
-    const value = Number(s.value);
+    const label = s.kind === 'label' || s.reloc;
+    // Labels are addresses (src/debugger/address.ts: an upper-half one is a negative number).
+    const value = label ? addressOf(s.value) : Number(s.value);
     if (!Number.isSafeInteger(value)) continue;
-    if (s.kind === 'label' || s.reloc) symbols.push({ name: s.name, address: value, size: 0, kind: 'label' });
+    if (label) symbols.push({ name: s.name, address: value, size: 0, kind: 'label' });
     else constants.set(s.name, value);
   }
 

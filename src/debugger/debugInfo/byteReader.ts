@@ -3,6 +3,7 @@
  * formats, §7.6 LEB128). Every read past the end throws a DebugFormatError, which the readers
  * above catch to keep what they read so far.
  */
+import { addressFromHalves } from '../address';
 
 /** Malformed or truncated debug information (never escapes loadDebugInfo). */
 export class DebugFormatError extends Error {}
@@ -52,6 +53,16 @@ export class ByteReader {
     const hi = this.view.getUint32(p + 4, true);
     if (hi >= 0x200000) return NaN;
     return hi * TWO_32 + lo;
+  }
+
+  /**
+   * An 8-byte address as the debugger's address number (src/debugger/address.ts): below 2^53 as
+   * is, a canonical upper-half address (the value read as signed, down to -2^53) as a negative
+   * number; anything else (not exact) NaN, for the caller to reject.
+   */
+  addr64(): number {
+    const p = this.need(8);
+    return addressFromHalves(this.view.getUint32(p, true), this.view.getUint32(p + 4, true));
   }
 
   /** An unsigned value of `size` bytes (1, 2, 3, 4 or 8). */

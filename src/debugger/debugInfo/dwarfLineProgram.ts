@@ -28,7 +28,8 @@ const DW_LNE = { end_sequence: 1, set_address: 2, define_file: 3, set_discrimina
 
 /**
  * Run the program of `h` and return its rows in order. Rows of a sequence whose address
- * cannot be represented (above 2^53, or an all-ones tombstone) are dropped. A malformed
+ * cannot be represented (not an address number of src/debugger/address.ts: above 2^53 and not
+ * canonical upper-half) are dropped with a warning, and those at a tombstone (-1, -2) silently. A malformed
  * program adds a warning and returns the rows before the fault, its open sequence closed.
  */
 export function runLineProgram(line: Uint8Array, h: LineProgramHeader, warnings: string[]): LineRow[] {
@@ -76,16 +77,16 @@ export function runLineProgram(line: Uint8Array, h: LineProgramHeader, warnings:
           case DW_LNE.set_address: {
             const size = len - 1;
             const at = r.pos;
-            const a = size === 8 || size === 4 || size === 2 || size === 1 ? r.uN(size) : NaN;
+            // 8-byte addresses as address numbers (src/debugger/address.ts): a higher-half kernel's
+            // 0xffffffff80000000 is exact, as a negative number.
+            const a = size === 8 ? r.addr64() : size === 4 || size === 2 || size === 1 ? r.uN(size) : NaN;
             if (Number.isNaN(a) && size === 8 && !unrepresentable) {
               const big = new DataView(line.buffer, line.byteOffset + at, 8).getBigUint64(0, true);
-              if (big < 0xfffffffffffffffen) {
-                unrepresentable = true;
-                warnings.push(`.debug_line: address 0x${big.toString(16)} (line program at 0x${h.offset.toString(16)}) is above 2^53, which the debugger cannot represent: its rows are left out`);
-              }
+              unrepresentable = true;
+              warnings.push(`.debug_line: address 0x${big.toString(16)} (line program at 0x${h.offset.toString(16)}) is above 2^53 and not a canonical upper-half address, which the debugger cannot represent: its rows are left out`);
             }
-            // Code the linker discarded keeps its rows at a tombstone address (-1 or -2 truncated to 32 bits).
-            if (Number.isNaN(a) || (size === 4 && a >= 0xfffffffe)) {
+            // Code the linker discarded keeps its rows at a tombstone address (-1 or -2, or truncated to 32 bits).
+            if (Number.isNaN(a) || (size === 4 && a >= 0xfffffffe) || (size === 8 && (a === -1 || a === -2))) {
               dead = true;
               rows.length = seqStart;
             } else {

@@ -54,7 +54,8 @@ export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: st
       if (elf.bits === 32) {
         nameOff = r.u32(); value = r.u32(); size = r.u32(); info = r.u8(); r.u8(); shndx = r.u16();
       } else {
-        nameOff = r.u32(); info = r.u8(); r.u8(); shndx = r.u16(); value = r.u64(); size = r.u64();
+        // st_value as an address number (src/debugger/address.ts): a higher-half symbol is exact, negative.
+        nameOff = r.u32(); info = r.u8(); r.u8(); shndx = r.u16(); value = r.addr64(); size = r.u64();
       }
       const type = info & 0xf;
       const kind = type === STT.FUNC || type === STT.GNU_IFUNC ? 'function' : type === STT.OBJECT ? 'object' : type === STT.NOTYPE ? 'label' : undefined;
@@ -73,7 +74,7 @@ export function readElfSymbols(bytes: Uint8Array, elf: ElfSections, warnings: st
     if (!(e instanceof DebugFormatError)) throw e;
     warnings.push(e.message);
   }
-  if (tooLarge > 0) warnings.push(`${tooLarge} symbol(s) with a value or size above 2^53 left out (the debugger's addresses are exact below 2^53)`);
+  if (tooLarge > 0) warnings.push(`${tooLarge} symbol(s) with a value above 2^53 that is not a canonical upper-half address, or a size above 2^53, left out (the debugger's addresses are exact within ±2^53)`);
   const constants = new Map<string, number>();
   for (const pass of [false, true]) for (const [name, value, local] of absolute) if (local === pass && !constants.has(name)) constants.set(name, value);
   return { symbols: [...globals, ...locals], constants };

@@ -10,9 +10,10 @@ import type { DecodedExit } from '../../vmx/exitDecode';
 import type { DebugInfo } from '../model';
 import { currentVmcs, type StoppedMachine } from '../stoppedMachine';
 import { ripLinear } from './guestState';
+import { formatAddress, nearestAddress } from '../address';
 import type { Frame } from './stack';
 
-const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+const hex = formatAddress;
 
 export function exitStopDescription(m: StoppedMachine, e: DecodedExit): string {
   const v = currentVmcs(m);
@@ -33,7 +34,7 @@ function l2Linear(m: StoppedMachine): number {
   const rip = v.read('GUEST_RIP');
   const ia32e = (v.read('VM_ENTRY_CONTROLS') & 0x200n) !== 0n;
   const csL = (v.read('GUEST_CS_ACCESS_RIGHTS') & 0x2000n) !== 0n;
-  if (ia32e && csL) return Number(BigInt.asUintN(64, rip));
+  if (ia32e && csL) return nearestAddress(rip);
   return Number(BigInt.asUintN(32, rip + v.read('GUEST_CS_BASE')));
 }
 

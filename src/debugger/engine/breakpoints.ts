@@ -6,6 +6,7 @@
  */
 import { ConditionError, parseCondition } from '../conditions';
 import type { DebugInfo } from '../model';
+import { formatAddress, parseAddress } from '../address';
 import type { WatchKind } from '../../x86/hostDebug';
 import { HitConditionError, parseHitCondition, type HitTest } from './hitCondition';
 
@@ -82,7 +83,7 @@ export function instructionBreakpoint(address: number, o: BreakpointOptions): Co
 
 export function functionBreakpoint(name: string, info: DebugInfo, o: BreakpointOptions): CodeBreakpoint {
   const b: CodeBreakpoint = { ...common(o), kind: 'function', addresses: [], name };
-  const a = info.symbols.lookup(name) ?? (/^(0x[0-9a-f]+|\d+)$/i.test(name) ? Number(name) : undefined);
+  const a = info.symbols.lookup(name) ?? (/^(0x[0-9a-f_]+|\d+)$/i.test(name.trim()) ? parseAddress(name) : undefined);
   if (a === undefined) {
     b.verified = false;
     b.message = `no symbol '${name}' in the program`;
@@ -118,9 +119,13 @@ export function parseDataId(id: string): { start: number; length: number; physic
   if (m === null) return undefined;
   const length = m[3] === undefined ? 8 : Number(m[3]);
   if (length < 1 || length > 4096) return undefined;
-  return { start: Number(m[2]), length, physical: (m[1] ?? 'linear').toLowerCase() === 'physical' };
+  const physical = (m[1] ?? 'linear').toLowerCase() === 'physical';
+  // A linear address is 64-bit (0xffffffff80001000 is a negative address number); a physical one is not.
+  const start = parseAddress(m[2]);
+  if (start === undefined || (physical && start < 0)) return undefined;
+  return { start, length, physical };
 }
 
 export function dataId(start: number, length: number, physical: boolean): string {
-  return `${physical ? 'physical' : 'linear'}:0x${start.toString(16)}:${length}`;
+  return `${physical ? 'physical' : 'linear'}:${formatAddress(start)}:${length}`;
 }

@@ -7,6 +7,7 @@ import type { StoppedMachine } from '../stoppedMachine';
 import type { DebugInfo } from '../model';
 import type { Syntax } from './launchConfig';
 import { guestBitness, readGuestMemory, ripFromLinear } from './guestState';
+import { addAddress, addressBig, nearestAddress } from '../address';
 
 export interface DisassembledInsn {
   /** Linear address. */
@@ -50,16 +51,18 @@ function symbolAt(info: DebugInfo, a: number): string | undefined {
  * Decode `count` instructions from linear `address` (RIP values differ from linear addresses
  * by CS.base outside 64-bit mode: `ipOf` converts).
  */
-export function disassemble(m: StoppedMachine, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf: (linear: number) => bigint = BigInt): DisassembledInsn[] {
+export function disassemble(m: StoppedMachine, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf: (linear: number) => bigint = addressBig): DisassembledInsn[] {
   const out: DisassembledInsn[] = [];
   let a = address;
   const ins = new Instruction();
   try {
     while (out.length < count) {
-      const bytes = a < 0 ? new Uint8Array(0) : readGuestMemory(m, BigInt(a), 15);
+      // Linear addresses are 64-bit (negative numbers: the upper half, src/debugger/address.ts);
+      // below 64-bit mode a negative one is outside the 32-bit space.
+      const bytes = a < 0 && bitness !== 64 ? new Uint8Array(0) : readGuestMemory(m, addressBig(a), 15);
       if (bytes.length === 0) {
-        out.push({ address: a, bytes, text: '??', length: 1, invalid: true, stepOver: false, symbol: a >= 0 ? symbolAt(info, a) : undefined });
-        a++;
+        out.push({ address: a, bytes, text: '??', length: 1, invalid: true, stepOver: false, symbol: a >= 0 || bitness === 64 ? symbolAt(info, a) : undefined });
+        a = addAddress(a, 1);
         continue;
       }
       const dec = new Decoder(bitness, bytes, DecoderOptions.None);
@@ -73,13 +76,14 @@ export function disassemble(m: StoppedMachine, info: DebugInfo, address: number,
       const length = invalid ? 1 : ins.length;
       let text = invalid ? '(bad)' : formatter(syntax).format(ins);
       if (!invalid && (ins.flowControl === FlowControl.Call || ins.flowControl === FlowControl.UnconditionalBranch || ins.flowControl === FlowControl.ConditionalBranch)) {
-        const target = symbolAt(info, Number(ins.nearBranchTarget) + (a - Number(ipOf(a))));
+        // The branch target's linear address: its RIP plus the CS base (a - RIP of a; 0 in 64-bit mode).
+        const target = symbolAt(info, bitness === 64 ? nearestAddress(ins.nearBranchTarget) : Number(ins.nearBranchTarget) + (a - Number(ipOf(a))));
         if (target !== undefined && ins.nearBranchTarget !== 0n) text += `  ; ${target}`;
       }
       const stepOver = !invalid && (ins.flowControl === FlowControl.Call || ins.flowControl === FlowControl.IndirectCall || ins.flowControl === FlowControl.Interrupt ||
         ((ins.hasRepPrefix || ins.hasRepnePrefix || ins.hasRepePrefix) && STRING_OPS.has(ins.mnemonic)));
       out.push({ address: a, bytes: bytes.slice(0, length), text, length, invalid, stepOver, symbol: symbolAt(info, a) });
-      a += length;
+      a = addAddress(a, length);
     }
   } finally {
     ins.free();
@@ -92,7 +96,8 @@ export function disassemble(m: StoppedMachine, info: DebugInfo, address: number,
  * `address` (x86 code cannot be decoded backwards), and keep the last `count`.
  */
 export function disassembleBefore(m: StoppedMachine, info: DebugInfo, address: number, count: number, bitness: 16 | 32 | 64, syntax: Syntax, ipOf?: (linear: number) => bigint): DisassembledInsn[] {
-  const reach = Math.min(address, count * 15);
+  // An upper-half address (negative, 64-bit mode) has code below it down to the canonical hole.
+  const reach = address < 0 && bitness === 64 ? count * 15 : Math.min(address, count * 15);
   // Known instruction starts first (line-table rows, the covering symbol), farthest first, then
   // the first 16 bytes of the reach (x86 decoding falls into step within a few instructions).
   const known: number[] = [];

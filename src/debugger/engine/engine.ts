@@ -21,11 +21,12 @@ import { disassembleWindow, type DisassembledInsn } from './disassembly';
 import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
 import { guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
 import { checkLaunchConfig, LaunchError, VM_ENTRY_NEEDS_BARE, type CheckedLaunch } from './launchConfig';
-import { loadProgram } from './loadProgram';
+import { loadProgram, type LoadedProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
 import { describeEnd, type EndInfo } from './endReason';
 import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
 import type { StoppedMachine } from '../stoppedMachine';
+import { addAddress, formatAddress } from '../address';
 import { BuiltinBackend, type RunBackend, type RunOutcome } from './runBackend';
 import { BareBackend } from './bareBackend';
 import type { DecodedEntry } from './entryDecode';
@@ -71,7 +72,8 @@ const TURN_MS = 15;
 const HISTORY = 1024;
 
 export class DebugEngine {
-  readonly config: CheckedLaunch;
+  /** The launch configuration in effect (a restart may bring a new one). */
+  private cfg: CheckedLaunch;
   /** The machine (with or without the built-in hypervisor: stoppedMachine.ts). */
   m!: StoppedMachine;
   private backend!: RunBackend;
@@ -101,25 +103,25 @@ export class DebugEngine {
   private readonly bps = new BreakpointSet(this.hd);
 
   private constructor(config: CheckedLaunch, private readonly listener: EngineListener) {
-    this.config = config;
-    this.launchFilters = config.exitBreakpoints.map((s, i) => {
-      try {
-        return armFilter(s);
-      } catch (e) {
-        if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
-        throw e;
-      }
-    });
-    this.load();
+    this.cfg = config;
+    this.launchFilters = launchFilters(config);
+    this.load(loadProgram(config, this.serialSink));
   }
+
+  get config(): CheckedLaunch {
+    return this.cfg;
+  }
+
+  private readonly serialSink = (b: number): void => {
+    this.serialBytes.push(b);
+  };
 
   /** Check the configuration and load the program (nothing runs yet); throws LaunchError. */
   static launch(raw: unknown, listener: EngineListener): DebugEngine {
     return new DebugEngine(checkLaunchConfig(raw), listener);
   }
 
-  private load(): void {
-    const p = loadProgram(this.config, (b) => this.serialBytes.push(b));
+  private load(p: LoadedProgram): void {
     if (this.backend instanceof BareBackend) this.backend.dispose();
     this.m = p.m;
     this.info = p.info;
@@ -249,7 +251,7 @@ export class DebugEngine {
     if (granularity === 'line' && this.lineStep(true)) return;
     const i = this.instructionAtRip();
     if (i !== undefined && i.stepOver && !this.handlerPending) {
-      this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp() });
+      this.go({ kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp() });
       return;
     }
     this.go({ kind: 'instruction' });
@@ -278,7 +280,7 @@ export class DebugEngine {
     if (pos === undefined) return false;
     const line: Mode = { kind: 'line', over, file: pos.file, line: pos.line };
     const i = over && !this.handlerPending ? this.instructionAtRip() : undefined;
-    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: line });
+    if (i !== undefined && i.stepOver) this.go({ kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp(), then: line });
     else this.go(line);
     return true;
   }
@@ -288,13 +290,40 @@ export class DebugEngine {
     if (this.state !== 'stopped') throw new Error('goto: the guest is not stopped');
     if (this.handlerPending) throw new Error(`goto: stopped on a VM exit (${this.atExit!.name}) before its handler; step once first`);
     setGuestReg(this.m, 'rip', ripFromLinear(this.m, linear));
-    this.stop({ reason: 'goto', description: `RIP set to 0x${linear.toString(16)}` });
+    this.stop({ reason: 'goto', description: `RIP set to ${formatAddress(linear)}` });
   }
 
-  restart(): void {
+  /**
+   * Load the program again and start over (breakpoints kept, bound again). With `raw`, a new
+   * launch configuration (DAP restart's `arguments`: the launch.json as edited since) is checked
+   * and its program loaded first: a LaunchError then leaves the session exactly as it was.
+   */
+  restart(raw?: unknown): void {
+    this.prepareRestart(raw)();
+  }
+
+  /** The checking and loading half of `restart` (throws LaunchError, changing nothing); the function it returns starts over. */
+  prepareRestart(raw?: unknown): () => void {
+    let next: { config: CheckedLaunch; filters: ArmedFilter[] } | undefined;
+    let program: LoadedProgram;
+    if (raw !== undefined) {
+      const config = checkLaunchConfig(raw);
+      next = { config, filters: launchFilters(config) };
+      program = loadProgram(config, this.serialSink);
+    } else {
+      program = loadProgram(this.cfg, this.serialSink);
+    }
+    return () => this.startOver(program, next);
+  }
+
+  private startOver(program: LoadedProgram, next: { config: CheckedLaunch; filters: ArmedFilter[] } | undefined): void {
     this.cancel();
     this.flushSerial();
-    this.load();
+    if (next !== undefined) {
+      this.cfg = next.config;
+      this.launchFilters = next.filters;
+    }
+    this.load(program);
     this.bps.rebind(this.info);
     this.mode = { kind: 'continue' };
     this.armCode();
@@ -434,7 +463,7 @@ export class DebugEngine {
     if (m.over) {
       const i = this.instructionAtRip();
       if (i !== undefined && i.stepOver) {
-        this.mode = { kind: 'until', address: i.address + i.length, minRsp: this.rsp(), then: m };
+        this.mode = { kind: 'until', address: addAddress(i.address, i.length), minRsp: this.rsp(), then: m };
         this.armCode();
       }
     }
@@ -452,7 +481,7 @@ export class DebugEngine {
         if (b === undefined || stopIds.includes(b.id)) continue;
         if (this.shouldStop(b)) {
           stopIds.push(b.id);
-          what ||= `${h.write ? 'write' : 'read'} of ${h.size} byte${h.size === 1 ? '' : 's'} at ${b.physical ? 'guest-physical' : 'linear'} 0x${h.address.toString(16)}`;
+          what ||= `${h.write ? 'write' : 'read'} of ${h.size} byte${h.size === 1 ? '' : 's'} at ${b.physical ? 'guest-physical' : 'linear'} ${formatAddress(h.address)}`;
         }
       }
       if (stopIds.length > 0) {
@@ -473,7 +502,7 @@ export class DebugEngine {
     }
     if (stopIds.length > 0) {
       const reason: StopReason = kind === 'function' ? 'function breakpoint' : kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
-      this.stop({ reason, description: `${reason} at 0x${lin.toString(16)}`, hitBreakpointIds: stopIds });
+      this.stop({ reason, description: `${reason} at ${formatAddress(lin)}`, hitBreakpointIds: stopIds });
       return true;
     }
     const m = this.mode;
@@ -582,6 +611,18 @@ export class DebugEngine {
   writeMemory(address: bigint, bytes: Uint8Array): number {
     return writeGuestMemory(this.m, address, bytes);
   }
+}
+
+/** The exit filters of a configuration's `exitBreakpoints`; a bad one is a LaunchError naming it. */
+function launchFilters(config: CheckedLaunch): ArmedFilter[] {
+  return config.exitBreakpoints.map((s, i) => {
+    try {
+      return armFilter(s);
+    } catch (e) {
+      if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
+      throw e;
+    }
+  });
 }
 
 export { LaunchError };

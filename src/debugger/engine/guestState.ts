@@ -10,6 +10,7 @@
  * the processor's (src/debugger/stoppedMachine.ts).
  * Reads and writes here pick the right place, so run control and the views see one guest.
  */
+import { nearestAddress } from '../address';
 import { heldByProcessor, type StoppedMachine } from '../stoppedMachine';
 import type { VmxVcpu } from '../../hypervisor/vcpu';
 import { GPR_NAMES, Seg } from '../../x86/registers';
@@ -80,16 +81,19 @@ export function guestCsBase(m: StoppedMachine): bigint {
   return vcpuOf(m).v.read('GUEST_CS_BASE');
 }
 
-/** Linear address of CS:RIP. */
+/**
+ * Linear address of CS:RIP as a debugger address number (src/debugger/address.ts: the 64-bit
+ * address read as signed, so a higher-half RIP is exact); 32-bit unsigned outside 64-bit mode.
+ */
 export function ripLinear(m: StoppedMachine): number {
   const rip = guestReg(m, 'rip');
-  if (guestBitness(m) === 64) return Number(rip);
+  if (guestBitness(m) === 64) return nearestAddress(rip);
   return Number(BigInt.asUintN(32, rip + guestCsBase(m)));
 }
 
 /** Turn a debugger linear address into the RIP value that reaches it (CS base removed). */
 export function ripFromLinear(m: StoppedMachine, linear: number): bigint {
-  if (guestBitness(m) === 64) return BigInt(linear);
+  if (guestBitness(m) === 64) return BigInt.asUintN(64, BigInt(linear));
   return BigInt.asUintN(32, BigInt(linear) - guestCsBase(m));
 }
 

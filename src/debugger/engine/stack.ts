@@ -6,6 +6,7 @@
  */
 import type { StoppedMachine } from '../stoppedMachine';
 import type { DebugInfo, SourcePosition } from '../model';
+import { addressOf, formatAddress } from '../address';
 import { guestBitness, guestReg, readGuestValue, ripLinear } from './guestState';
 
 export interface Frame {
@@ -18,7 +19,7 @@ export interface Frame {
 
 function frameName(info: DebugInfo, pc: number): string {
   const s = info.symbols.nameAt(pc);
-  if (s === undefined) return `0x${pc.toString(16)}`;
+  if (s === undefined) return formatAddress(pc);
   return s.offset === 0 ? s.name : `${s.name}+0x${s.offset.toString(16)}`;
 }
 
@@ -35,7 +36,8 @@ export function stackFrames(m: StoppedMachine, info: DebugInfo, max = 64): Frame
     const saved = readGuestValue(m, bp, w);
     const ret = readGuestValue(m, bp + BigInt(w), w);
     if (saved === undefined || ret === undefined || ret === 0n) break;
-    const r = Number(ret);
+    const r = bits === 64 ? addressOf(ret) : Number(ret);
+    if (Number.isNaN(r)) break;
     frames.push({ id: frames.length, pc: r, name: frameName(info, r), source: info.lines?.lineAt(r) });
     if (saved <= bp) break;
     bp = saved;
@@ -52,5 +54,7 @@ export function returnAddress(m: StoppedMachine, info: DebugInfo, atFunctionStar
     if (f.length > 1) return f[1].pc;
   }
   const v = readGuestValue(m, guestReg(m, 'rsp') & (bits === 64 ? (1n << 64n) - 1n : (1n << BigInt(bits)) - 1n), w);
-  return v === undefined ? undefined : Number(v);
+  if (v === undefined) return undefined;
+  const r = bits === 64 ? addressOf(v) : Number(v);
+  return Number.isNaN(r) ? undefined : r;
 }

@@ -12,6 +12,7 @@ import { exitFieldNames } from './context';
 import { REGISTER_NAMES } from './registerNames';
 import { REPL_COMMANDS } from './repl';
 import { SIZES } from './evaluate';
+import { formatAddress } from '../address';
 
 export function completions(ctx: Ctx, text: string, column: number): CompletionItem[] {
   // DAP columns are 1-based by default: the cursor is before character `column`.
@@ -43,7 +44,7 @@ export function completions(ctx: Ctx, text: string, column: number): CompletionI
   add('vmcs', 'keyword', 'vmcs.FIELD');
   add('msr', 'keyword', 'msr.NAME');
   for (const f of exitFieldNames(ctx)) add(f, 'value', 'field of the VM exit');
-  for (const s of ctx.t.info.symbols.all()) add(s.name, s.kind === 'function' ? 'function' : 'variable', `0x${s.address.toString(16)}`);
+  for (const s of ctx.t.info.symbols.all()) add(s.name, s.kind === 'function' ? 'function' : 'variable', formatAddress(s.address));
   const seen = new Set<string>();
   return out.filter((c) => !seen.has(c.label) && (seen.add(c.label), true));
 }

@@ -10,6 +10,7 @@
 import { AsmError, tokenize, type Token } from '../../language/asm/lexer';
 import { ExprParser, type Expr } from '../../language/asm/expr';
 import { unsignedEval } from '../conditions';
+import { addressBig } from '../address';
 import { EvaluateError } from '../model';
 import { FIELD_BY_NAME, VMCS_FIELDS } from '../../vmx/fields';
 import { MSRS } from '../../x86/msr';
@@ -124,7 +125,8 @@ export function resolveName(ctx: Ctx, raw: string): Value | undefined {
   const x = exitField(ctx, name);
   if (x !== undefined) return x;
   const s = ctx.t.info.symbols.lookup(name);
-  if (s !== undefined) return BigInt(s);
+  // A symbol's address number (signed for the upper half: src/debugger/address.ts) as the unsigned 64-bit value.
+  if (s !== undefined) return addressBig(s);
   return undefined;
 }
 

@@ -54,6 +54,18 @@ class Reader {
     if (b > BigInt(Number.MAX_SAFE_INTEGER)) throw new LoadError(`ELF ${what} 0x${b.toString(16)} is too large`);
     return Number(b);
   }
+  /**
+   * An 8-byte virtual address (e_entry, p_vaddr, st_value, sh_addr): below 2^53 as is, a
+   * canonical upper-half address (a higher-half kernel's 0xffffffff80000000) as the value read
+   * as signed — a negative number, exact down to -2^53 (the debugger's address numbers,
+   * src/debugger/address.ts). Physical addresses and sizes stay `u64`.
+   */
+  addr64(o: number, what: string): number {
+    const b = this.v.getBigInt64(o, true);
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    if (b > max || b < -max - 1n) throw new LoadError(`ELF ${what} 0x${BigInt.asUintN(64, b).toString(16)} is too large`);
+    return Number(b);
+  }
   /** A word-sized field (Elf32_Addr/Off/Word or Elf64_Addr/Off/Xword). */
   word(o: number, what: string): number {
     return this.bits === 32 ? this.u32(o) : this.u64(o, what);
@@ -84,7 +96,7 @@ export function parseElf(bytes: Uint8Array): ElfImage {
     const name = machine === EM_386 ? 'EM_386' : machine === EM_X86_64 ? 'EM_X86_64' : `${machine}`;
     throw new LoadError(`ELF${bits} machine ${name} is not supported: e_machine must be ${bits === 32 ? 'EM_386 (3)' : 'EM_X86_64 (62)'}`);
   }
-  const entry = r.word(24, 'entry point');
+  const entry = bits === 32 ? r.u32(24) : r.addr64(24, 'entry point');
   const a = bits === 32 ? 28 : 32;
   const phoff = r.word(a, 'e_phoff');
   const shoff = r.word(a + (bits === 32 ? 4 : 8), 'e_shoff');
@@ -108,7 +120,7 @@ export function parseElf(bytes: Uint8Array): ElfImage {
       s = { index: i, offset: r.u32(o + 4), vaddr: r.u32(o + 8), paddr: r.u32(o + 12), filesz: r.u32(o + 16), memsz: r.u32(o + 20), flags: r.u32(o + 24) };
     } else {
       s = {
-        index: i, flags: r.u32(o + 4), offset: r.u64(o + 8, 'p_offset'), vaddr: r.u64(o + 16, 'p_vaddr'),
+        index: i, flags: r.u32(o + 4), offset: r.u64(o + 8, 'p_offset'), vaddr: r.addr64(o + 16, 'p_vaddr'),
         paddr: r.u64(o + 24, 'p_paddr'), filesz: r.u64(o + 32, 'p_filesz'), memsz: r.u64(o + 40, 'p_memsz'),
       };
     }
@@ -163,7 +175,7 @@ function readSymbols(r: Reader, shoff: number, shentsize: number, shnum: number)
       if (bits === 32) {
         value = r.u32(o + 4); size = r.u32(o + 8); info = r.u8(o + 12); shndx = r.u16(o + 14);
       } else {
-        info = r.u8(o + 4); shndx = r.u16(o + 6); value = r.u64(o + 8, 'st_value'); size = r.u64(o + 16, 'st_size');
+        info = r.u8(o + 4); shndx = r.u16(o + 6); value = r.addr64(o + 8, 'st_value'); size = r.u64(o + 16, 'st_size');
       }
       const stype = info & 0xf;
       // Keep named functions, objects and untyped labels defined in some section (not SECTION/FILE).
@@ -235,7 +247,7 @@ export function readElfSections(bytes: Uint8Array): ElfSections {
     return bits === 32
       ? { index: i, nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u32(o + 8), addr: r.u32(o + 12), offset: r.u32(o + 16), size: r.u32(o + 20), link: r.u32(o + 24), info: r.u32(o + 28), entsize: r.u32(o + 36) }
       : {
-        index: i, nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u64(o + 8, 'sh_flags'), addr: r.u64(o + 16, 'sh_addr'), offset: r.u64(o + 24, 'sh_offset'),
+        index: i, nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u64(o + 8, 'sh_flags'), addr: r.addr64(o + 16, 'sh_addr'), offset: r.u64(o + 24, 'sh_offset'),
         size: r.u64(o + 32, 'sh_size'), link: r.u32(o + 40), info: r.u32(o + 44), entsize: r.u64(o + 56, 'sh_entsize'),
       };
   };

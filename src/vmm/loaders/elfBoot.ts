@@ -19,9 +19,10 @@ export function loadElf(mem: PhysicalMemory, bytes: Uint8Array, options: LoadOpt
   const long = elf.bits === 64;
   const { ranges } = loadElfSegments(mem, bytes, elf);
   const entry = options.entry ?? (long ? elf.entry : physicalEntry(elf));
-  if (entry >= mem.guestRamSize) {
-    // The 64-bit boot maps linear = physical, so a higher-half entry point cannot run.
-    throw new LoadError(`ELF entry point ${hex(entry)} is outside guest RAM (${hex(mem.guestRamSize)} bytes)${long ? '; the 64-bit boot identity-maps RAM, so the entry must be a physical address' : ''}`);
+  if (entry < 0 || entry >= mem.guestRamSize) {
+    // The 64-bit boot maps linear = physical, so a higher-half entry point (negative: the value
+    // read as signed, elf.ts) cannot run: the kernel's first code must be at a physical address.
+    throw new LoadError(`ELF entry point 0x${BigInt.asUintN(64, BigInt(entry)).toString(16)} is outside guest RAM (${hex(mem.guestRamSize)} bytes)${long ? '; the 64-bit boot identity-maps RAM, so the entry must be a physical address' : ''}`);
   }
   const area = placeBootArea(mem, ranges, long);
   const gdt = writeGdt(mem, area, long ? GDT_LONG : GDT_PROTECTED);
