@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -73,6 +73,22 @@ test('the VSIX holds exactly the bundles, the wasm, the grammars, the icon, the 
     ...(pkg.contributes.languages ?? []).flatMap((l) => (l.configuration ? [l.configuration] : [])),
     ...(pkg.contributes.walkthroughs ?? []).flatMap((w) => w.steps.map((st) => st.media.markdown ?? st.media.image ?? ''))];
   for (const n of named) assert.ok(files.includes(n.replace(/^\.\//, '')), `package.json names ${n}, which is not packed`);
+});
+
+test('.vscodeignore is an allow-list: stray files in the checkout, in dist/ and in media/ are not packed', (t) => {
+  if (!existsSync(join(ROOT, 'dist/extension.js'))) {
+    t.skip('dist/ is not built (npm test builds it first)');
+    return;
+  }
+  const strays = [`stray-${process.pid}.txt`, `dist/stray-${process.pid}.js`, `dist/stray-${process.pid}.js.map`, `media/stray-${process.pid}.png`];
+  try {
+    for (const f of strays) writeFileSync(join(ROOT, f), 'x');
+    const files = vsceLs();
+    assert.ok(files.includes('dist/extension.js'), files.join(', '));
+    assert.deepEqual(strays.filter((f) => files.includes(f)), []);
+  } finally {
+    for (const f of strays) rmSync(join(ROOT, f), { force: true });
+  }
 });
 
 test('media/icon.png is what scripts/make-icon.mjs draws', () => {
