@@ -120,6 +120,11 @@ export interface InspectTargetBase {
   stoppedExit: DecodedExit | undefined;
   /** VMCS field values (by field name) at the previous stop, for changed-since-last-stop flags. */
   previousVmcs: ReadonlyMap<string, bigint> | undefined;
+  /**
+   * Bare VT-x mode: the fields the guest hypervisor wrote with VMWRITE since the previous VM
+   * exit — marked changed even when it wrote the value they already held.
+   */
+  writtenVmcs?: ReadonlySet<string>;
   /** Disassembly syntax chosen by the person. */
   syntax: 'nasm' | 'gas' | 'intel' | 'masm';
 }

@@ -188,6 +188,13 @@ describe('inspection: reports', () => {
     const rip = rep2.fields.find((f) => f.name === 'GUEST_RIP')!;
     assert.equal(rip.changed, true);
     assert.ok(rip.previous !== undefined);
+    // A field written (bare VT-x mode's writtenVmcs) is marked even with its value unchanged.
+    const cr3 = rep2.fields.find((f) => f.name === 'GUEST_CR3')!;
+    assert.equal(cr3.changed, false);
+    const rep3 = inspector.vmcsReport({ ...s.target(), writtenVmcs: new Set(['GUEST_CR3']) }) as VmcsReport;
+    const cr3w = rep3.fields.find((f) => f.name === 'GUEST_CR3')!;
+    assert.equal(cr3w.changed, true);
+    assert.equal(cr3w.previous, cr3w.value);
   });
 
   it('eptReport: the tree from the EPTP and the flat map with RAM, the MMIO hole and unmapped space', () => {

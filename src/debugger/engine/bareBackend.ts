@@ -16,7 +16,7 @@ import { GPR_NAMES } from '../../x86/registers';
 import type { StoppedMachine } from '../stoppedMachine';
 import { decodeEntry } from './entryDecode';
 import { GuestVmcsWrites } from './guestVmcsWrites';
-import type { RunBackend, RunHooks, RunOutcome } from './runBackend';
+import type { RunBackend, RunHooks, RunOutcome, VmcsBaseline } from './runBackend';
 
 export class BareBackend implements RunBackend, VmxObserver {
   readonly handlerRunsOnResume = false;
@@ -97,7 +97,7 @@ export class BareBackend implements RunBackend, VmxObserver {
     return this.stats?.exitTable() ?? {};
   }
 
-  vmcsBaseline(stoppedOnExit: boolean): ReadonlyMap<string, bigint> {
+  vmcsBaseline(stoppedOnExit: boolean): VmcsBaseline {
     return this.writes.baseline(this.m.vmx?.current ?? null, stoppedOnExit);
   }
 }

@@ -147,9 +147,10 @@ export class DebugEngine {
   // ---- what inspection sees ------------------------------------------------------------------
   target(): InspectTarget {
     const counts = new Map<string, number>(Object.entries(this.backend.exitCounts()));
+    const baseline = this.backend.vmcsBaseline(this.atExitEvent);
     return {
       machine: this.m, info: this.info, exits: this.exitHistory, exitCounts: counts, stoppedExit: this.atExit,
-      previousVmcs: this.backend.vmcsBaseline(this.atExitEvent) ?? this.vmcsBefore, syntax: this.config.syntax,
+      previousVmcs: baseline?.values ?? this.vmcsBefore, writtenVmcs: baseline?.written, syntax: this.config.syntax,
     };
   }
 

@@ -33,15 +33,17 @@ export class GuestVmcsWrites {
    * the guest wrote since (changed when it differs now), else the value now (unchanged).
    * Empty when there is no baseline for this VMCS (nothing is marked).
    */
-  baseline(v: Vmcs | null, stoppedOnExit: boolean): Map<string, bigint> {
-    const out = new Map<string, bigint>();
+  baseline(v: Vmcs | null, stoppedOnExit: boolean): { values: Map<string, bigint>; written: Set<string> } {
+    const values = new Map<string, bigint>();
+    const written = new Set<string>();
     const b = stoppedOnExit ? this.previous : this.last;
-    if (v === null || b === null || b.address !== v.address) return out;
+    if (v === null || b === null || b.address !== v.address) return { values, written };
     for (const { name, i } of SUPPORTED) {
-      const written = v.fieldWrites[i] !== b.writes[i];
-      const [lo, hi] = written ? [b.lo[i], b.hi[i]] : [v.lo[i], v.hi[i]];
-      out.set(name, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+      const w = v.fieldWrites[i] !== b.writes[i];
+      if (w) written.add(name);
+      const [lo, hi] = w ? [b.lo[i], b.hi[i]] : [v.lo[i], v.hi[i]];
+      values.set(name, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
     }
-    return out;
+    return { values, written };
   }
 }

@@ -33,8 +33,16 @@ export interface RunBackend {
   run(maxInstructions: number): RunOutcome;
   /** Every VM exit so far by reason name. */
   exitCounts(): Record<string, number>;
-  /** The VMCS values to compare with for changed flags, or undefined to compare with the previous stop. */
-  vmcsBaseline(stoppedOnExit: boolean): ReadonlyMap<string, bigint> | undefined;
+  /**
+   * The VMCS values to compare with for changed flags and the fields written since (bare VT-x
+   * mode), or undefined to compare with the previous stop.
+   */
+  vmcsBaseline(stoppedOnExit: boolean): VmcsBaseline | undefined;
+}
+
+export interface VmcsBaseline {
+  values: ReadonlyMap<string, bigint>;
+  written: ReadonlySet<string>;
 }
 
 export class BuiltinBackend implements RunBackend {

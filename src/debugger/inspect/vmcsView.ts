@@ -32,14 +32,14 @@ export function fieldHex(f: VmcsField, v: bigint): string {
 export function fieldReport(ctx: Ctx, f: VmcsField, caps = controlCaps(ctx.g.m.cpu)): VmcsFieldReport {
   const value = ctx.g.field(f.name);
   const prev = ctx.t.previousVmcs?.get(f.name);
-  const changed = prev !== undefined && prev !== value;
+  const changed = (prev !== undefined && prev !== value) || ctx.t.writtenVmcs?.has(f.name) === true;
   const m = decodeField(f, value, caps, f.group === 'exit-info' ? ctx.exit : undefined);
   const r: VmcsFieldReport = {
     name: f.name, encoding: `0x${f.encoding.toString(16).padStart(4, '0')}`, group: f.group, groupLabel: GROUP_LABELS[f.group],
     width: widthOf(f), value: fieldHex(f, value), changed, writable: !f.readOnly && vmcsWriteRefusal(ctx.g.m, f.name) === null,
     supported: f.supported, readOnly: f.readOnly, description: f.description,
   };
-  if (changed) r.previous = fieldHex(f, prev);
+  if (changed) r.previous = fieldHex(f, prev ?? value);
   if (m.summary !== undefined) r.summary = m.summary;
   if (m.decoded !== undefined) r.decoded = m.decoded;
   return r;
