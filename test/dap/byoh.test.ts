@@ -5,27 +5,19 @@
  * stack name both levels, `vtx/vmcs` shows the VMCS the guest's VMPTRLD made current, and the
  * `vm_entry` filter stops on VMLAUNCH/VMRESUME that enter and that fail (§26, §30.3, §30.4).
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { andStop, client, collect, launch, pc, registers, asmFile, POWEROFF } from './dapHarness';
+import { andStop, asmFile, clientPool, collect, launch, pc, POWEROFF, registers } from './dapHarness';
 import { DebugEngine } from '../../src/debugger/engine';
 import type { VmcsReport } from '../../src/debugger/inspect/reports';
 
 const PROGRAM = join(__dirname, '..', 'guests', 'byoh.asm');
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-const clients: DebugClient[] = [];
-async function fresh(): Promise<DebugClient> {
-  const dc = await client();
-  clients.push(dc);
-  return dc;
-}
-after(async () => {
-  for (const dc of clients) await dc.stop();
-});
+const fresh = clientPool();
 
 /** Addresses of byoh.asm's labels (its listing, as the adapter reads it). */
 const symbols = DebugEngine.launch({ program: PROGRAM, hypervisor: 'none' }, { stopped: () => undefined, continued: () => undefined, output: () => undefined, ended: () => undefined }).info.symbols;

@@ -2,6 +2,7 @@
  * DAP tests drive the built adapter (dist/adapter.js) over stdio with DebugClient. The bundle is
  * rebuilt with esbuild when a source file is newer than it.
  */
+import { after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,19 @@ export async function client(): Promise<DebugClient> {
   dc.defaultTimeout = 10000;
   await dc.start();
   return dc;
+}
+
+/** A function giving a new client per call; every client it gave is stopped after the file's tests. */
+export function clientPool(): () => Promise<DebugClient> {
+  const clients: DebugClient[] = [];
+  after(async () => {
+    for (const dc of clients) await dc.stop();
+  });
+  return async () => {
+    const dc = await client();
+    clients.push(dc);
+    return dc;
+  };
 }
 
 export interface Launched {

@@ -1,20 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { andStop, asmFile, client, collect, evaluate, launch, pc } from './dapHarness';
+import { andStop, asmFile, clientPool, collect, evaluate, launch, pc } from './dapHarness';
 import { MAIN, MAIN_CONFIG, HALT, TRIPLE, lineOf } from './guests';
 import { EXIT_REASONS } from '../../src/vmx/exitReasons';
 
-const clients: DebugClient[] = [];
-async function fresh(): Promise<DebugClient> {
-  const dc = await client();
-  clients.push(dc);
-  return dc;
-}
-after(async () => {
-  for (const dc of clients) await dc.stop();
-});
+const fresh = clientPool();
 
 /** Address of the instruction on a marked line of MAIN (from the adapter's line table). */
 async function addressOf(dc: DebugClient, program: string, text: string, marker: string): Promise<number> {

@@ -1,19 +1,11 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { andStop, asmFile, client, evaluate, failure, launch, registers } from './dapHarness';
+import { andStop, asmFile, clientPool, evaluate, failure, launch, registers } from './dapHarness';
 import { MAIN, MAIN_CONFIG } from './guests';
 
-const clients: DebugClient[] = [];
-async function fresh(): Promise<DebugClient> {
-  const dc = await client();
-  clients.push(dc);
-  return dc;
-}
-after(async () => {
-  for (const dc of clients) await dc.stop();
-});
+const fresh = clientPool();
 
 async function afterFirstInstruction(): Promise<DebugClient> {
   const dc = await fresh();

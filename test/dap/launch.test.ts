@@ -1,19 +1,10 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { andStop, asmFile, client, collect, evaluate, launch, pc } from './dapHarness';
+import { andStop, asmFile, client, clientPool, collect, evaluate, launch, pc } from './dapHarness';
 import { MAIN, MAIN_CONFIG, LOOP } from './guests';
 
-const clients: DebugClient[] = [];
-async function fresh(): Promise<DebugClient> {
-  const dc = await client();
-  clients.push(dc);
-  return dc;
-}
-after(async () => {
-  for (const dc of clients) await dc.stop();
-});
+const fresh = clientPool();
 
 test('launch with stopOnEntry stops before the first instruction, at the program\'s origin', async () => {
   const dc = await fresh();

@@ -1,18 +1,10 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
-import { andStop, asmFile, client, evaluate, launch, pc } from './dapHarness';
+import { andStop, asmFile, clientPool, evaluate, launch, pc } from './dapHarness';
 import { MAIN, MAIN_CONFIG, lineOf } from './guests';
 
-const clients: DebugClient[] = [];
-async function fresh(): Promise<DebugClient> {
-  const dc = await client();
-  clients.push(dc);
-  return dc;
-}
-after(async () => {
-  for (const dc of clients) await dc.stop();
-});
+const fresh = clientPool();
 
 async function addressOf(dc: DebugClient, program: string, marker: string): Promise<number> {
   const t = await dc.gotoTargetsRequest({ source: { path: program }, line: lineOf(MAIN, marker) });
