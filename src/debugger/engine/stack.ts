@@ -60,6 +60,7 @@ function callerFrame(info: DebugInfo, id: number, pc: number): Frame {
 export function stackFrames(m: StoppedMachine, info: DebugInfo, max = 64): Frame[] {
   const pc = ripLinear(m);
   const frames: Frame[] = [{ id: 0, pc, name: frameName(info, pc), source: info.lines?.lineAt(pc) }];
+  if (max <= 1) return frames;
   const mode = guestBitness(m);
   if (mode === 16) return frames.concat(legacyChain(m, info, max));
   const bits = mode;
