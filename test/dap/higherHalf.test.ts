@@ -63,6 +63,9 @@ test('a higher-half kernel: breakpoints, call stack, disassembly, memory, transl
   f = await frames(dc);
   assert.equal(f[0].name, 'sum_squares');
   assert.equal(f[0].instructionPointerReference, sumSquares);
+  // At its first instruction the caller is kmain (by .debug_frame), then the boot stub.
+  assert.deepEqual(f.map((x) => x.name.replace(/\+0x[0-9a-f]+$/, '')), ['sum_squares', 'kmain', '_start']);
+  assert.deepEqual(f.slice(1).map((x) => x.line), [L.kmainCall, 0]);
 
   // 3: the source breakpoint in square: the call stack through the higher-half frame-pointer chain.
   stop = await andStop(dc, dc.continueRequest({ threadId: 1 }));
