@@ -69,10 +69,39 @@ export interface LineTable {
   isStatementStart(address: number): boolean;
 }
 
+/**
+ * How a register of the caller is found (DWARF 4/5 §6.4.1 register rules), at a row of the unwind
+ * table: saved at CFA + offset, the value CFA + offset, in another register, the same value, none;
+ * the expression forms are not evaluated.
+ */
+export type RegisterRule =
+  | { kind: 'undefined' }
+  | { kind: 'same' }
+  | { kind: 'offset'; offset: number }
+  | { kind: 'valOffset'; offset: number }
+  | { kind: 'register'; register: number }
+  | { kind: 'expression' }
+  | { kind: 'valExpression' };
+
+/** One row of the call frame information (registers are DWARF register numbers of the psABI). */
+export interface UnwindRow {
+  /** CFA = register + offset; undefined when given by an expression (not evaluated) or never defined. */
+  cfa: { register: number; offset: number } | undefined;
+  /** The column holding the return address (16 on x86-64, 8 on i386). */
+  returnAddressRegister: number;
+  /** Rules by register; a register absent has no rule (for callee-saved registers: unchanged). */
+  registers: ReadonlyMap<number, RegisterRule>;
+}
+
 export interface DebugInfo {
   symbols: SymbolTable;
   /** null when the program has no line information (a flat binary, an ELF without -g). */
   lines: LineTable | null;
+  /**
+   * The unwind row at a code address, from the program's call frame information (.debug_frame,
+   * .eh_frame); undefined where none covers it, absent without such information.
+   */
+  unwind?: (pc: number) => UnwindRow | undefined;
   /** Problems met while reading the debug information (malformed or unsupported sections); what could be read is still given. */
   warnings?: string[];
 }

@@ -187,10 +187,16 @@ export abstract class Mmu extends CpuState {
     return s | 0;
   }
 
+  /** A slow-path access of `n` bytes: the guest's DR data breakpoints and the debugger's watches. */
+  private watchAccess(lo: number, hi: number, n: number, write: boolean): void {
+    if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, write);
+    if (this.hostWatching) this.hostDebug!.access(this, lo, hi, n, write);
+  }
+
   // ---- slow paths: byte at a time, each byte translated (page-crossing and MMIO) -----------
-  private readSlow(lo: number, hi: number, n: number): number {
-    if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, false);
-    if (this.hostWatching) this.hostDebug!.access(this, lo, hi, n, false);
+  /** `report` false: a part of a larger access already checked against the data breakpoints (read64). */
+  private readSlow(lo: number, hi: number, n: number, report = true): number {
+    if (report) this.watchAccess(lo, hi, n, false);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       // Within one page that is not RAM: one sized device access (an APIC register is read
       // as a dword, not as four bytes).
@@ -228,9 +234,9 @@ export abstract class Mmu extends CpuState {
     this.mem.write8(phys, b & 0xff);
   }
 
-  private writeSlow(lo: number, hi: number, n: number, v: number): void {
-    if (this.dbgWatch !== 0) this.dbgCheck(lo, hi, n, true);
-    if (this.hostWatching) this.hostDebug!.access(this, lo, hi, n, true);
+  /** `report` false: a part of a larger access already checked against the data breakpoints (write64). */
+  private writeSlow(lo: number, hi: number, n: number, v: number, report = true): void {
+    if (report) this.watchAccess(lo, hi, n, true);
     if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
       const phys = this.translate(lo, hi, Access.Write);
       if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
@@ -299,9 +305,11 @@ export abstract class Mmu extends CpuState {
       }
     }
     // Check the whole range before reading so a fault on the second page happens first-to-last.
-    const l = this.readSlow(lo, hi, 4);
+    // The data breakpoints see one access of 8 bytes, as the processor makes (not two of 4).
+    this.watchAccess(lo, hi, 8, false);
+    const l = this.readSlow(lo, hi, 4, false);
     const lo2 = this.addLin(lo, hi, 4);
-    this.vHi = this.readSlow(lo2, this.nextHi, 4);
+    this.vHi = this.readSlow(lo2, this.nextHi, 4, false);
     return l;
   }
 
@@ -391,9 +399,11 @@ export abstract class Mmu extends CpuState {
       }
     }
     this.checkWrite(lo, hi, 8);
-    this.writeSlow(lo, hi, 4, vlo);
+    // One access of 8 bytes for the data breakpoints (a MOV of a quadword is one write), then its halves.
+    this.watchAccess(lo, hi, 8, true);
+    this.writeSlow(lo, hi, 4, vlo, false);
     const lo2 = this.addLin(lo, hi, 4);
-    this.writeSlow(lo2, this.nextHi, 4, vhi);
+    this.writeSlow(lo2, this.nextHi, 4, vhi, false);
   }
 
   /** Write a sized value (1, 2 or 4 bytes). */

@@ -59,7 +59,7 @@ test('conditions, hit conditions and log messages on source breakpoints', async 
   assert.match(out.text(), /before leaf 0x0\n/);
 });
 
-test('a function breakpoint stops at the symbol; the frame is named after it and the caller is found through RBP', async () => {
+test('a function breakpoint stops at the symbol; the frame is named after it and the caller is found at its entry and through RBP', async () => {
   const dc = await fresh();
   const program = asmFile(MAIN);
   await launch(dc, { program, ...MAIN_CONFIG }, async () => {
@@ -70,7 +70,11 @@ test('a function breakpoint stops at the symbol; the frame is named after it and
   });
   const s = await cont(dc);
   assert.equal(s.body.reason, 'function breakpoint');
-  assert.equal((await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].name, 'fn');
+  // At its first instruction (no frame yet, no CFI in an .asm program): the caller from [RSP].
+  const entry = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  assert.deepEqual(entry.map((f) => f.name.replace(/\+0x[0-9a-f]+$/, '')), ['fn', 'start']);
+  assert.equal(Number(entry[1].instructionPointerReference), await addressOf(dc, program, 'store'));
+  assert.equal(entry[1].line, lineOf(MAIN, 'call'));
   // Past the prologue the RBP chain gives the caller.
   const body = await addressOf(dc, program, 'body');
   await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: `0x${body.toString(16)}` }] });

@@ -20,11 +20,17 @@ export const HH_CFLAGS = [
   '-Wl,--build-id=none', '-Wl,-z,max-page-size=4096', '-Wl,--no-warn-rwx-segments',
 ];
 
+/**
+ * The same kernel optimized without frame pointers (-O2 -fomit-frame-pointer): RBP is an ordinary
+ * register, so only its call frame information (.debug_frame) can unwind its stack.
+ */
+export const HH_CFLAGS_NOFP = HH_CFLAGS.map((f) => (f === '-O0' ? '-O2' : f === '-fno-omit-frame-pointer' ? '-fomit-frame-pointer' : f));
+
 /** Build the kernel into a new temporary directory; `dispose` removes it. */
-export function buildHigherHalfKernel(): { path: string; bytes: Uint8Array; dispose: () => void } {
+export function buildHigherHalfKernel(flags: readonly string[] = HH_CFLAGS): { path: string; bytes: Uint8Array; dispose: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'vtx-hh-'));
   const path = join(dir, 'kernel.elf');
-  execFileSync('gcc', [...HH_CFLAGS, '-T', join(HH_DIR, 'kernel.ld'), '-o', path, HH_SOURCE], { stdio: 'pipe' });
+  execFileSync('gcc', [...flags, '-T', join(HH_DIR, 'kernel.ld'), '-o', path, HH_SOURCE], { stdio: 'pipe' });
   return { path, bytes: new Uint8Array(readFileSync(path)), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

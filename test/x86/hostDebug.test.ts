@@ -56,6 +56,32 @@ test('watches: a write stops after the writing instruction, a read after the rea
   assert.equal(c.run(1000).reason, 'hlt');
 });
 
+test('watches see a quadword access as one access of 8 bytes (SDM: MOV r/m64 is one write), whichever half is watched', () => {
+  const Q = 'mov rax, 0x1122334455667788\nmov [0x9000], rax\nmov rbx, [0x9000]\nadd [0x9000], rax\nhlt\n';
+  for (const start of [0x9000, 0x9004]) {
+    const c = cpuWith(Q);
+    const hd = new HostDebug();
+    hd.setWatches([{ id: 1, start, length: 4, kind: 'readWrite', physical: false }]);
+    c.hostDebug = hd;
+    c.hostWatching = true;
+    c.flushTlb();
+    const seen: unknown[] = [];
+    for (let k = 0; k < 3; k++) {
+      assert.equal(c.run(1000).reason, 'break');
+      seen.push(...hd.hits.splice(0));
+    }
+    // The store; the load; the read-modify-write (its read, then its write).
+    assert.deepEqual(seen, [
+      { id: 1, address: 0x9000, size: 8, write: true },
+      { id: 1, address: 0x9000, size: 8, write: false },
+      { id: 1, address: 0x9000, size: 8, write: false },
+      { id: 1, address: 0x9000, size: 8, write: true },
+    ], `watch at 0x${start.toString(16)}`);
+    assert.equal(c.run(1000).reason, 'hlt');
+    assert.equal(c.getReg64(3), 0x1122334455667788n);
+  }
+});
+
 test('without the debugger nothing changes: the same code runs to HLT with the same count', () => {
   const c = cpuWith(CODE);
   assert.equal(c.hostDebug, null);

@@ -100,7 +100,7 @@ export class VtxDebugSession extends DebugSession {
     const e = this.engine!;
     this.sendEvent(new Event('vtx/state', {
       state: 'stopped', reason: s.reason, description: s.description, exit: s.exit?.name,
-      rip: hex(e.stackFrames()[0]?.pc ?? 0), icount: e.m.cpu.icount,
+      rip: hex(e.stackFrames(1)[0]?.pc ?? 0), icount: e.m.cpu.icount,
     }));
   }
 

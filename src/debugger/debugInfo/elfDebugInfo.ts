@@ -6,7 +6,7 @@
  * sections: they give no debug information and a warning.
  */
 import * as zlib from 'node:zlib';
-import { elfSectionBytes, readElfSections, type ElfSection, type ElfSections } from '../../vmm/loaders/elf';
+import { elfSectionBytes, readElfSections, SHT_NOBITS, type ElfSection, type ElfSections } from '../../vmm/loaders/elf';
 import { LoadError } from '../../vmm/loaders/errors';
 import type { DebugInfo } from '../model';
 import { ByteReader, DebugFormatError } from './byteReader';
@@ -15,6 +15,8 @@ import { DWARF_SECTION_NAMES, type DwarfSections } from './dwarfSections';
 import { readElfSymbols } from './elfSymbols';
 import { RowLineTable } from './lineTable';
 import { SortedSymbolTable } from './symbolTable';
+import { UnwindTable } from './unwindTable';
+import type { FrameSection } from './dwarfFrameEntries';
 import { dirName } from './sourcePaths';
 import { sourceRelocator } from './sourceRelocation';
 
@@ -47,7 +49,18 @@ export function elfDebugInfo(path: string, bytes: Uint8Array, warnings: string[]
   }
   const relocate = sourceRelocator(dirName(path));
   const rows = keepLoadedSequences(readDwarfLines(dwarf, dirName(path), warnings), elf.sections).map((r) => ({ ...r, file: relocate(r.file) }));
-  return { symbols, lines: rows.length > 0 ? new RowLineTable(rows) : null };
+  const info: DebugInfo = { symbols, lines: rows.length > 0 ? new RowLineTable(rows) : null };
+  const frames: FrameSection[] = [];
+  for (const [name, kind] of [['.debug_frame', 'debug_frame'], ['.eh_frame', 'eh_frame']] as const) {
+    const s = elf.sections.find((x) => x.name === name && x.type !== SHT_NOBITS);
+    const data = s ? sectionData(bytes, elf, s, warnings) : undefined;
+    if (s && data) frames.push({ bytes: data, address: s.addr, kind });
+  }
+  if (frames.length > 0) {
+    const table = new UnwindTable(frames, elf.bits, warnings);
+    if (table.size > 0) info.unwind = (pc) => table.rowAt(pc);
+  }
+  return info;
 }
 
 /** A section's bytes, inflated when compressed; undefined (and a warning) when unreadable. */

@@ -584,10 +584,11 @@ export class DebugEngine {
   }
 
   // ---- views -----------------------------------------------------------------------------------
-  stackFrames(): Frame[] {
+  /** The call stack (at most `max` frames: 1 for only the frame at RIP, without unwinding). */
+  stackFrames(max = 64): Frame[] {
     // Bare mode, stopped on an exit of the guest's VMCS: the L1 handler about to run and the L2 context.
-    if (this.atExit !== undefined && this.bare) return exitStopFrames(this.m, this.info, this.atExit);
-    return stackFrames(this.m, this.info);
+    if (this.atExit !== undefined && this.bare) return exitStopFrames(this.m, this.info, this.atExit).slice(0, max);
+    return stackFrames(this.m, this.info, max);
   }
 
   private instructionAtRip(): DisassembledInsn | undefined {

@@ -45,7 +45,7 @@ __asm__(
     "boot_pd: .skip 4096\n"
     ".text\n");
 
-static unsigned char kstack[16384] __attribute__((aligned(16)));
+static unsigned char kstack[16384] __attribute__((aligned(16), used));
 __asm__(".set kstack_top, kstack + 16384\n");
 
 volatile unsigned long counter;
