@@ -104,12 +104,27 @@ export async function setViewExpanded(page: Page, title: string, expanded: boole
   await page.locator(`.part.sidebar .pane-header[aria-label="${title} Section"][aria-expanded="${expanded}"]`).waitFor({ timeout: 10_000 });
 }
 
-/** Picks the launch configuration `name` in the Run and Debug view's drop-down (launch.json's list). */
+/**
+ * Picks the launch configuration `name` in the Run and Debug view's drop-down (launch.json's
+ * list). The workbench may re-render the drop-down while it opens (seen once in a clean-clone
+ * run: the row was detached while Playwright waited for it to be stable, right after a session
+ * ended), closing it: then it is opened again, up to three times, until the label shows `name`.
+ */
 export async function pickLaunchConfiguration(page: Page, name: string): Promise<void> {
   const label = page.locator('.part.sidebar .start-debug-action-item-dropdown-label');
-  await label.click();
-  await page.locator('.context-view .monaco-list-row', { hasText: name }).first().click();
-  await page.locator('.part.sidebar .start-debug-action-item-label', { hasText: name }).waitFor({ timeout: 10_000 });
+  const picked = page.locator('.part.sidebar .start-debug-action-item-label', { hasText: name });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await label.click();
+      await page.locator('.context-view .monaco-list-row', { hasText: name }).first().click({ timeout: 10_000 });
+      await picked.waitFor({ timeout: 10_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.locator('.context-view .monaco-list-row').first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => undefined);
+    }
+  }
 }
 
 /** F5: starts the selected configuration and waits for the debug toolbar. A key pressed while
