@@ -27,7 +27,9 @@ import { FpuState } from './fpu/state';
 import { SseState } from './sse/state';
 import type { InterruptSource, MsrBus, PortBus } from './io';
 import { NO_PORTS } from './io';
-import { deliverException, serviceEvents } from './interrupts';
+import { deliverException } from './interrupts';
+import { exceptionReport, type ExceptionReport } from './exceptionReport';
+import { serviceEvents } from './eventBoundary';
 import { loadCr2From, pagingTranslate } from './paging';
 import type { EptHooks, EventExitHooks, InstructionExitHooks } from './vmxHooks';
 import type { VmxRootHooks } from './vmxRootHooks';
@@ -40,15 +42,7 @@ const TWO32 = 4294967296;
 /** 'break': a debugger breakpoint (hostDebug.ts) — before a code breakpoint, after a watched access. */
 export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit' | 'break';
 
-export interface ExceptionReport {
-  vector: number;
-  errorCode: number | undefined;
-  name: string;
-  detail: string;
-  rip: bigint;
-  bytes: Uint8Array;
-  text: string;
-}
+export type { ExceptionReport } from './exceptionReport';
 
 export interface RunResult {
   reason: StopReason;
@@ -215,8 +209,8 @@ export class Cpu extends Mmu {
     this.codeEpoch++;
   }
 
-  /** Linear address of RIP (CS base added outside 64-bit mode), checked against CS. */
-  private codeLinear(): number {
+  /** Linear address of RIP (CS base added outside 64-bit mode), checked against CS (also exceptionReport.ts). */
+  codeLinear(): number {
     if (this.bitness === 64) {
       const hi = this.ripHi;
       if (((hi << this.canonShift) >> this.canonShift) !== hi) throw gp0('RIP is not canonical');
@@ -422,43 +416,8 @@ export class Cpu extends Mmu {
     return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
 
-  private report(e: CpuException): ExceptionReport {
-    const rip = this.getRip();
-    let bytes = new Uint8Array(0);
-    let text = '';
-    // Reading the bytes at RIP for the report must not change CR2 or touch devices.
-    const cr2Lo = this.cr2Lo, cr2Hi = this.cr2Hi;
-    const raw: number[] = [];
-    try {
-      const lin = this.codeLinear();
-      for (let i = 0; i < 15; i++) {
-        const a = this.translate(((lin >>> 0) + i) | 0, this.linHi, Access.Execute);
-        const page = this.mem.page(Math.floor(a / PAGE_SIZE));
-        if (page === null) break;
-        raw.push(page[a % PAGE_SIZE]);
-      }
-    } catch {
-      // The bytes stop where fetching stops.
-    }
-    this.cr2Lo = cr2Lo;
-    this.cr2Hi = cr2Hi;
-    if (raw.length > 0) {
-      const buf = Uint8Array.from(raw);
-      const d = describe(this.decodeAt(buf), this.bitness, buf);
-      if (!d.invalid || raw.length === 15) {
-        bytes = buf.slice(0, Math.min(d.length, buf.length));
-        text = disassemble(bytes, this.bitness, rip);
-      } else {
-        bytes = buf;
-      }
-    }
-    return {
-      vector: e.vector, errorCode: e.errorCode, name: e.name, detail: e.detail, rip, bytes, text,
-    };
-  }
-
-
-  private decodeAt(raw: Uint8Array): Instruction {
+  /** Decode one instruction of `raw` in the current bitness (iced; a reused Instruction). */
+  decodeAt(raw: Uint8Array): Instruction {
     const dec = new Decoder(this.bitness, raw, DecoderOptions.None);
     try {
       dec.decodeOut(this.icedInsn);
@@ -590,11 +549,11 @@ export class Cpu extends Mmu {
           continue;
         }
         if (!delivered) {
-          this.lastException = this.report(exc);
+          this.lastException = exceptionReport(this, exc);
           return { reason: 'exception', exception: this.lastException };
         }
         if (this.inShutdown) {
-          this.lastException = this.report(exc);
+          this.lastException = exceptionReport(this, exc);
           return { reason: 'shutdown', exception: this.lastException };
         }
         // Delivering an exception takes time: it advances the deterministic clock by one, so a

@@ -5,7 +5,7 @@
  * for. Access rights use the VMCS layout (SDM vol. 3C §24.4.1, table 24-2).
  */
 import type { Cpu } from './cpu';
-import { buildIdentityTables } from './paging';
+import { buildIdentityTables } from './identityTables';
 import { Seg } from './registers';
 
 export type StartMode = 'real' | 'protected' | 'long' | 'compat';

@@ -7,7 +7,7 @@
  */
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
-import { raiseNmi } from '../../src/x86/interrupts';
+import { raiseNmi } from '../../src/x86/eventBoundary';
 import { raiseInit, raiseSipi } from '../../src/vmx/eventExits';
 import { handlerAddress } from '../../src/cli/benchVmxGuestTables';
 import { vmx, LAYOUT, INTR } from './harness';

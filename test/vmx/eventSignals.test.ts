@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mnemonic } from 'iced-x86';
-import { raiseNmi } from '../../src/x86/interrupts';
+import { raiseNmi } from '../../src/x86/eventBoundary';
 import { VM_EXIT_DEFERRED } from '../../src/x86/vmxEventHooks';
 import type { DecodedInsn } from '../../src/x86/decoded';
 import { injectEvent, raiseInit, raiseSipi } from '../../src/vmx/eventExits';

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { raiseNmi } from '../../src/x86/interrupts';
+import { raiseNmi } from '../../src/x86/eventBoundary';
 import { preemptionTimerNow } from '../../src/vmx/eventExits';
 import { getStored, setStored } from '../../src/x86/msr';
 import { CODE, FakePic, HANDLERS, kit } from './eventKit';

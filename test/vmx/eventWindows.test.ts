@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { raiseNmi } from '../../src/x86/interrupts';
+import { raiseNmi } from '../../src/x86/eventBoundary';
 import { CODE, FakePic, HANDLERS, info, kit } from './eventKit';
 
 const H = (v: number) => HANDLERS + v * 0x10;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuException } from '../../src/x86/exceptions';
-import { raiseNmi } from '../../src/x86/interrupts';
+import { raiseNmi } from '../../src/x86/eventBoundary';
 import type { InterruptSource } from '../../src/x86/io';
 import { Seg } from '../../src/x86/registers';
 import {

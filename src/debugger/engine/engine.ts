@@ -18,12 +18,12 @@ import type { DebugInfo, ExitRecord, InspectTarget, ProgramImage } from '../mode
 import type { Breakpoint, BreakpointOptions, CodeBreakpoint, DataBreakpoint } from './breakpoints';
 import { BreakpointSet } from './breakpointSet';
 import { disassembleWindow, type DisassembledInsn } from './disassembly';
-import { armFilter, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
+import { armFilter, armLaunchFilters, ExitFilterError, ExitFilters, type ArmedFilter, type ExitFilterSpec } from './exitFilters';
 import { guestReg, readGuestMemory, ripFromLinear, ripLinear, setGuestReg, writeGuestMemory } from './guestState';
 import { checkLaunchConfig, LaunchError, VM_ENTRY_NEEDS_BARE, type CheckedLaunch } from './launchConfig';
 import { loadProgram, type LoadedProgram } from './loadProgram';
 import { returnAddress, stackFrames, type Frame } from './stack';
-import { describeEnd, type EndInfo } from './endReason';
+import { describeEnd } from './endReason';
 import { interpolate, shouldStop, snapshotVmcs } from './breakpointHit';
 import type { StoppedMachine } from '../stoppedMachine';
 import { addAddress, formatAddress } from '../address';
@@ -31,32 +31,9 @@ import { BuiltinBackend, type RunBackend, type RunOutcome } from './runBackend';
 import { BareBackend } from './bareBackend';
 import type { DecodedEntry } from './entryDecode';
 import { exitStopDescription, exitStopFrames } from './bareStop';
+import type { EngineListener, StopInfo, StopReason } from './engineEvents';
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
-
-export interface StopInfo {
-  reason: StopReason;
-  description: string;
-  /** Short text (the exit's name for exit stops). */
-  text?: string;
-  hitBreakpointIds?: number[];
-  /** Stopped on this VM exit, before the hypervisor handled it. */
-  exit?: DecodedExit;
-  /** Stopped on this VM entry of a guest hypervisor's VMCS (the `vm_entry` filter). */
-  entry?: DecodedEntry;
-  /** The exit filter that stopped. */
-  filter?: string;
-}
-
-export interface EngineListener {
-  stopped(s: StopInfo): void;
-  /** The guest runs (continue, step, restart). */
-  continued(): void;
-  /** Guest serial output ('stdout'), tracepoints and logpoints ('console'), problems ('stderr'). */
-  output(text: string, category: 'stdout' | 'console' | 'stderr'): void;
-  /** The guest ended (or the session was terminated): the reason in words. */
-  ended(e: EndInfo): void;
-}
+export type { StopReason, StopInfo, EngineListener } from './engineEvents';
 
 type Mode =
   | { kind: 'continue' }
@@ -104,7 +81,7 @@ export class DebugEngine {
 
   private constructor(config: CheckedLaunch, private readonly listener: EngineListener) {
     this.cfg = config;
-    this.launchFilters = launchFilters(config);
+    this.launchFilters = armLaunchFilters(config);
     this.load(loadProgram(config, this.serialSink));
   }
 
@@ -309,7 +286,7 @@ export class DebugEngine {
     let program: LoadedProgram;
     if (raw !== undefined) {
       const config = checkLaunchConfig(raw);
-      next = { config, filters: launchFilters(config) };
+      next = { config, filters: armLaunchFilters(config) };
       program = loadProgram(config, this.serialSink);
     } else {
       program = loadProgram(this.cfg, this.serialSink);
@@ -613,18 +590,6 @@ export class DebugEngine {
   writeMemory(address: bigint, bytes: Uint8Array): number {
     return writeGuestMemory(this.m, address, bytes);
   }
-}
-
-/** The exit filters of a configuration's `exitBreakpoints`; a bad one is a LaunchError naming it. */
-function launchFilters(config: CheckedLaunch): ArmedFilter[] {
-  return config.exitBreakpoints.map((s, i) => {
-    try {
-      return armFilter(s);
-    } catch (e) {
-      if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
-      throw e;
-    }
-  });
 }
 
 export { LaunchError };

@@ -11,6 +11,7 @@ import type { DecodedExit } from '../../vmx/exitDecode';
 import { checkNames, evaluateConditionWith, parseCondition, type Condition } from '../conditions';
 import { parseHitCondition, type HitTest } from './hitCondition';
 import { ENTRY_NAMES, VM_ENTRY_ID, VM_ENTRY_REASON } from './entryDecode';
+import { LaunchError, type CheckedLaunch } from './launchConfig';
 
 /** Names every exit reports (exitDecode.ts): the exit itself and the guest's registers. */
 const COMMON = ['reason', 'rip', 'rsp', 'rflags', 'qualification', 'length', 'entryFailure', 'idtVector', 'idtType',
@@ -160,4 +161,16 @@ export class ExitFilters {
     }
     return out;
   }
+}
+
+/** The exit filters of a configuration's `exitBreakpoints`; a bad one is a LaunchError naming it. */
+export function armLaunchFilters(config: CheckedLaunch): ArmedFilter[] {
+  return config.exitBreakpoints.map((s, i) => {
+    try {
+      return armFilter(s);
+    } catch (e) {
+      if (e instanceof ExitFilterError) throw new LaunchError(`launch configuration: 'exitBreakpoints[${i}]': ${e.message}`);
+      throw e;
+    }
+  });
 }
