@@ -27,6 +27,7 @@ import type { Cpu } from '../x86/cpu';
 import { codeBreakpointNear, codeBreakpoints } from '../x86/debugRegs';
 import { Vector } from '../x86/exceptions';
 import { EventKind } from '../x86/interrupts';
+import { retireRf } from '../x86/eventBoundary';
 import { Flag } from '../x86/registers';
 import type { VmxEngine } from './engine';
 import {
@@ -58,17 +59,7 @@ export function betweenInstructionsVmx(engine: VmxEngine, c: Cpu): boolean {
   c.interruptShadow = false;
   boundaryShadow = shadow;
   let one = false;
-  if (c.rfPending) {
-    // RF (loaded by IRET) is cleared once the next instruction completes (SDM vol. 3B §17.3.1.1).
-    if (c.rfArmed) {
-      c.rfPending = false;
-      c.rfArmed = false;
-      c.flagsRest &= ~Flag.RF;
-    } else {
-      c.rfArmed = true;
-      one = true;
-    }
-  }
+  if (c.rfPending && retireRf(c)) one = true;
   const pin = engine.pin, proc = engine.proc;
   for (let n = 0; n < 6; n++) {
     const act = st.activity >= Activity.Shutdown ? st.activity : c.halted ? Activity.Hlt : Activity.Active;

@@ -14,7 +14,7 @@
 import type { Cpu } from '../x86/cpu';
 import type { DecodedInsn } from '../x86/decoded';
 import { CpuException, Vector } from '../x86/exceptions';
-import { EventKind, deliverOnce, isContributory, loadCr2, withExt } from '../x86/interrupts';
+import { EventKind, becomesDoubleFault, deliverOnce, loadCr2, withExt } from '../x86/interrupts';
 import { PageFault } from '../x86/paging';
 import { VM_EXIT } from '../x86/vmxHooks';
 import { VM_EXIT_DEFERRED } from '../x86/vmxEventHooks';
@@ -197,7 +197,7 @@ export function deliverVmx(
         return;
       }
       const sv = second.vector;
-      if (hw && ((isContributory(v) && isContributory(sv)) || (v === Vector.PF && (sv === Vector.PF || isContributory(sv))))) {
+      if (hw && becomesDoubleFault(v, sv)) {
         // A #DF that exits does so directly: no IDT-vectoring information (§27.2.4).
         v = Vector.DF;
         code = 0;

@@ -11,6 +11,23 @@ import { Flag } from './registers';
 import { codeBreakpointNear, codeBreakpoints } from './debugRegs';
 import { deliverEvent, EventKind } from './interrupts';
 
+/**
+ * RF (loaded by IRET) is cleared once the next instruction completes (SDM vol. 3B §17.3.1.1):
+ * called at each boundary while `c.rfPending`; true when that instruction is still to run
+ * (exactly one instruction runs next), false once RF is cleared. Also VMX non-root operation's
+ * boundary (src/vmx/eventExitBoundary.ts).
+ */
+export function retireRf(c: Cpu): boolean {
+  if (c.rfArmed) {
+    c.rfPending = false;
+    c.rfArmed = false;
+    c.flagsRest &= ~Flag.RF;
+    return false;
+  }
+  c.rfArmed = true;
+  return true;
+}
+
 /** Raise NMI (the platform's NMI line; SDM vol. 3A §6.7). */
 export function raiseNmi(c: Cpu): void {
   c.nmiPending = true;
@@ -31,17 +48,7 @@ export function serviceEvents(c: Cpu): boolean {
   const shadow = c.interruptShadow;
   c.interruptShadow = false;
   let one = false;
-  if (c.rfPending) {
-    // RF (loaded by IRET) is cleared once the next instruction completes (SDM vol. 3B §17.3.1.1).
-    if (c.rfArmed) {
-      c.rfPending = false;
-      c.rfArmed = false;
-      c.flagsRest &= ~Flag.RF;
-    } else {
-      c.rfArmed = true;
-      one = true;
-    }
-  }
+  if (c.rfPending && retireRf(c)) one = true;
   for (let n = 0; n < 6 && !c.inShutdown; n++) {
     if (c.stepArmed || c.dbgHits !== 0) {
       if (shadow) {

@@ -58,6 +58,14 @@ export function isContributory(vector: number): boolean {
 }
 
 /**
+ * A `second` exception raised while delivering the exception `first` becomes #DF (SDM vol. 3A
+ * §6.15 table 6-5): contributory then contributory, or #PF then #PF or contributory.
+ */
+export function becomesDoubleFault(first: number, second: number): boolean {
+  return (isContributory(first) && isContributory(second)) || (first === Vector.PF && (second === Vector.PF || isContributory(second)));
+}
+
+/**
  * Fault-class exceptions: the saved RFLAGS image has RF = 1 (SDM vol. 3B §17.3.1.1; measured on
  * an Intel host: the frame of a #UD or #GP has RF set, that of the INT3 trap does not).
  */
@@ -446,7 +454,7 @@ export function deliverEvent(
         return;
       }
       const sv = second.vector;
-      if (hw && ((isContributory(v) && isContributory(sv)) || (v === Vector.PF && (sv === Vector.PF || isContributory(sv))))) {
+      if (hw && becomesDoubleFault(v, sv)) {
         v = Vector.DF;
         code = 0;
         src = null;
