@@ -236,7 +236,9 @@ step('F5 on "cpuid" stops on the first CPUID: "VM exit: CPUID" in the Call Stack
   const why = await pausedOn(page, (s) => /VM exit: CPUID/.test(s));
   t.diagnostic(`Call Stack: ${why}`);
   assert.match(why, /^VM exit: CPUID — CPUID leaf 0x1 subleaf 0x0$/);
-  const stack = plain(await page.locator('.part.sidebar .debug-call-stack').innerText());
+  // The Call Stack's header and its frames render separately: wait for the frame too.
+  const stack = await until('the top frame on the CPUID line', async () => plain(await page.locator('.part.sidebar .debug-call-stack').innerText()),
+    (s) => /cpuid\.asm\s+\d+$/m.test(s));
   t.diagnostic(`frames:\n${stack}`);
   assert.match(stack, /^start\+0x9\s+cpuid\.asm\s+33$/m);
   await page.locator('.tabs-container .tab.active', { hasText: 'cpuid.asm' }).waitFor({ timeout: 30_000 });
@@ -351,7 +353,9 @@ step('a source breakpoint set with F9 in hello16.asm is hit on launch', async (t
   await pausedOn(page, (s) => /entry/i.test(s)); // the configuration's stopOnEntry
   await debugToolbar(page, 'Continue');
   const why = await pausedOn(page, (s) => /breakpoint/i.test(s));
-  const stack = plain(await page.locator('.part.sidebar .debug-call-stack').innerText());
+  // The header changes before the frames re-render: until then they still show the entry stop.
+  const stack = await until('the top frame on the breakpoint\'s line', async () => plain(await page.locator('.part.sidebar .debug-call-stack').innerText()),
+    (s) => new RegExp(`hello16\\.asm\\s+${line}$`, 'm').test(s));
   t.diagnostic(`Call Stack: ${why}\n${stack}`);
   assert.match(why, /^breakpoint at 0x7c1a$/);
   assert.match(stack, new RegExp(`^start\\.off\\s+hello16\\.asm\\s+${line}$`, 'm'));
