@@ -9,7 +9,7 @@
  * Faults are thrown by ops as CpuException and caught once per block: RIP goes back to the
  * faulting instruction and the instruction count stays exact.
  */
-import { Decoder, DecoderOptions, EncodingKind, Instruction } from 'iced-x86';
+import { Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from 'iced-x86';
 import type { Block } from './block';
 import { MAX_BLOCK_INSNS } from './block';
 import type { DecodedInsn } from './decoded';
@@ -383,7 +383,9 @@ export class Cpu extends Mmu {
     if (op === null) {
       d.endsBlock = true;
       d.setsRip = false;
-      const what = t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode';
+      const what = d.encoding === EncodingKind.D3NOW || d.mnemonic === Mnemonic.Femms
+        ? 'AMD 3DNow! instruction: Intel processors do not have it'
+        : t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode, or a form the processor model does not implement';
       return () => { throw ud(what); };
     }
     if (d.encoding !== EncodingKind.Legacy && d.encoding !== EncodingKind.D3NOW && d.bitness !== 64) {

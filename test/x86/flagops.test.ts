@@ -87,3 +87,25 @@ test('CLC/STC/CMC keep OF after an overflowing ADD', () => {
   assert.equal(r.reg('rdx'), 0n);
   assert.equal(r.cpu.getRflags() & STATUS, OF | SF | AF);
 });
+
+test('SALC (D6) sets AL to FFh when CF = 1 and to 00h when CF = 0, outside 64-bit mode; flags and the rest of RAX unchanged', () => {
+  for (const mode of ['protected', 'real'] as const) {
+    const run = machine([0xd6], mode);
+    for (const f of FLAGS_IN) {
+      const r = run(0x1234567855n, f);
+      assert.equal(r.rax & 0xffffffffn, f & CF ? 0x345678ffn : 0x34567800n, `salc with flags ${f.toString(16)} (${mode})`);
+      assert.equal(r.rflags, f | 2);
+    }
+  }
+});
+
+test('SALC is #UD in 64-bit mode', () => {
+  const mem = new PhysicalMemory(0x10000);
+  mem.load(0x1000, Uint8Array.from([0xd6, 0xf4]));
+  const cpu = new Cpu(mem);
+  enterMode(cpu, 'long');
+  cpu.setRip(0x1000);
+  const r = cpu.run(8);
+  assert.equal(r.reason, 'exception');
+  assert.equal(r.exception?.vector, 6);
+});

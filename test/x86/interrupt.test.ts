@@ -573,3 +573,54 @@ test('real mode: IRETD pops EIP, CS, EFLAGS as dwords (EFLAGS AND 257FD5H; VM, V
   assert.equal(e.rsp(), USER_STACK + 12);
   assert.equal(e.cpu.getRflags(), 0x40202);
 });
+
+// ---- BOUND (SDM vol. 2A BOUND; #BR is interrupt 5, a fault: vol. 3A §6.15) -------------------
+
+const le = (v: number, n: 2 | 4): number[] => Array.from({ length: n }, (_, i) => (v >>> (8 * i)) & 0xff);
+
+test('BOUND r32, m32&32: an index within [lower, upper] (signed, inclusive) passes; outside it raises #BR with EIP of BOUND', () => {
+  const DATA = 0x3000;
+  const cases: [number, boolean][] = [[-5, false], [10, false], [0, false], [11, true], [-6, true], [0x7fffffff, true], [-0x80000000, true]];
+  for (const [index, faults] of cases) {
+    const e = makeEnv('protected');
+    e.gate(5);
+    e.code(DATA, [...le(-5, 4), ...le(10, 4)]);
+    // mov ebx, DATA; mov eax, index; bound eax, [ebx]; hlt
+    e.code(CODE, [0xbb, ...le(DATA, 4), 0xb8, ...le(index, 4), 0x62, 0x03, 0xf4]);
+    assert.equal(e.cpu.run(100).reason, 'hlt', `index ${index}`);
+    if (faults) {
+      assert.equal(Number(e.cpu.getRip()), H(5) + 1, `index ${index}: #BR delivered`);
+      assert.equal(e.r32(e.rsp()), CODE + 10, `index ${index}: the saved EIP is the BOUND's`);
+    } else {
+      assert.equal(Number(e.cpu.getRip()), CODE + 13, `index ${index}: no exception`);
+    }
+  }
+});
+
+test('BOUND r16, m16&16 in real mode: signed 16-bit bounds and index; #BR through IVT entry 5 with IP of BOUND', () => {
+  const DATA = 0x3000;
+  for (const [index, faults] of [[0xff9c, false], [0x7ffe, false], [0, false], [0xff9b, true], [0x7fff, true], [0x8000, true]] as [number, boolean][]) {
+    const e = makeEnv('real');
+    e.gate(5);
+    e.code(DATA, [...le(-100, 2), ...le(0x7ffe, 2)]); // [-100, 32766]
+    // mov bx, DATA; mov ax, index; bound ax, [bx]; hlt
+    e.code(CODE, [0xbb, ...le(DATA, 2), 0xb8, ...le(index, 2), 0x62, 0x07, 0xf4]);
+    assert.equal(e.cpu.run(100).reason, 'hlt', `index ${index}`);
+    if (faults) {
+      assert.equal(Number(e.cpu.getRip()) & 0xffff, (H(5) + 1) & 0xffff, `index ${index.toString(16)}: #BR delivered`);
+      assert.equal(e.r16(e.rsp()), CODE + 6, `index ${index.toString(16)}: the saved IP is the BOUND's`);
+    } else {
+      assert.equal(Number(e.cpu.getRip()), CODE + 9, `index ${index.toString(16)}: no exception`);
+    }
+  }
+});
+
+test('BOUND reads its operand with the segment checks: a pair past the DS limit is #GP(0), not #BR', () => {
+  const e = makeEnv('real');
+  e.gate(5);
+  e.gate(13);
+  // mov bx, 0xfffe; bound ax, [bx]: the upper bound would be at DS:0x10000 (limit 0xffff).
+  e.code(CODE, [0xbb, 0xfe, 0xff, 0x62, 0x07, 0xf4]);
+  assert.equal(e.cpu.run(100).reason, 'hlt');
+  assert.equal(Number(e.cpu.getRip()) & 0xffff, (H(13) + 1) & 0xffff);
+});

@@ -24,7 +24,10 @@ export function describeEnd(r: VmmRunResult | { reason: 'limit' }, maxInstructio
       return { reason: 'hlt', description: 'the guest halted with nothing to wake it (HLT with interrupts disabled)' };
     case 'exception': {
       const e = x.exception;
-      return { reason: 'exception', description: e === undefined ? 'the guest raised an exception it could not handle' : `${e.name}${e.errorCode !== undefined ? ` (error code 0x${e.errorCode.toString(16)})` : ''} at 0x${e.rip.toString(16)} ${e.text}: ${e.detail}` };
+      if (e === undefined) return { reason: 'exception', description: 'the guest raised an exception it could not handle' };
+      // Bytes that do not decode have no text: show them instead.
+      const what = e.text !== '' ? e.text : e.bytes.length > 0 ? `(bytes ${[...e.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')})` : '(code not readable)';
+      return { reason: 'exception', description: `${e.name}${e.errorCode !== undefined ? ` (error code 0x${e.errorCode.toString(16)})` : ''} at 0x${e.rip.toString(16)} ${what}: ${e.detail}` };
     }
     case 'FailEntry':
       return { reason: 'FailEntry', description: x.detail ?? 'VM entry failed' };

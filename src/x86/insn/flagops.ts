@@ -1,5 +1,5 @@
 /**
- * Flag instructions: CLC, STC, CMC, CLD, STD, LAHF, SAHF (SDM vol. 2A/2B instruction pages).
+ * Flag instructions: CLC, STC, CMC, CLD, STD, LAHF, SAHF (SDM vol. 2A/2B instruction pages), SALC.
  * CLI/STI belong to the system layer; PUSHF/POPF to the stack group.
  *
  * LAHF/SAHF in 64-bit mode need CPUID.80000001H:ECX.LAHF-SAHF[bit 0], which the CPUID model
@@ -49,6 +49,13 @@ const sahf: Op = (c) => {
 };
 
 /**
+ * SALC (opcode D6): AL = CF ? FFh : 00h, flags unchanged. The SDM leaves D6 undocumented, but
+ * Intel processors execute it outside 64-bit mode (Bochs and QEMU model it the same way);
+ * in 64-bit mode it is #UD.
+ */
+const salc: Op = (c) => { c.lo[0] = (c.lo[0] & ~0xff) | (c.fCO >>> 31 ? 0xff : 0); };
+
+/**
  * STAC/CLAC (SDM vol. 2B): set or clear RFLAGS.AC, which lifts SMAP's block on supervisor
  * accesses to user pages. #UD at CPL > 0 or when the model does not report SMAP. The TLB caches
  * SMAP decisions, so it is flushed when CR4.SMAP is on.
@@ -72,4 +79,5 @@ export const flagOpHandlers: TranslatorTable = {
   [Mnemonic.Std]: () => std,
   [Mnemonic.Lahf]: () => lahf,
   [Mnemonic.Sahf]: () => sahf,
+  [Mnemonic.Salc]: (d) => (d.bitness === 64 ? null : salc),
 };

@@ -1,6 +1,6 @@
 /**
- * INT n, INT3, INTO, INT1, IRET/IRETD/IRETQ, CLI, STI (SDM vol. 2A INT n/INTO/INT3/INT1 and
- * IRET/IRETD/IRETQ, vol. 2A CLI, vol. 2B STI; delivery itself in interrupts.ts).
+ * INT n, INT3, INTO, INT1, BOUND, IRET/IRETD/IRETQ, CLI, STI (SDM vol. 2A INT n/INTO/INT3/INT1,
+ * BOUND and IRET/IRETD/IRETQ, vol. 2A CLI, vol. 2B STI; delivery itself in interrupts.ts).
  */
 import { Mnemonic } from 'iced-x86';
 import type { Cpu } from '../cpu';
@@ -9,11 +9,11 @@ import { CpuException, Vector, gp0 } from '../exceptions';
 import { EventKind, softwareInterrupt } from '../interrupts';
 import { iretTaskReturn } from '../taskSwitch';
 import { iretFromV86, iretToV86 } from '../v86';
-import type { Op } from '../operands';
+import { linearAddress, type Op } from '../operands';
 import { Flag, Gpr, Seg } from '../registers';
 import { adjustSp, stackRead } from '../stack';
 import type { TranslatorTable } from '../translator';
-import type { DecodedInsn } from '../decoded';
+import { gprOf, type DecodedInsn } from '../decoded';
 
 const TWO32 = 4294967296;
 
@@ -201,6 +201,38 @@ function iret(d: DecodedInsn, n: number): Op {
   };
 }
 
+/**
+ * BOUND r16, m16&16 / r32, m32&32 (SDM vol. 2A BOUND): the signed index in the register must lie
+ * within the lower bound (first word/dword of the operand) and the upper bound (the next one),
+ * both inclusive; otherwise #BR, a fault (RIP stays on BOUND; vol. 3A §6.15 interrupt 5). Not
+ * encodable in 64-bit mode (62h is the EVEX prefix there), nor with a register operand.
+ */
+function bound(d: DecodedInsn): Op | null {
+  if (d.bitness === 64 || d.mem === null) return null;
+  const r = gprOf(d.opRegs[0]);
+  if (r === null) return null;
+  const g = r.index;
+  const size = d.opSizes[0];
+  const addr = linearAddress(d, d.mem, 2 * size);
+  return (c) => {
+    const a = addr(c);
+    const h = c.linHi;
+    let index: number, lower: number, upper: number;
+    if (size === 4) {
+      lower = c.read32(a, h) | 0;
+      upper = c.read32((a + 4) >>> 0, h) | 0;
+      index = c.lo[g] | 0;
+    } else {
+      lower = (c.read16(a, h) << 16) >> 16;
+      upper = (c.read16((a + 2) >>> 0, h) << 16) >> 16;
+      index = (c.lo[g] << 16) >> 16;
+    }
+    if (index < lower || index > upper) {
+      throw new CpuException(Vector.BR, undefined, `BOUND: index ${index} outside [${lower}, ${upper}]`);
+    }
+  };
+}
+
 export const interruptHandlers: TranslatorTable = {
   [Mnemonic.Int]: (d) => intN(d, d.immLo & 0xff, EventKind.Software, true),
   [Mnemonic.Int3]: (d) => intN(d, Vector.BP, EventKind.Software, false),
@@ -219,6 +251,7 @@ export const interruptHandlers: TranslatorTable = {
       }
     };
   },
+  [Mnemonic.Bound]: bound,
   [Mnemonic.Iret]: (d) => iret(d, 2),
   [Mnemonic.Iretd]: (d) => iret(d, 4),
   [Mnemonic.Iretq]: (d) => iret(d, 8),
