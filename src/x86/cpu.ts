@@ -19,6 +19,7 @@ import { HANDLERS } from './insn';
 import { lockAllowed } from './insn/lock';
 import { Access, Mmu } from './mmu';
 import type { Op } from './operands';
+import { untranslated } from './translator';
 import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
 import { Seg } from './registers';
 import type { Bitness } from './state';
@@ -379,11 +380,13 @@ export class Cpu extends Mmu {
       return () => { throw ud('LOCK prefix not allowed on this instruction'); };
     }
     const t = HANDLERS[d.mnemonic];
+    untranslated.why = '';
     const op = t === undefined ? null : t(d);
     if (op === null) {
       d.endsBlock = true;
       d.setsRip = false;
-      const what = t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode';
+      const what = t === undefined ? 'instruction not implemented by the processor model'
+        : untranslated.why !== '' ? untranslated.why : 'invalid in this mode';
       return () => { throw ud(what); };
     }
     if (d.encoding !== EncodingKind.Legacy && d.encoding !== EncodingKind.D3NOW && d.bitness !== 64) {
