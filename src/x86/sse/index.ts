@@ -2,8 +2,9 @@
  * SSE/SSE2/SSE3/SSSE3/SSE4.1/SSE4.2 instructions (SDM vol. 1 chapters 10-12, vol. 2 instruction
  * pages), legacy (non-VEX) encodings with XMM operands: this file's table, plus stateInsn.ts
  * (LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, MOVNTI, MASKMOVDQU, CRC32), pcmpstr.ts (PCMPESTRI/...) and
- * xsave.ts (the XSAVE family). Not implemented (#UD): the MMX-register (MMn) forms of shared
- * mnemonics, VEX forms, CVTPI2PS-style MMX conversions.
+ * xsave.ts (the XSAVE family), and mmx.ts: the MMX-register (MMn) forms of the shared mnemonics
+ * and the MMX-only instructions (EMMS, PSHUFW, MOVNTQ, MASKMOVQ, MOVQ2DQ/MOVDQ2Q, CVT*PI*), chosen
+ * by `dispatch` below. Not implemented (#UD): VEX/EVEX forms (AVX is not reported by CPUID).
  * MOVSD/CMPSD (XMM forms) are reached through `sseStringAlias`, called by string.ts.
  *
  * Each op first checks availability (CR0.EM, CR4.OSFXSR → #UD; CR0.TS → #NM; common.ts), then
@@ -46,7 +47,7 @@ function copyAR(): void {
 /** `xmm1, xmm2/m (, imm8)`: R = kernel(A = xmm1, B = source), stored to xmm1. */
 function binary(kernel: Kernel, fp: boolean, xmm0 = false): Translator {
   return (d) => {
-    if (isMmx(d) || d.opCount < 2) return null;
+    if (d.opCount < 2) return null;
     const dst = xmmOf(d.opRegs[0]);
     if (dst < 0) return null;
     const mem = d.opKinds[1] === OpKind.Memory;
@@ -80,7 +81,6 @@ function shift(width: 16 | 32 | 64, kind: 'l' | 'r' | 'a'): Translator {
   const byImm = binary(shiftByImm(width, kind), false);
   const byVec = binary(shiftByVec(width, kind), false);
   return (d) => {
-    if (isMmx(d)) return null;
     if (d.opKinds[1] !== OpKind.Register && d.opKinds[1] !== OpKind.Memory) {
       const dst = xmmOf(d.opRegs[0]);
       const k = shiftByImm(width, kind);
@@ -109,7 +109,6 @@ const blendv = (size: 1 | 4 | 8): Kernel => (a, b, r) => {
 // ---- moves ------------------------------------------------------------------------------------
 /** MOVAPS/MOVUPS/MOVAPD/MOVUPD/MOVDQA/MOVDQU/LDDQU/MOVNT*: 128-bit moves. */
 function move128(d: DecodedInsn): Op | null {
-  if (isMmx(d)) return null;
   const align = !NO_ALIGN.has(d.mnemonic);
   if (isReg(d, 0)) {
     const dst = xmmOf(d.opRegs[0]);
@@ -151,7 +150,6 @@ export function moveScalar(d: DecodedInsn, size: 4 | 8): Op | null {
 
 /** MOVD/MOVQ between XMM and GPR/memory, and MOVQ xmm, xmm/m64 / xmm/m64, xmm. */
 function movdq(d: DecodedInsn): Op | null {
-  if (isMmx(d)) return null;
   const name = Code[d.code];
   if (name === 'Movd_xmm_rm32') {
     const dst = xmmOf(d.opRegs[0]); const rd = operandReader(d, 1, 4);
@@ -213,7 +211,6 @@ const movlhps: Translator = (d) => {
 /** MOVMSKPS/MOVMSKPD/PMOVMSKB r32/r64, xmm (zero-extended). */
 function movmsk(kind: 'ps' | 'pd' | 'b'): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const g = gprOf(d.opRegs[0])!.index, src = xmmOf(d.opRegs[1]);
     return (c) => {
       sseCheck(c);
@@ -244,7 +241,6 @@ function dup(kind: 'dd' | 'sh' | 'sl'): Translator {
 // ---- PINSR/PEXTR/EXTRACTPS/INSERTPS ------------------------------------------------------------
 function pinsr(size: 1 | 2 | 4 | 8): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const dst = xmmOf(d.opRegs[0]);
     const imm = d.immLo & 0xff;
     if (size === 8) {
@@ -266,7 +262,6 @@ function pinsr(size: 1 | 2 | 4 | 8): Translator {
 }
 function pextr(size: 1 | 2 | 4 | 8): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const src = xmmOf(d.opRegs[1]);
     const imm = d.immLo & 0xff;
     if (size === 8) {
