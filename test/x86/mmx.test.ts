@@ -252,3 +252,18 @@ test('#UD messages say what is not implemented: the mnemonic, the encoding and t
   const aes = run([0x66, 0x0f, 0x38, 0xdc, 0xc1]); // aesenc xmm0, xmm1
   assert.equal(aes.result.exception?.detail, 'AESENC: instruction not implemented by the processor model (needs AES, not reported by CPUID)');
 });
+
+test('MMX in real mode and 32-bit protected mode: 16/32-bit addressing, same aliasing', () => {
+  // movq mm3, [bx]; paddw mm3, [bx+8]; movd eax, mm3 (real mode, 16-bit addressing)
+  const data = [...bytesLE(0x0004_0003_0002_0001n), ...bytesLE(0x7fff_0010_0020_0030n)];
+  const r = run([0x0f, 0x6f, 0x1f, 0x0f, 0xfd, 0x5f, 0x08, 0x0f, 0x7e, 0xd8], { mode: 'real', regs: { 3: DATA }, data, cr4: 0 });
+  assert.equal(r.result.reason, 'hlt');
+  assert.equal(mm(r.cpu, 3), 0x8003_0013_0022_0031n);
+  assert.equal(r.cpu.lo[0] >>> 0, 0x0022_0031);
+  assert.equal(r.cpu.fpu.signExp[3], 0xffff);
+  // 32-bit protected mode: movq mm1, [ebx]; movq [ebx+16], mm1
+  const p = run([0x0f, 0x6f, 0x0b, 0x0f, 0x7f, 0x4b, 0x10], { mode: 'protected', regs: { 3: DATA }, data, fpu: { top: 6 } });
+  assert.equal(p.result.reason, 'hlt');
+  assert.deepEqual([...Array(8).keys()].map((i) => p.mem.read8(DATA + 16 + i)), data.slice(0, 8));
+  assert.equal(p.cpu.fpu.top, 0);
+});
