@@ -1,7 +1,7 @@
 /**
  * MMX technology (src/x86/sse/mmx.ts): availability (#UD for CR0.EM, #NM for CR0.TS, #MF for a
  * pending x87 exception; CR4.OSFXSR only for the forms that also use XMM registers), the aliasing
- * of MM0-7 onto the x87 significands (SDM vol. 1 §9.5: TOP, tags, bits 79:64), EMMS, the order of
+ * of MM0-7 onto the x87 significands (SDM vol. 1 §9.5, vol. 3A §12.2: TOP, tags, bits 79:64), EMMS, the order of
  * the x87 effects against faults, and a few results. Every MMX form is also compared with silicon
  * by test/conformance/ (x87 state included).
  */

@@ -4,8 +4,8 @@
  * between MMX and XMM registers (CVTPI2PS, CVTPS2PI, CVTTPS2PI, CVTPI2PD, CVTPD2PI, CVTTPD2PI,
  * MOVQ2DQ, MOVDQ2Q).
  *
- * Aliasing (SDM vol. 1 §9.5, table 9-2 "Effects of MMX Instructions on x87 FPU State"): MMn is
- * the 64-bit significand of physical x87 register Rn, whatever TOP is. Every MMX instruction
+ * Aliasing (SDM vol. 1 §9.5; vol. 3A §12.2, table 12-2 "Effects of MMX Instructions on x87 FPU
+ * State"): MMn is the 64-bit significand of physical x87 register Rn, whatever TOP is. Every MMX instruction
  * sets TOP to 0; all but EMMS tag every register valid (our full tag word stays consistent
  * with the contents, so a register that was empty gets the tag its contents give, and FXSAVE's
  * abridged tag shows all registers non-empty); a write to MMn also sets bits 79:64 of Rn (sign and
@@ -15,7 +15,7 @@
  * its access faults and the tags only when it completes; MASKMOVQ, and the conversions with an MMX
  * register, make the whole transition (TOP and tags) before their memory faults / #XM.
  *
- * Availability (SDM vol. 3A §13.1 / table 13-? "Effect of the MMX, SSE... and x87 FPU state";
+ * Availability (SDM vol. 3A §12.1 and §13.1, the "Action taken" tables for CR0.EM/MP/TS;
  * vol. 2 "Exceptions Type" tables for MMX): CR0.EM=1 → #UD, CR0.TS=1 → #NM, then a pending
  * unmasked x87 exception → #MF (CR0.NE=1; as the waiting x87 instructions, fpu/stack.ts). CR4.OSFXSR
  * does not matter, except for the instructions that also use XMM registers (the conversions,
@@ -293,7 +293,10 @@ const pmovmskb: Translator = (d) => {
   };
 };
 
-/** EMMS: every x87 register tagged empty (SDM vol. 2 EMMS), and TOP = 0 (SDM vol. 1 table 9-2; host-measured). */
+/**
+ * EMMS: every x87 register tagged empty (SDM vol. 2 EMMS), and TOP = 0 like every MMX instruction
+ * (SDM vol. 3A §12.2: "each time an MMX instruction is executed, the TOS value is set to 000B"; host-measured).
+ */
 const emms: Translator = () => (c) => { mmxCheck(c); c.fpu.top = 0; c.fpu.ftw = 0xffff; };
 
 /** MOVQ2DQ xmm, mm: xmm = zero-extended mm. MOVDQ2Q mm, xmm: mm = the low quadword of xmm. */
