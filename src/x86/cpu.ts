@@ -9,7 +9,7 @@
  * Faults are thrown by ops as CpuException and caught once per block: RIP goes back to the
  * faulting instruction and the instruction count stays exact.
  */
-import { Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from 'iced-x86';
 import type { Block } from './block';
 import { MAX_BLOCK_INSNS } from './block';
 import type { DecodedInsn } from './decoded';
@@ -19,6 +19,7 @@ import { HANDLERS } from './insn';
 import { lockAllowed } from './insn/lock';
 import { Access, Mmu } from './mmu';
 import type { Op } from './operands';
+import { untranslated } from './translator';
 import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
 import { Seg } from './registers';
 import type { Bitness } from './state';
@@ -379,13 +380,13 @@ export class Cpu extends Mmu {
       return () => { throw ud('LOCK prefix not allowed on this instruction'); };
     }
     const t = HANDLERS[d.mnemonic];
+    untranslated.why = '';
     const op = t === undefined ? null : t(d);
     if (op === null) {
       d.endsBlock = true;
       d.setsRip = false;
-      const what = d.encoding === EncodingKind.D3NOW || d.mnemonic === Mnemonic.Femms
-        ? 'AMD 3DNow! instruction: Intel processors do not have it'
-        : t === undefined ? 'instruction not implemented by the processor model' : 'invalid in this mode, or a form the processor model does not implement';
+      const what = t === undefined ? notImplemented(d)
+        : untranslated.why !== '' ? untranslated.why : 'invalid in this mode';
       return () => { throw ud(what); };
     }
     if (d.encoding !== EncodingKind.Legacy && d.encoding !== EncodingKind.D3NOW && d.bitness !== 64) {
@@ -582,4 +583,21 @@ export class Cpu extends Mmu {
   step(): RunResult {
     return this.run(this.icount + 1);
   }
+}
+
+/**
+ * The #UD message for an instruction no translator exists for: its name, its encoding when not
+ * legacy, and the CPUID features it needs (none of which this model reports).
+ */
+function notImplemented(d: DecodedInsn): string {
+  const ins = Instruction.create(d.code);
+  let needs = '';
+  try {
+    needs = Array.from(ins.cpuidFeatures(), (f) => CpuidFeature[f]).join(', ');
+  } finally {
+    ins.free();
+  }
+  const enc = d.encoding === EncodingKind.Legacy ? '' : ` (${EncodingKind[d.encoding]}-encoded)`;
+  return `${Mnemonic[d.mnemonic].toUpperCase()}${enc}: instruction not implemented by the processor model` +
+    (needs !== '' ? ` (needs ${needs}, not reported by CPUID)` : '');
 }

@@ -41,6 +41,7 @@ function brandLeaf(i: number): CpuidLeaf {
 /** Bit positions of the features this model can report (SDM vol. 2A, CPUID tables 3-10, 3-11). */
 export const FEATURE_BITS: Readonly<Record<string, { leaf: number; subleaf?: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; bit: number }>> = {
   'FPU': { leaf: 1, reg: 'edx', bit: 0 },
+  'MMX': { leaf: 1, reg: 'edx', bit: 23 },
   'SSE3': { leaf: 1, reg: 'ecx', bit: 0 },
   'SSSE3': { leaf: 1, reg: 'ecx', bit: 9 },
   'SSE4_1': { leaf: 1, reg: 'ecx', bit: 19 },
@@ -134,13 +135,22 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
     'Fnstsw', 'Fnclex', 'Fninit', 'Fnsave', 'Frstor', 'Fnstenv', 'Fldenv', 'Ffree', 'Fincstp', 'Fdecstp', 'Fnop', 'Wait',
     'Fsin', 'Fcos', 'Fsincos', 'Fptan', 'Fpatan', 'F2xm1', 'Fyl2x', 'Fyl2xp1'],
   'SSE3': ['Addsubpd', 'Addsubps', 'Haddpd', 'Haddps', 'Hsubpd', 'Hsubps', 'Lddqu', 'Movddup', 'Movshdup', 'Movsldup', 'Fisttp'],
-  // SSE/SSE2/SSSE3/SSE4.1 (src/x86/sse): their XMM-register forms; see sse/index.ts for the
-  // MMX-register forms, which are not modelled.
+  // MMX technology (src/x86/sse/mmx.ts): the MMX registers alias the x87 significands.
+  'MMX': ['Emms', 'Movd', 'Movq', 'Packsswb', 'Packssdw', 'Packuswb', 'Punpcklbw', 'Punpcklwd', 'Punpckldq',
+    'Punpckhbw', 'Punpckhwd', 'Punpckhdq', 'Paddb', 'Paddw', 'Paddd', 'Paddsb', 'Paddsw', 'Paddusb', 'Paddusw',
+    'Psubb', 'Psubw', 'Psubd', 'Psubsb', 'Psubsw', 'Psubusb', 'Psubusw', 'Pmullw', 'Pmulhw', 'Pmaddwd',
+    'Pcmpeqb', 'Pcmpeqw', 'Pcmpeqd', 'Pcmpgtb', 'Pcmpgtw', 'Pcmpgtd', 'Pand', 'Pandn', 'Por', 'Pxor',
+    'Psllw', 'Pslld', 'Psllq', 'Psrlw', 'Psrld', 'Psrlq', 'Psraw', 'Psrad'],
+  // SSE/SSE2/SSSE3/SSE4.1 (src/x86/sse): their XMM-register forms, and (sse/mmx.ts) the
+  // MMX-register forms of the SSE/SSE2/SSSE3 integer instructions and the MMX conversions.
   'FXSR': ['Fxsave', 'Fxrstor', 'Fxsave64', 'Fxrstor64'],
   'SSE': ['Movaps', 'Movups', 'Movss', 'Movhps', 'Movlps', 'Movhlps', 'Movlhps', 'Movmskps', 'Movntps', 'Andps', 'Andnps',
     'Orps', 'Xorps', 'Addps', 'Addss', 'Subps', 'Subss', 'Mulps', 'Mulss', 'Divps', 'Divss', 'Sqrtps', 'Sqrtss', 'Minps',
     'Minss', 'Maxps', 'Maxss', 'Rcpps', 'Rcpss', 'Rsqrtps', 'Rsqrtss', 'Cmpps', 'Cmpss', 'Comiss', 'Ucomiss', 'Shufps',
-    'Unpcklps', 'Unpckhps', 'Cvtsi2ss', 'Cvtss2si', 'Cvttss2si', 'Ldmxcsr', 'Stmxcsr'],
+    'Unpcklps', 'Unpckhps', 'Cvtsi2ss', 'Cvtss2si', 'Cvttss2si', 'Ldmxcsr', 'Stmxcsr',
+    // MMX-register instructions SSE added (SDM vol. 1 §10.4.4), and the MMX conversions.
+    'Pavgb', 'Pavgw', 'Pextrw', 'Pinsrw', 'Pmaxsw', 'Pmaxub', 'Pminsw', 'Pminub', 'Pmovmskb', 'Pmulhuw', 'Psadbw',
+    'Pshufw', 'Movntq', 'Maskmovq', 'Cvtpi2ps', 'Cvtps2pi', 'Cvttps2pi'],
   'SSE2': ['Movapd', 'Movupd', 'Movdqa', 'Movdqu', 'Movd', 'Movq', 'Movhpd', 'Movlpd', 'Movmskpd', 'Pmovmskb', 'Movntpd',
     'Movntdq', 'Movnti', 'Maskmovdqu', 'Andpd', 'Andnpd', 'Orpd', 'Xorpd', 'Pand', 'Pandn', 'Por', 'Pxor', 'Paddb', 'Paddw',
     'Paddd', 'Paddq', 'Psubb', 'Psubw', 'Psubd', 'Psubq', 'Pmullw', 'Pmulhw', 'Pmulhuw', 'Pmuludq', 'Pmaddwd', 'Psadbw',
@@ -149,7 +159,8 @@ export const FEATURE_INSTRUCTIONS: Readonly<Record<string, readonly string[]>> =
     'Packssdw', 'Packuswb', 'Punpcklbw', 'Punpckhqdq', 'Pshufd', 'Pshufhw', 'Pshuflw', 'Pinsrw', 'Pextrw', 'Shufpd',
     'Unpcklpd', 'Unpckhpd', 'Addpd', 'Addsd', 'Subpd', 'Mulpd', 'Divpd', 'Sqrtpd', 'Minpd', 'Maxpd', 'Cmppd', 'Comisd',
     'Ucomisd', 'Cvtsi2sd', 'Cvtsd2si', 'Cvttsd2si', 'Cvtss2sd', 'Cvtsd2ss', 'Cvtdq2ps', 'Cvtdq2pd', 'Cvtps2dq',
-    'Cvttps2dq', 'Cvtpd2dq', 'Cvttpd2dq', 'Cvtps2pd', 'Cvtpd2ps'],
+    'Cvttps2dq', 'Cvtpd2dq', 'Cvttpd2dq', 'Cvtps2pd', 'Cvtpd2ps', 'Cvtpi2pd', 'Cvtpd2pi', 'Cvttpd2pi', 'Movq2dq',
+    'Movdq2q'],
   'SSSE3': ['Pshufb', 'Phaddw', 'Phaddd', 'Phaddsw', 'Phsubw', 'Phsubd', 'Phsubsw', 'Pmaddubsw', 'Pmulhrsw', 'Psignb',
     'Psignw', 'Psignd', 'Pabsb', 'Pabsw', 'Pabsd', 'Palignr'],
   'SSE4_1': ['Pmulld', 'Pmuldq', 'Pminsb', 'Pminuw', 'Pminud', 'Pminsd', 'Pmaxsb', 'Pmaxuw', 'Pmaxud', 'Pmaxsd',
@@ -238,7 +249,7 @@ export const DEFAULT_CPUID: CpuidModel = {
       leaf: 0, eax: 0xd, ebx: ascii4(VENDOR.slice(0, 4)), edx: ascii4(VENDOR.slice(4, 8)), ecx: ascii4(VENDOR.slice(8, 12)),
       description: 'highest basic leaf and vendor string',
     },
-    featureLeaf(1, undefined, ['FPU', 'CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
+    featureLeaf(1, undefined, ['FPU', 'MMX', 'CX16', 'MOVBE', 'POPCNT', 'TSC', 'CX8', 'CMOV', 'MONITOR', 'RDRAND', 'DE', 'MSR', 'SEP', 'MTRR', 'PAT', 'CLFSH',
       'FXSR', 'SSE', 'SSE2', 'SSE3', 'SSSE3', 'SSE4_1', 'SSE4_2', 'PSE', 'PAE', 'APIC', 'PGE', 'PSE36', 'PCID', 'X2APIC',
       'TSC_DEADLINE', 'XSAVE'], {
       // EBX: CLFLUSH line size 8 (x 8 bytes) in bits 15:8, one logical processor (bits 23:16),

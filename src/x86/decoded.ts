@@ -191,6 +191,12 @@ export function describe(ins: Instruction, bitness: Bitness, bytes: Uint8Array):
       };
     } else if (k >= OpKind.MemorySegSI && k <= OpKind.MemoryESRDI) {
       size = MemorySizeExt.size(ins.memorySize);
+      if (k === OpKind.MemorySegDI || k === OpKind.MemorySegEDI || k === OpKind.MemorySegRDI) {
+        // MASKMOVQ/MASKMOVDQU's DS:rDI (segment override allowed; in 64-bit mode only FS/GS count).
+        let seg = segOf(ins.memorySegment) as Seg;
+        if (bitness === 64 && seg !== Seg.FS && seg !== Seg.GS) seg = Seg.DS;
+        mem = { seg, base: 7, index: -1, scale: 1, dispLo: 0, dispHi: 0, addrSize, size, ripRelative: false };
+      }
     } else if (k === OpKind.Immediate8_2nd) {
       imm2 = ins.immediate8_2nd;
       size = 1;

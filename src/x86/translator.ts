@@ -10,3 +10,15 @@ import type { Op } from './operands';
 /** Returns the op, or null when this form is not an instruction the processor has (#UD). */
 export type Translator = (d: DecodedInsn) => Op | null;
 export type TranslatorTable = Partial<Record<Mnemonic, Translator>>;
+
+/**
+ * Why the last translator that returned null did so, when the reason is not "this form is
+ * invalid in this mode": set through `unsupported()` and read (then cleared) by the CPU's
+ * translateInsn for the #UD's message.
+ */
+export const untranslated = { why: '' };
+/** Returns null (#UD) with a precise reason for the #UD's message. */
+export function unsupported(why: string): null {
+  untranslated.why = why;
+  return null;
+}

@@ -240,7 +240,7 @@ export function formatMismatch(c: Case, host: Outcome, ours: Outcome, diffs: str
   lines.push(`         rflags=${hex(c.rflags)} [${formatFlags(c.rflags)}]` +
     (c.undefFlags ? `  undefined: ${formatFlags(c.undefFlags)}` : '') +
     (c.undefRegs ? `  undefined regs: ${[...Array(16).keys()].filter((i) => (c.undefRegs >>> i) & 1).map((i) => GPR_NAMES[i]).join(',')}` : ''));
-  if (c.form.x87) {
+  if (c.form.x87 || c.form.mmx) {
     const x = c.x87;
     lines.push(`         fcw=${hex(x.fcw, 4)} fsw=${hex(x.fsw, 4)} (TOP ${(x.fsw >> 11) & 7}) tags=${hex(x.ftw, 2)} ` +
       [...Array(8).keys()].map((i) => `st${i}=${stHex(x, i)}${((x.ftw >> (((x.fsw >> 11) + i) & 7)) & 1) ? '' : '(empty)'}`).join(' '));

@@ -40,8 +40,18 @@ const SSE_MNEMONICS: string[] = [
   'Minps', 'Minss', 'Minpd', 'Minsd', 'Maxps', 'Maxss', 'Maxpd', 'Maxsd',
   'Addsubps', 'Addsubpd', 'Haddps', 'Haddpd', 'Hsubps', 'Hsubpd', 'Rcpps', 'Rcpss', 'Rsqrtps', 'Rsqrtss',
   'Cmpps', 'Cmpss', 'Cmppd', 'Comiss', 'Comisd', 'Ucomiss', 'Ucomisd',
-  'Roundps', 'Roundpd', 'Roundss', 'Roundsd', 'Dpps', 'Dppd', 'Mpsadbw', 'Movnti', 'Crc32',
+  'Roundps', 'Roundpd', 'Roundss', 'Roundsd', 'Dpps', 'Dppd', 'Mpsadbw', 'Movnti', 'Crc32', 'Maskmovdqu',
+  ...MMX_ONLY_MNEMONICS(),
 ];
+
+/**
+ * Mnemonics that exist only with an MMX register operand (or converting to/from one). The
+ * MMX-register forms of the shared mnemonics above (PADDB mm, mm/m64 ...) are listed through them.
+ */
+function MMX_ONLY_MNEMONICS(): string[] {
+  return ['Emms', 'Pshufw', 'Movntq', 'Maskmovq', 'Movq2dq', 'Movdq2q',
+    'Cvtpi2ps', 'Cvtps2pi', 'Cvttps2pi', 'Cvtpi2pd', 'Cvtpd2pi', 'Cvttpd2pi'];
+}
 
 /**
  * x87 mnemonics (iced names) the FPU group implements. The WAIT-prefixed forms (FSTENV, FSAVE,
@@ -122,6 +132,7 @@ export const MNEMONIC_ALIASES: Readonly<Record<string, readonly string[]>> = {
   SHIFT: ['SHL', 'SAL', 'SHR', 'SAR', 'ROL', 'ROR', 'RCL', 'RCR', 'SHLD', 'SHRD'],
   X87: X87_MNEMONICS.map((m) => m.toUpperCase()),
   TRANSCENDENTAL: X87_TRANSCENDENTAL.map((m) => m.toUpperCase()),
+  MMX: MMX_ONLY_MNEMONICS().map((m) => m.toUpperCase()),
   BMI: ['ANDN', 'BEXTR', 'BLSI', 'BLSMSK', 'BLSR', 'BZHI', 'PDEP', 'PEXT', 'RORX', 'SARX', 'SHLX', 'SHRX', 'MULX'],
 };
 
@@ -154,6 +165,11 @@ export interface Form {
   sse: boolean;
   /** An x87 instruction: gets a varied x87 state. */
   x87: boolean;
+  /**
+   * An MMX instruction (an MMX register operand, EMMS, or an MMX conversion): gets a varied x87
+   * state too (the MMX registers are the x87 significands; TOP, tags and #MF are compared).
+   */
+  mmx: boolean;
 }
 
 const SUPPORTED = new Set<K>([
@@ -170,6 +186,7 @@ const SUPPORTED = new Set<K>([
 
 for (const k of [K.xmm_reg, K.xmm_rm, K.xmm_or_mem]) SUPPORTED.add(k);
 for (const k of [K.st0, K.sti_opcode]) SUPPORTED.add(k);
+for (const k of [K.mm_reg, K.mm_rm, K.mm_or_mem, K.seg_rDI]) SUPPORTED.add(k);
 
 let wired: boolean | null = null;
 /** Whether string.ts hands MOVSD/CMPSD's XMM forms to the SSE group (see src/x86/sse/index.ts). */
@@ -231,6 +248,7 @@ export function allForms(): Form[] {
           lockable: o.canUseLockPrefix, vex: o.encoding === EncodingKind.VEX, features,
           sse: ops.some((k) => k === K.xmm_reg || k === K.xmm_rm || k === K.xmm_or_mem) || SSE_MNEMONICS.includes(Mnemonic[o.mnemonic]),
           x87,
+          mmx: ops.some((k) => k === K.mm_reg || k === K.mm_rm || k === K.mm_or_mem) || MMX_ONLY_MNEMONICS().includes(Mnemonic[o.mnemonic]),
         };
         if (ok) forms.push({ ...base, mode, kind });
         else if (mode === 64 && o.mode32 && o.intelDecoder32 && isBcd(o.mnemonic)) {

@@ -21,7 +21,7 @@ import type { Form, Mode } from './forms';
 import { Rng } from './rng';
 import { X87_INIT } from './host';
 import type { X87Image } from './host';
-import { genX87, x87MemValue } from './x87';
+import { genMmx, genX87, x87MemValue } from './x87';
 import {
   MemSpec, RegFile, Retry, dataSpot, faultAddress, genMem, inStub, isSafeLinear, mod, pickLinear, segBase,
 } from './address';
@@ -116,7 +116,8 @@ function regSizeOf(k: K): number {
 }
 
 function isRm(k: K): boolean {
-  return k === K.r8_or_mem || k === K.r16_or_mem || k === K.r32_or_mem || k === K.r64_or_mem || k === K.xmm_or_mem;
+  return k === K.r8_or_mem || k === K.r16_or_mem || k === K.r32_or_mem || k === K.r64_or_mem || k === K.xmm_or_mem ||
+    k === K.mm_or_mem;
 }
 
 function isRegKind(k: K): boolean {
@@ -374,7 +375,7 @@ export class Generator {
     return {
       mode: form.mode, index, form, bytes, insnAddr, regs, rflags: b.rflags >>> 0,
       patches: patchesOf(b.mem), group: listed, undefFlags, undefRegs: b.undefRegs, undefMem: b.undefMem, decoded: d,
-      xmm, mxcsr, sse: form.sse, undefXmm, x87: form.x87 ? genX87(b.rng) : X87_INIT,
+      xmm, mxcsr, sse: form.sse, undefXmm, x87: form.x87 ? genX87(b.rng) : form.mmx ? genMmx(b.rng) : X87_INIT,
     };
   }
 
@@ -432,6 +433,23 @@ export class Generator {
           ins.setOpKind(i, OpKind.Register);
           ins.setOpRegister(i, k === K.st0 ? Register.ST0 : Register.ST0 + rng.int(8));
           b.locs.push(NONE);
+          continue;
+        }
+        if (k === K.mm_reg || k === K.mm_rm || k === K.mm_or_mem) {
+          ins.setOpKind(i, OpKind.Register);
+          ins.setOpRegister(i, Register.MM0 + rng.int(8));
+          b.locs.push(NONE);
+          continue;
+        }
+        if (k === K.seg_rDI) {
+          // MASKMOVQ/MASKMOVDQU DS:rDI destination (8/16 bytes; only the bytes the mask selects are written).
+          ins.setOpKind(i, mode === 64 ? OpKind.MemorySegRDI : OpKind.MemorySegEDI);
+          const seg = rng.chance(0.12) && (mode === 64 || this.env.gsCompat) ? Register.GS : Register.None;
+          const lin = pickLinear(rng, f.memSize, mode, seg === Register.GS ? { kinds: ['data'] } : {});
+          const off = seg === Register.GS ? lin - segBase(Register.GS) : lin;
+          b.pin(7, mode === 64 ? off & M64 : (rng.u64() & ~0xffffffffn) | (off & 0xffffffffn));
+          ins.segmentPrefix = seg;
+          b.locs.push({ t: 'mem', addr: lin, size: f.memSize });
           continue;
         }
         if (k === K.xmm_reg || k === K.xmm_rm || k === K.xmm_or_mem) {

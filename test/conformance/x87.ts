@@ -98,6 +98,24 @@ export function genX87(rng: Rng): X87Image {
   return { fcw, fsw, ftw, fop: rng.chance(0.5) ? 0 : rng.int(0x800), fip: ptr(), fdp: ptr(), st };
 }
 
+/**
+ * The x87 state for an MMX instruction: genX87's (random TOP, empty registers, pending
+ * exceptions for #MF), with about half of the registers holding MMX-style contents (an integer
+ * edge pattern in the significand, bits 79:64 all ones as an MMX write leaves them, or random).
+ */
+export function genMmx(rng: Rng): X87Image {
+  const x = genX87(rng);
+  for (let i = 0; i < 8; i++) {
+    if (rng.chance(0.5)) continue;
+    const v = rng.edge(64);
+    for (let k = 0; k < 8; k++) x.st[10 * i + k] = Number((v >> BigInt(8 * k)) & 0xffn);
+    const se = rng.chance(0.7) ? 0xffff : rng.int(0x10000);
+    x.st[10 * i + 8] = se & 0xff;
+    x.st[10 * i + 9] = se >> 8;
+  }
+  return x;
+}
+
 /** Load an image into our FPU (stack order ST(i) = physical (TOP + i) & 7). */
 export function loadFpu(f: FpuState, x: X87Image): void {
   const top = (x.fsw >> 11) & 7;

@@ -2,8 +2,9 @@
  * SSE/SSE2/SSE3/SSSE3/SSE4.1/SSE4.2 instructions (SDM vol. 1 chapters 10-12, vol. 2 instruction
  * pages), legacy (non-VEX) encodings with XMM operands: this file's table, plus stateInsn.ts
  * (LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, MOVNTI, MASKMOVDQU, CRC32), pcmpstr.ts (PCMPESTRI/...) and
- * xsave.ts (the XSAVE family). Not implemented (#UD): the MMX-register (MMn) forms of shared
- * mnemonics, VEX forms, CVTPI2PS-style MMX conversions.
+ * xsave.ts (the XSAVE family), and mmx.ts: the MMX-register (MMn) forms of the shared mnemonics
+ * and the MMX-only instructions (EMMS, PSHUFW, MOVNTQ, MASKMOVQ, MOVQ2DQ/MOVDQ2Q, CVT*PI*), chosen
+ * by `dispatch` below. Not implemented (#UD): VEX/EVEX forms (AVX is not reported by CPUID).
  * MOVSD/CMPSD (XMM forms) are reached through `sseStringAlias`, called by string.ts.
  *
  * Each op first checks availability (CR0.EM, CR4.OSFXSR → #UD; CR0.TS → #NM; common.ts), then
@@ -11,24 +12,25 @@
  * aligned forms), computes into scratch vectors and stores the destination last. Floating-point
  * ops report MXCSR exceptions through fxCommit (masked → flags; unmasked → #XM/#UD, no store).
  */
-import { Code, Mnemonic, OpKind } from 'iced-x86';
+import { Code, EncodingKind, Mnemonic, OpKind } from 'iced-x86';
 import type { Cpu } from '../cpu';
 import type { DecodedInsn } from '../decoded';
 import { gprOf } from '../decoded';
 import { operandReader, operandReader64, operandWriter, operandWriter64, type Op } from '../operands';
-import type { Translator, TranslatorTable } from '../translator';
+import { type Translator, type TranslatorTable, unsupported } from '../translator';
+import { mmxOnly, mmxShared } from './mmx';
 import {
   A, B, R, X, type Vec, fxCommit, fxCtx, isMmx, isReg, loadXmm, loader, memAddr,
   sseCheck, storeXmm, write128, xmmOf,
 } from './common';
-import { Op2, bits32, bits64, f32, fpBegin, fm, hi64 } from './fp';
+import { Op2, bits32, f32, fpBegin, fm, hi64 } from './fp';
 import {
-  addsubpd, addsubps, cmppd, cmpps, comi32, comi64, cvtSrc32, cvtSrc64, f32ToF64, f64ToF32, hpd, hps,
-  i64ToF32, i64ToF64, mmpd, mmps, pd, ps, rcp32, round32Lane, round64Lane, rsqrt32, sqrtpd, sqrtps, toInt,
+  addsubpd, addsubps, cmppd, cmpps, comi32, comi64, cvtSrc32, cvtSrc64, hpd, hps,
+  i64ToF32, i64ToF64, mmpd, mmps, pd, ps, sqrtpd, sqrtps, toInt,
 } from './fpKernels';
+import { CVT } from './cvtKernels';
 import { dppd, dpps } from './fpKernels';
 import { INT_KERNELS, type Kernel, mpsadbw, pmovx, pslldq, psrldq, shiftByImm, shiftByVec } from './intKernels';
-import { round32 } from './fp';
 import { xsaveHandlers } from './xsave';
 import { ldmxcsr, stmxcsr, fxsaveT, fxrstorT, movnti, maskmovdqu, crc32 } from './stateInsn';
 import { pcmpstrHandlers } from './pcmpstr';
@@ -45,7 +47,7 @@ function copyAR(): void {
 /** `xmm1, xmm2/m (, imm8)`: R = kernel(A = xmm1, B = source), stored to xmm1. */
 function binary(kernel: Kernel, fp: boolean, xmm0 = false): Translator {
   return (d) => {
-    if (isMmx(d) || d.opCount < 2) return null;
+    if (d.opCount < 2) return null;
     const dst = xmmOf(d.opRegs[0]);
     if (dst < 0) return null;
     const mem = d.opKinds[1] === OpKind.Memory;
@@ -79,7 +81,6 @@ function shift(width: 16 | 32 | 64, kind: 'l' | 'r' | 'a'): Translator {
   const byImm = binary(shiftByImm(width, kind), false);
   const byVec = binary(shiftByVec(width, kind), false);
   return (d) => {
-    if (isMmx(d)) return null;
     if (d.opKinds[1] !== OpKind.Register && d.opKinds[1] !== OpKind.Memory) {
       const dst = xmmOf(d.opRegs[0]);
       const k = shiftByImm(width, kind);
@@ -108,7 +109,6 @@ const blendv = (size: 1 | 4 | 8): Kernel => (a, b, r) => {
 // ---- moves ------------------------------------------------------------------------------------
 /** MOVAPS/MOVUPS/MOVAPD/MOVUPD/MOVDQA/MOVDQU/LDDQU/MOVNT*: 128-bit moves. */
 function move128(d: DecodedInsn): Op | null {
-  if (isMmx(d)) return null;
   const align = !NO_ALIGN.has(d.mnemonic);
   if (isReg(d, 0)) {
     const dst = xmmOf(d.opRegs[0]);
@@ -150,7 +150,6 @@ export function moveScalar(d: DecodedInsn, size: 4 | 8): Op | null {
 
 /** MOVD/MOVQ between XMM and GPR/memory, and MOVQ xmm, xmm/m64 / xmm/m64, xmm. */
 function movdq(d: DecodedInsn): Op | null {
-  if (isMmx(d)) return null;
   const name = Code[d.code];
   if (name === 'Movd_xmm_rm32') {
     const dst = xmmOf(d.opRegs[0]); const rd = operandReader(d, 1, 4);
@@ -212,7 +211,6 @@ const movlhps: Translator = (d) => {
 /** MOVMSKPS/MOVMSKPD/PMOVMSKB r32/r64, xmm (zero-extended). */
 function movmsk(kind: 'ps' | 'pd' | 'b'): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const g = gprOf(d.opRegs[0])!.index, src = xmmOf(d.opRegs[1]);
     return (c) => {
       sseCheck(c);
@@ -243,7 +241,6 @@ function dup(kind: 'dd' | 'sh' | 'sl'): Translator {
 // ---- PINSR/PEXTR/EXTRACTPS/INSERTPS ------------------------------------------------------------
 function pinsr(size: 1 | 2 | 4 | 8): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const dst = xmmOf(d.opRegs[0]);
     const imm = d.immLo & 0xff;
     if (size === 8) {
@@ -265,7 +262,6 @@ function pinsr(size: 1 | 2 | 4 | 8): Translator {
 }
 function pextr(size: 1 | 2 | 4 | 8): Translator {
   return (d) => {
-    if (isMmx(d)) return null;
     const src = xmmOf(d.opRegs[1]);
     const imm = d.immLo & 0xff;
     if (size === 8) {
@@ -348,48 +344,6 @@ function cvt2si(double: boolean, truncate: boolean): Translator {
 function isNaNBits64(v: Vec): boolean {
   const h = v.i32[1] & 0x7fffffff;
   return h > 0x7ff00000 || (h === 0x7ff00000 && v.i32[0] !== 0);
-}
-
-/** Packed and scalar float conversions as kernels over A/B/R. */
-const CVT: Record<string, Kernel> = {
-  Cvtss2sd: (_a, b, r) => { r.i32[0] = f32ToF64(b.i32[0]); r.i32[1] = hi64.v; },
-  Cvtsd2ss: (_a, b, r) => { r.i32[0] = f64ToF32(b.i32[0], b.i32[1]); },
-  Cvtps2pd: (_a, b, r) => {
-    const l0 = f32ToF64(b.i32[0]), h0 = hi64.v, l1 = f32ToF64(b.i32[1]), h1 = hi64.v;
-    r.i32[0] = l0; r.i32[1] = h0; r.i32[2] = l1; r.i32[3] = h1;
-  },
-  Cvtpd2ps: (_a, b, r) => {
-    r.i32[0] = f64ToF32(b.i32[0], b.i32[1]); r.i32[1] = f64ToF32(b.i32[2], b.i32[3]); r.i32[2] = 0; r.i32[3] = 0;
-  },
-  Cvtdq2ps: (_a, b, r) => { for (let i = 0; i < 4; i++) r.i32[i] = round32(b.i32[i], 0); },
-  Cvtdq2pd: (_a, b, r) => {
-    const x = b.i32[0], y = b.i32[1];
-    r.i32[0] = bits64(x); r.i32[1] = hi64.v; r.i32[2] = bits64(y); r.i32[3] = hi64.v;
-  },
-  Cvtps2dq: (_a, b, r) => { for (let i = 0; i < 4; i++) r.i32[i] = toInt(cvtSrc32(b.i32[i]), (b.i32[i] & 0x7fffffff) > 0x7f800000, 32, false); },
-  Cvttps2dq: (_a, b, r) => { for (let i = 0; i < 4; i++) r.i32[i] = toInt(cvtSrc32(b.i32[i]), (b.i32[i] & 0x7fffffff) > 0x7f800000, 32, true); },
-  Cvtpd2dq: (_a, b, r) => {
-    for (let i = 0; i < 2; i++) r.i32[i] = toInt(cvtSrc64(b.i32[2 * i], b.i32[2 * i + 1]), nan64at(b, i), 32, false);
-    r.i32[2] = 0; r.i32[3] = 0;
-  },
-  Cvttpd2dq: (_a, b, r) => {
-    for (let i = 0; i < 2; i++) r.i32[i] = toInt(cvtSrc64(b.i32[2 * i], b.i32[2 * i + 1]), nan64at(b, i), 32, true);
-    r.i32[2] = 0; r.i32[3] = 0;
-  },
-  Roundps: (_a, b, r, imm) => { for (let i = 0; i < 4; i++) r.i32[i] = round32Lane(b.i32[i], imm); },
-  Roundss: (_a, b, r, imm) => { r.i32[0] = round32Lane(b.i32[0], imm); },
-  Roundpd: (_a, b, r, imm) => {
-    for (let i = 0; i < 4; i += 2) { r.i32[i] = round64Lane(b.i32[i], b.i32[i + 1], imm); r.i32[i + 1] = hi64.v; }
-  },
-  Roundsd: (_a, b, r, imm) => { r.i32[0] = round64Lane(b.i32[0], b.i32[1], imm); r.i32[1] = hi64.v; },
-  Rcpps: (_a, b, r) => { for (let i = 0; i < 4; i++) r.i32[i] = rcp32(b.i32[i]); },
-  Rcpss: (_a, b, r) => { r.i32[0] = rcp32(b.i32[0]); },
-  Rsqrtps: (_a, b, r) => { for (let i = 0; i < 4; i++) r.i32[i] = rsqrt32(b.i32[i]); },
-  Rsqrtss: (_a, b, r) => { r.i32[0] = rsqrt32(b.i32[0]); },
-};
-function nan64at(v: Vec, i: number): boolean {
-  const h = v.i32[2 * i + 1] & 0x7fffffff;
-  return h > 0x7ff00000 || (h === 0x7ff00000 && v.i32[2 * i] !== 0);
 }
 
 /** COMISS/UCOMISS/COMISD/UCOMISD: ZF/PF/CF from the relation, OF/SF/AF cleared (SDM vol. 2 COMISS). */
@@ -510,14 +464,23 @@ export function sseStringAlias(d: DecodedInsn): Op | null {
   }
 }
 
-/** VEX/EVEX encodings are not implemented (AVX): #UD through null. */
-function legacyOnly(t: TranslatorTable): TranslatorTable {
+/**
+ * Dispatch by encoding and register file: VEX/EVEX encodings are not implemented (AVX is not
+ * reported by CPUID): #UD with that reason. Forms with an MMX register go to mmx.ts.
+ */
+function dispatch(t: TranslatorTable, mmx: TranslatorTable): TranslatorTable {
   const out: TranslatorTable = {};
-  for (const [k, f] of Object.entries(t)) {
-    (out as Record<string, Translator>)[k] = (d) => (d.encoding !== 0 ? null : f!(d));
+  const keys = new Set([...Object.keys(t), ...Object.keys(mmx)]);
+  for (const k of keys) {
+    const f = (t as Record<string, Translator>)[k], g = (mmx as Record<string, Translator>)[k];
+    (out as Record<string, Translator>)[k] = (d) => {
+      if (d.encoding !== 0) return unsupported(`${EncodingKind[d.encoding]}-encoded form: AVX/AVX-512 are not implemented by the processor model (not reported by CPUID)`);
+      if (f === undefined || isMmx(d)) return g !== undefined ? g(d) : unsupported('MMX-register form not implemented by the processor model');
+      return f(d);
+    };
   }
   return out;
 }
 
-export const sseHandlers: TranslatorTable = legacyOnly({ ...T, ...pcmpstrHandlers, ...xsaveHandlers });
+export const sseHandlers: TranslatorTable = dispatch({ ...T, ...pcmpstrHandlers, ...xsaveHandlers }, { ...mmxShared, ...mmxOnly });
 void f32; void bits32; void fm;

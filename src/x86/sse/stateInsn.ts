@@ -52,7 +52,9 @@ export const movnti: Translator = (d) => {
 
 /**
  * MASKMOVDQU xmm1, xmm2: stores the bytes of xmm1 whose mask byte (xmm2) has bit 7 set to
- * DS:rDI (segment override allowed). Every selected byte is checked before any is written.
+ * DS:rDI (segment override allowed). Both halves are checked before any byte is written, the high
+ * quadword first, even when the mask selects no byte (the SDM leaves faults with an all-zero mask
+ * implementation-dependent; the host's CR2 shows this order, test/conformance).
  */
 export const maskmovdqu: Translator = (d) => {
   if (isMmx(d)) return null;
@@ -61,11 +63,10 @@ export const maskmovdqu: Translator = (d) => {
   return (c) => {
     sseCheck(c);
     loadXmm(c, src, A); loadXmm(c, msk, X);
-    let any = 0;
-    for (let i = 0; i < 16; i++) any |= X.u8[i] & 0x80;
-    if (any === 0) return;
     const lo = a(c), hi = c.linHi;
-    (c as unknown as { checkWrite(lo: number, hi: number, n: number): void }).checkWrite(lo, hi, 16);
+    const s8 = (lo >>> 0) + 8;
+    c.checkWrite(s8 | 0, s8 >= 4294967296 && c.bitness === 64 ? (hi + 1) | 0 : hi, 8);
+    c.checkWrite(lo, hi, 8);
     for (let i = 0; i < 16; i++) {
       if ((X.u8[i] & 0x80) === 0) continue;
       const s = (lo >>> 0) + i;
