@@ -72,15 +72,32 @@ export abstract class Mmu extends CpuState {
   hostDebug: HostDebug | null = null;
   hostWatching = false;
 
+  // ---- VMX non-root: accesses the engine redirects (APIC-access page, SDM vol. 3C §29.4) ------
+  /**
+   * Set by the translation of an access that must not enter the TLB (a virtualized access to the
+   * APIC-access page: the mapping holds for that access only, src/vmx/ept.ts). The TLB fills
+   * (fillRead/fillWrite) consume it: the page is used for this access and not cached.
+   */
+  noTlbFill = false;
+  /**
+   * Size in bytes of the write to the APIC-access page that the instruction executing had
+   * virtualized (0: none; SDM vol. 3C §29.4.3): APIC-write emulation follows at the instruction
+   * boundary (src/vmx/eventExitBoundary.ts). Cleared when the instruction faults or exits.
+   */
+  apicWritten = 0;
+
   constructor(readonly mem: PhysicalMemory) {
     super();
   }
 
   /**
    * Translate a linear address to a physical one for `access`, raising the architectural fault
-   * when the access is not allowed. Identity for now; paging overrides this.
+   * when the access is not allowed. `size`: the bytes of a data access that lies within one page
+   * (1-8), 0 when unknown or not one access (instruction fetches, byte-wise slow paths, implicit
+   * system accesses); VMX non-root operation needs it for the APIC-access page (§29.4.2-29.4.3).
+   * Identity for now; paging overrides this.
    */
-  translate(lo: number, hi: number, _access: Access): number {
+  translate(lo: number, hi: number, _access: Access, _size = 0): number {
     return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
 
@@ -140,11 +157,16 @@ export abstract class Mmu extends CpuState {
     }
   }
 
-  private fillRead(lo: number, hi: number): Uint8Array | null {
+  /** TLB miss of a read of `size` bytes within one page. */
+  private fillRead(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
-    const phys = this.translate(lo, hi, Access.Read);
+    const phys = this.translate(lo, hi, Access.Read, size);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
+    if (this.noTlbFill) {
+      this.noTlbFill = false;
+      return page;
+    }
     if (page !== null) {
       const i = (lo >>> 12) & TLB_MASK;
       this.tlbRLo[i] = lo & ~0xfff;
@@ -154,12 +176,20 @@ export abstract class Mmu extends CpuState {
     return page;
   }
 
-  private fillWrite(lo: number, hi: number): Uint8Array | null {
+  /** TLB miss of a write of `size` bytes within one page. */
+  private fillWrite(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
-    const phys = this.translate(lo, hi, Access.Write);
+    const phys = this.translate(lo, hi, Access.Write, size);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
+    if (this.noTlbFill) {
+      // Redirected for this access only; the caller writes now (a write to code takes writeSlow).
+      this.noTlbFill = false;
+      if (page === null || this.isCodePage(ppn)) return null;
+      this.redirectedWrite(size);
+      return page;
+    }
     if (page !== null && !this.isCodePage(ppn)) {
       const i = (lo >>> 12) & TLB_MASK;
       this.tlbWLo[i] = lo & ~0xfff;
@@ -170,6 +200,22 @@ export abstract class Mmu extends CpuState {
     }
     return null;
   }
+
+  /**
+   * A write the translation redirected (`noTlbFill`) is being made: in VMX non-root operation a
+   * write to the APIC-access page virtualized to the virtual-APIC page (SDM vol. 3C §29.4.3.1),
+   * which APIC-write emulation follows after the instruction (§29.4.3.2): recorded here, done
+   * at the instruction boundary (src/vmx/eventExitBoundary.ts); the block ends after this
+   * instruction.
+   */
+  private redirectedWrite(size: number): void {
+    this.apicWritten = size;
+    this.eventPending = true;
+    this.endBlockAfterInsn();
+  }
+
+  /** End the block running after the instruction executing (the processor's run loop, cpu.ts). */
+  protected endBlockAfterInsn(): void {}
 
   /** Linear address + n, as (lo, this.vHi-free) halves: returns lo, carries into `nextHi`. */
   private nextHi = 0;
@@ -197,21 +243,27 @@ export abstract class Mmu extends CpuState {
   /** `report` false: a part of a larger access already checked against the data breakpoints (read64). */
   private readSlow(lo: number, hi: number, n: number, report = true): number {
     if (report) this.watchAccess(lo, hi, n, false);
-    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
-      // Within one page that is not RAM: one sized device access (an APIC register is read
-      // as a dword, not as four bytes).
-      const phys = this.translate(lo, hi, Access.Read);
-      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
+    if ((lo & 0xfff) <= 0x1000 - n) {
+      // Within one page: one translation of the whole access. A page that is not RAM gets one
+      // sized device access (an APIC register is read as a dword, not as four bytes).
+      const phys = this.translate(lo, hi, Access.Read, n);
+      this.noTlbFill = false;
+      const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
+      if (page === null) {
         const v = this.mem.readIo(phys, n);
         return n === 4 ? v | 0 : v & (n === 2 ? 0xffff : 0xff);
       }
+      const o = phys % PAGE_SIZE;
+      let w = 0;
+      for (let k = 0; k < n; k++) w |= page[o + k] << (8 * k);
+      return n === 4 ? w | 0 : w >>> 0;
     }
-    // Translate every page touched first, so a fault leaves nothing half-done.
+    // Crossing a page: translate every page touched first, so a fault leaves nothing half-done.
     let v = 0;
     for (let k = 0; k < n; k++) {
       const l = this.addLin(lo, hi, k);
       const h = this.nextHi;
-      const page = this.fillRead(l, h);
+      const page = this.fillRead(l, h, 0);
       const b = page !== null ? page[l & 0xfff] : this.mem.read8(this.translate(l, h, Access.Read));
       v |= b << (8 * k);
     }
@@ -221,10 +273,13 @@ export abstract class Mmu extends CpuState {
   /** Translate all pages a write of n bytes touches; returns nothing, faults before any byte is written. */
   /** Check a write of `n` bytes (every page it touches) without writing: a later write cannot fault. */
   checkWrite(lo: number, hi: number, n: number): void {
-    this.translate(lo, hi, Access.Write);
     const l = this.addLin(lo, hi, n - 1);
+    const crosses = (l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi;
+    const nextHi = this.nextHi;
+    this.translate(lo, hi, Access.Write, crosses ? 0 : n);
+    this.noTlbFill = false;
     // A fault on the second page reports that page's first byte (CR2), as the processor does.
-    if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l & ~0xfff, this.nextHi, Access.Write);
+    if (crosses) this.translate(l & ~0xfff, nextHi, Access.Write);
   }
 
   private writeByteSlow(lo: number, hi: number, b: number): void {
@@ -237,12 +292,16 @@ export abstract class Mmu extends CpuState {
   /** `report` false: a part of a larger access already checked against the data breakpoints (write64). */
   private writeSlow(lo: number, hi: number, n: number, v: number, report = true): void {
     if (report) this.watchAccess(lo, hi, n, true);
-    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
-      const phys = this.translate(lo, hi, Access.Write);
-      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
-        this.mem.writeIo(phys, n, v);
-        return;
+    if ((lo & 0xfff) <= 0x1000 - n) {
+      // Within one page: one translation of the whole access; a device page gets one sized write.
+      const phys = this.translate(lo, hi, Access.Write, n);
+      if (this.noTlbFill) {
+        this.noTlbFill = false;
+        this.redirectedWrite(n);
       }
+      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) this.mem.writeIo(phys, n, v);
+      else for (let k = 0; k < n; k++) this.writePhys8(phys + k, v >>> (8 * k));
+      return;
     }
     this.checkWrite(lo, hi, n);
     for (let k = 0; k < n; k++) {
@@ -255,7 +314,7 @@ export abstract class Mmu extends CpuState {
   read8(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi) return this.tlbRPage[i]![lo & 0xfff];
-    const p = this.fillRead(lo, hi);
+    const p = this.fillRead(lo, hi, 1);
     if (p !== null) return p[lo & 0xfff];
     return this.readSlow(lo, hi, 1);
   }
@@ -268,7 +327,7 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8);
     }
     if (o < 0xfff) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 2);
       if (p !== null) return p[o] | (p[o + 1] << 8);
     }
     return this.readSlow(lo, hi, 2);
@@ -282,7 +341,7 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     if (o <= 0xffc) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 4);
       if (p !== null) return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     return this.readSlow(lo, hi, 4);
@@ -298,7 +357,7 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     if (o <= 0xff8) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 8);
       if (p !== null) {
         this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
         return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
@@ -307,6 +366,20 @@ export abstract class Mmu extends CpuState {
     // Check the whole range before reading so a fault on the second page happens first-to-last.
     // The data breakpoints see one access of 8 bytes, as the processor makes (not two of 4).
     this.watchAccess(lo, hi, 8, false);
+    if (o <= 0xff8) {
+      // Within one page (a watched page or a device): one translation of the 8-byte access.
+      const phys = this.translate(lo, hi, Access.Read, 8);
+      this.noTlbFill = false;
+      const p = this.mem.page(Math.floor(phys / PAGE_SIZE));
+      if (p === null) {
+        const l = this.mem.readIo(phys, 4) | 0;
+        this.vHi = this.mem.readIo(phys + 4, 4) | 0;
+        return l;
+      }
+      const q = phys % PAGE_SIZE;
+      this.vHi = p[q + 4] | (p[q + 5] << 8) | (p[q + 6] << 16) | (p[q + 7] << 24);
+      return p[q] | (p[q + 1] << 8) | (p[q + 2] << 16) | (p[q + 3] << 24);
+    }
     const l = this.readSlow(lo, hi, 4, false);
     const lo2 = this.addLin(lo, hi, 4);
     this.vHi = this.readSlow(lo2, this.nextHi, 4, false);
@@ -320,7 +393,7 @@ export abstract class Mmu extends CpuState {
       this.tlbWPage[i]![lo & 0xfff] = v;
       return;
     }
-    const page = this.fillWrite(lo, hi);
+    const page = this.fillWrite(lo, hi, 1);
     if (page !== null) page[lo & 0xfff] = v;
     else this.writeSlow(lo, hi, 1, v);
   }
@@ -335,7 +408,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o < 0xfff) {
-      const page = this.fillWrite(lo, hi);
+      const page = this.fillWrite(lo, hi, 2);
       if (page !== null) {
         page[o] = v;
         page[o + 1] = v >>> 8;
@@ -357,7 +430,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o <= 0xffc) {
-      const page = this.fillWrite(lo, hi);
+      const page = this.fillWrite(lo, hi, 4);
       if (page !== null) {
         page[o] = v;
         page[o + 1] = v >>> 8;
@@ -385,7 +458,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o <= 0xff8) {
-      const p = this.fillWrite(lo, hi);
+      const p = this.fillWrite(lo, hi, 8);
       if (p !== null) {
         p[o] = vlo;
         p[o + 1] = vlo >>> 8;
@@ -432,7 +505,7 @@ export abstract class Mmu extends CpuState {
       const i = (lo >>> 12) & TLB_MASK;
       let p: Uint8Array | null = null;
       if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi) p = this.tlbWPage[i];
-      else p = this.fillWrite(lo, hi);
+      else p = this.fillWrite(lo, hi, size);
       if (p !== null) {
         this.rmwPage = p;
         this.rmwOff = o;
