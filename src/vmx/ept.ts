@@ -203,7 +203,10 @@ export class EptUnit {
    * access, implicit system accesses to descriptor tables, `size` 0). Not modelled: accesses made
    * while an event is delivered through the IDT also exit (type 3) — the SDM counts the delivery
    * as an operation whose accesses may be virtualized (§29.4), its APIC-write emulation then
-   * following the delivery.
+   * following the delivery; and a REP string instruction is one operation here (APIC-write
+   * emulation after its last iteration, not after each), so when a later iteration's access to
+   * the page exits, the emulation of an earlier iteration's virtualized write (and its possible
+   * "TPR below threshold" exit) does not happen first.
    */
   apicAccess(c: Cpu, hpa: number, access: Access, linear: boolean, size: number): number {
     const v = this.engine.current!;

@@ -299,7 +299,7 @@ export abstract class Mmu extends CpuState {
         this.noTlbFill = false;
         this.redirectedWrite(n);
       }
-      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) this.mem.writeIo(phys, n, v);
+      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) this.mem.writeIo(phys, n, n === 1 ? v & 0xff : v);
       else for (let k = 0; k < n; k++) this.writePhys8(phys + k, v >>> (8 * k));
       return;
     }

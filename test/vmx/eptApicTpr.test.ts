@@ -6,8 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EptGuest, HLT, JMP_RAX, addMem, loadEax, movEax, storeEax } from './eptKit';
-import { VIRTUALIZE_APIC_ACCESSES } from '../../src/vmx/ept';
+import { EptGuest, G_LEAF, HLT, JMP_RAX, PT, addMem, loadEax, movEax, storeEax } from './eptKit';
+import { AccessExit, VIRTUALIZE_APIC_ACCESSES, invept } from '../../src/vmx/ept';
+import { eventState } from '../../src/vmx/eventExitCore';
+import { Access } from '../../src/x86/mmu';
 import { PROC_BASED, bitOf } from '../../src/vmx/controlBits';
 import { Exit } from '../../src/vmx/exitReasons';
 
@@ -276,4 +278,33 @@ test('a virtualized write into its own block\'s code (the virtual-APIC page hold
   assert.equal(g.exits.length, 0);
   assert.equal(g.cpu.getReg64(3), 0n, 'second run: not the stale block');
   assert.equal(g.cpu.getReg64(1), 0x01000000n, 'the new instruction (mov ecx, 0x01000000) ran');
+});
+
+test('with the TPR shadow, a guest-physical access to offset 080H (the guest page walk) still exits: type 15', () => {
+  const g = tprGuest([...HLT]);
+  // The guest page table (GPA 0x13000) in host page APIC_PAGE: entry 16 (offset 080H) maps 0x10000.
+  for (let i = 0; i < 512; i++) g.w64(APIC_PAGE + i * 8, i * 0x1000 + G_LEAF);
+  g.ept.map(PT, APIC_PAGE, 0x1000, {});
+  invept(g.engine, 2, 0, 0);
+  g.cpu.flushTlb();
+  assert.throws(() => g.cpu.translate(0x10000, 0, Access.Read, 4), (e: unknown) =>
+    e instanceof AccessExit && e.reason === Exit.ApicAccess && e.qualification === ((15 << 12) | 0x80));
+});
+
+test('with the TPR shadow, an access to offset 080H while an event is delivered still exits: type 3', () => {
+  const g = tprGuest([...HLT]);
+  eventState(g.engine).vecInfo = 0x80000420;
+  assert.throws(() => g.cpu.translate(APIC_PAGE + 0x80, 0, Access.Write, 4), (e: unknown) =>
+    e instanceof AccessExit && e.qualification === ((3 << 12) | 0x80));
+  eventState(g.engine).vecInfo = 0;
+  assert.equal(g.cpu.translate(APIC_PAGE + 0x80, 0, Access.Read, 4), VAPIC + 0x80, 'outside delivery: virtualized');
+  assert.equal(g.cpu.noTlbFill, true, 'and marked not to be cached');
+});
+
+test('an access of unknown size at offset 080H (a byte-wise or system access: size 0) exits', () => {
+  const g = tprGuest([...HLT]);
+  assert.throws(() => g.cpu.translate(APIC_PAGE + 0x80, 0, Access.Read), (e: unknown) =>
+    e instanceof AccessExit && e.qualification === 0x80);
+  assert.throws(() => g.cpu.translate(APIC_PAGE + 0x80, 0, Access.Read | Access.System), (e: unknown) =>
+    e instanceof AccessExit && e.qualification === 0x80);
 });
