@@ -273,13 +273,12 @@ export abstract class Mmu extends CpuState {
   /** Translate all pages a write of n bytes touches; returns nothing, faults before any byte is written. */
   /** Check a write of `n` bytes (every page it touches) without writing: a later write cannot fault. */
   checkWrite(lo: number, hi: number, n: number): void {
-    const l = this.addLin(lo, hi, n - 1);
-    const crosses = (l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi;
-    const nextHi = this.nextHi;
-    this.translate(lo, hi, Access.Write, crosses ? 0 : n);
+    // The size matters to the translation only for an access within one page.
+    this.translate(lo, hi, Access.Write, (lo & 0xfff) <= 0x1000 - n ? n : 0);
     this.noTlbFill = false;
+    const l = this.addLin(lo, hi, n - 1);
     // A fault on the second page reports that page's first byte (CR2), as the processor does.
-    if (crosses) this.translate(l & ~0xfff, nextHi, Access.Write);
+    if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l & ~0xfff, this.nextHi, Access.Write);
   }
 
   private writeByteSlow(lo: number, hi: number, b: number): void {

@@ -10,6 +10,7 @@ import { EptGuest, G_LEAF, HLT, JMP_RAX, PT, addMem, loadEax, movEax, storeEax }
 import { AccessExit, VIRTUALIZE_APIC_ACCESSES, invept } from '../../src/vmx/ept';
 import { eventState } from '../../src/vmx/eventExitCore';
 import { Access } from '../../src/x86/mmu';
+import { updateDebugState } from '../../src/x86/debugRegs';
 import { PROC_BASED, bitOf } from '../../src/vmx/controlBits';
 import { Exit } from '../../src/vmx/exitReasons';
 
@@ -307,4 +308,29 @@ test('an access of unknown size at offset 080H (a byte-wise or system access: si
     e instanceof AccessExit && e.qualification === 0x80);
   assert.throws(() => g.cpu.translate(APIC_PAGE + 0x80, 0, Access.Read | Access.System), (e: unknown) =>
     e instanceof AccessExit && e.qualification === 0x80);
+});
+
+test('a data breakpoint on the page (the MMU slow path) changes nothing: 080H virtualized, a quadword still exits', () => {
+  // DR0 = APIC_PAGE + 0x100 (R/W = 11, 4 bytes, L0): the page stays out of the TLB, so every
+  // access takes the slow path, which must pass the whole access's size as the fast path does.
+  const arm = (g: EptGuest): void => {
+    g.cpu.drLo[0] = APIC_PAGE + 0x100;
+    g.cpu.dr7 = 0x400 | 1 | (3 << 16) | (3 << 18);
+    updateDebugState(g.cpu);
+  };
+  const r = tprGuest([...loadEax(APIC_PAGE + 0x80), ...MOV_EBX_EAX, ...movEax(0x21), ...storeAl(APIC_PAGE + 0x80), ...HLT], { threshold: 3 });
+  arm(r);
+  r.run();
+  assert.equal(r.cpu.getReg64(3), 0x3322115an, 'read through the slow path');
+  assert.equal(r.exit.reason, Exit.TprBelowThreshold, 'write through the slow path, emulated after it');
+  assert.equal(r.r32(VAPIC + 0x80), 0x21);
+  const q = tprGuest([...loadRax(APIC_PAGE + 0x80), ...HLT]);
+  arm(q);
+  q.run();
+  assert.equal(q.exit.reason, Exit.ApicAccess);
+  assert.equal(q.exit.qual, 0x80);
+  const w = tprGuest([...storeRax(APIC_PAGE + 0x80), ...HLT]);
+  arm(w);
+  w.run();
+  assert.equal(w.exit.qual, (1 << 12) | 0x80);
 });
