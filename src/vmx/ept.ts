@@ -194,8 +194,9 @@ export class EptUnit {
    * most 32 bits, at page offset 080H (so within the low 4 bytes of its 16-byte region, 080H-083H);
    * not a read after the operation virtualized a write, nor a write after it virtualized one of
    * another size (the offset is always 080H). It is redirected to the same offset of the
-   * virtual-APIC page for this access only (`c.noTlbFill`: the processor's TLB must not keep it);
-   * a write is then followed by APIC-write emulation (`c.apicWritten`, eventExitBoundary.ts).
+   * virtual-APIC page for this access only (returned as `-1 - address`: the processor's TLB must
+   * not keep it); a write is then followed by APIC-write emulation (`written` records it,
+   * eventExitBoundary.ts performs it).
    *
    * Everything else exits (reason 44): "use TPR shadow" 0, another offset, a larger access (a
    * quadword, an access crossing 083H), instruction fetches, guest-physical accesses (never
@@ -208,20 +209,20 @@ export class EptUnit {
    * the page exits, the emulation of an earlier iteration's virtualized write (and its possible
    * "TPR below threshold" exit) does not happen first.
    */
-  apicAccess(c: Cpu, hpa: number, access: Access, linear: boolean, size: number): number {
+  apicAccess(hpa: number, access: Access, linear: boolean, size: number): number {
     const v = this.engine.current!;
     const page = (v.hi[I_APIC_ACCESS] >>> 0) * 0x100000 + (v.lo[I_APIC_ACCESS] >>> 12);
     if (Math.floor(hpa / 4096) !== page) return hpa;
     const kind = access & 3;
     const offset = hpa % 4096;
     // During event delivery (an IDT or stack access; eventExits*.ts tracks the event): types 3/10.
-    const delivering = eventState(this.engine).vecInfo !== 0;
+    const st = eventState(this.engine);
+    const delivering = st.vecInfo !== 0;
     if (linear && !delivering && offset === TPR_OFFSET && size !== 0 && size <= 4 && kind !== ACCESS_EXECUTE &&
       (this.engine.proc & USE_TPR_SHADOW) !== 0) {
-      const written = c.apicWritten;
+      const written = st.apicWritten;
       if (written === 0 || (kind === ACCESS_WRITE && written === size)) {
-        c.noTlbFill = true;
-        return (v.hi[I_VIRTUAL_APIC] >>> 0) * TWO32 + (v.lo[I_VIRTUAL_APIC] >>> 0) + offset;
+        return -1 - ((v.hi[I_VIRTUAL_APIC] >>> 0) * TWO32 + (v.lo[I_VIRTUAL_APIC] >>> 0) + offset);
       }
     }
     const type = delivering ? (linear ? 3 : 10) : !linear ? 15 : kind === ACCESS_WRITE ? 1 : kind === ACCESS_EXECUTE ? 2 : 0;
@@ -254,12 +255,17 @@ export function createEptHooks(engine: VmxEngine): EptHooks {
       const gpa = (c.cr0 & CR0_PG) !== 0 ? pagingTranslate(c, lo, hi, access) : (hi >>> 0) * TWO32 + (lo >>> 0);
       if ((p2 & (ENABLE_EPT | VIRTUALIZE_APIC_ACCESSES)) === 0) return gpa;
       const hpa = (p2 & ENABLE_EPT) !== 0 ? u.gpaToHpa(c, gpa, access, lo, hi, true, false) : gpa;
-      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(c, hpa, access, true, size) : hpa;
+      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(hpa, access, true, size) : hpa;
     },
     translate(c: Cpu, gpa: number, access: Access, linLo: number, linHi: number, hasLinear: boolean, walk: boolean): number {
       const p2 = engine.proc2;
       const hpa = (p2 & ENABLE_EPT) !== 0 ? u.gpaToHpa(c, gpa, access, linLo, linHi, hasLinear, walk) : gpa;
-      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(c, hpa, access, false, 0) : hpa;
+      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(hpa, access, false, 0) : hpa;
+    },
+    /** A redirected write is being made: APIC-write emulation follows the instruction (§29.4.3.2). */
+    written(c: Cpu, size: number): void {
+      eventState(engine).apicWritten = size;
+      c.eventPending = true;
     },
   };
   u.hooks = hooks;
@@ -276,19 +282,13 @@ export function createEptHooks(engine: VmxEngine): EptHooks {
 export function eptOnVmEntry(engine: VmxEngine): void {
   const u = eptUnit(engine);
   const p2 = engine.proc2;
-  engine.cpu.apicWritten = 0;
   if (u.hooks !== null) u.hooks.active = (p2 & ENABLE_EPT) !== 0;
   const vpid = (p2 & ENABLE_VPID) !== 0 ? engine.current!.lo[I_VPID] & 0xffff : 0;
   u.tlb.enter(vpid, (p2 & ENABLE_EPT) !== 0 ? u.ep4ta() : -1);
 }
 
-/**
- * After VM exit has loaded the host state: back to the host's TLB context (§27.5.5). A write to
- * the APIC-access page virtualized by the operation that exited gets no APIC-write emulation
- * (§29.4.3.2).
- */
+/** After VM exit has loaded the host state: back to the host's TLB context (§27.5.5). */
 export function eptOnVmExit(engine: VmxEngine): void {
-  engine.cpu.apicWritten = 0;
   eptUnit(engine).tlb.exit();
 }
 

@@ -3,7 +3,7 @@
  * processor's serviceEvents for the guest). Priority on one boundary (SDM vol. 3A §6.9 table
  * 6-2 with the VMX events of vol. 3C §25.2 and §25.5.2):
  *   0. APIC-write emulation of the instruction that completed, when it virtualized a write to the
- *      APIC-access page (`c.apicWritten`, ept.ts; §29.4.3.2: before SMIs, INIT and lower events):
+ *      APIC-access page (`apicWritten`, ept.ts; §29.4.3.2: before SMIs, INIT and lower events):
  *      VTPR bytes 3:1 cleared and TPR virtualization, whose "TPR below threshold" exit (43) is
  *      trap-like (RIP of the next instruction; instruction length undefined, written 0);
  *   1. INIT (exit 3; blocked in wait-for-SIPI) and SIPI in wait-for-SIPI (exit 4, qualification
@@ -66,8 +66,8 @@ export function betweenInstructionsVmx(engine: VmxEngine, c: Cpu): boolean {
   boundaryShadow = shadow;
   let one = false;
   if (c.rfPending && retireRf(c)) one = true;
-  if (c.apicWritten !== 0) {
-    c.apicWritten = 0;
+  if (st.apicWritten !== 0) {
+    st.apicWritten = 0;
     if (apicWriteEmulation(engine)) {
       exitHere(engine, c, Exit.TprBelowThreshold, 0, 0);
       return false;

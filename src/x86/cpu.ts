@@ -39,15 +39,15 @@ import { VM_EXIT_DEFERRED } from './vmxEventHooks';
 const TWO32 = 4294967296;
 
 /**
- * The block Cpu.endBlockAfterInsn stopped: invalid from a virtualized APIC write until the next
- * instruction boundary of its processor (releaseBlock). Module state rather than a Cpu field: a
- * field changed the processor object's layout and cost the bench about 3% of its instruction
- * rate. One at a time is enough: the block stopped its run already, so holding another
- * processor's block releases the previous one.
+ * The block Cpu.redirectedWrite stopped: invalid from a virtualized APIC write until the next
+ * instruction boundary of its processor (releaseBlock). Module state, not a field: the processor
+ * object's layout, which the hot paths depend on, stays as it was. One at a time is enough: the
+ * block has stopped its run already, so holding another processor's block releases the previous
+ * one.
  */
 let heldBlock: Block | null = null;
 
-/** The block endBlockAfterInsn stopped is valid again (unless a code write dropped it meanwhile). */
+/** The block redirectedWrite stopped is valid again (unless a code write dropped it meanwhile). */
 function releaseBlock(): void {
   heldBlock!.valid = true;
   heldBlock = null;
@@ -207,13 +207,15 @@ export class Cpu extends Mmu {
   }
 
   /**
-   * End the block running (`prevBlock` while `exec` runs it) after the instruction executing
-   * (Mmu: a write to the APIC-access page was virtualized, whose APIC-write emulation follows the
-   * instruction at the boundary, `eventPending`). The block is marked invalid until that boundary
-   * (releaseBlock), so the exec loop's own `b.valid` test stops it and no other instruction or
-   * block pays for this.
+   * Mmu: a write the non-root translation redirected (a write to the APIC-access page virtualized
+   * to the virtual-APIC page, SDM vol. 3C §29.4.3) is being made. The engine records it (its
+   * APIC-write emulation follows the instruction at the boundary, `eventPending`), and the block
+   * running (`prevBlock` while `exec` runs it) ends after this instruction: it is marked invalid
+   * until that boundary (releaseBlock), so the exec loop's own `b.valid` test stops it and no
+   * other instruction or block pays for this.
    */
-  protected override endBlockAfterInsn(): void {
+  protected override redirectedWrite(size: number): void {
+    this.vmxEpt!.written(this, size);
     const b = this.prevBlock;
     if (b !== null && b.valid) {
       // Another processor's block still held has ended its run already: valid again.
@@ -551,7 +553,7 @@ export class Cpu extends Mmu {
           left = hd.allow(this, b, left);
           if (left === 0) return { reason: 'break' };
         }
-        // Set before running it: endBlockAfterInsn finds the running block here.
+        // Set before running it: redirectedWrite finds the running block here.
         this.prevBlock = b;
         exc = this.exec(b, left);
       } catch (e) {

@@ -72,20 +72,6 @@ export abstract class Mmu extends CpuState {
   hostDebug: HostDebug | null = null;
   hostWatching = false;
 
-  // ---- VMX non-root: accesses the engine redirects (APIC-access page, SDM vol. 3C §29.4) ------
-  /**
-   * Set by the translation of an access that must not enter the TLB (a virtualized access to the
-   * APIC-access page: the mapping holds for that access only, src/vmx/ept.ts). The TLB fills
-   * (fillRead/fillWrite) consume it: the page is used for this access and not cached.
-   */
-  noTlbFill = false;
-  /**
-   * Size in bytes of the write to the APIC-access page that the instruction executing had
-   * virtualized (0: none; SDM vol. 3C §29.4.3): APIC-write emulation follows at the instruction
-   * boundary (src/vmx/eventExitBoundary.ts). Cleared when the instruction faults or exits.
-   */
-  apicWritten = 0;
-
   constructor(readonly mem: PhysicalMemory) {
     super();
   }
@@ -94,8 +80,10 @@ export abstract class Mmu extends CpuState {
    * Translate a linear address to a physical one for `access`, raising the architectural fault
    * when the access is not allowed. `size`: the bytes of a data access that lies within one page
    * (1-8), 0 when unknown or not one access (instruction fetches, byte-wise slow paths, implicit
-   * system accesses); VMX non-root operation needs it for the APIC-access page (§29.4.2-29.4.3).
-   * Identity for now; paging overrides this.
+   * system accesses). VMX non-root operation needs it for the APIC-access page (SDM vol. 3C
+   * §29.4.2-29.4.3): an access of known size may come back redirected as `-1 - address`, an
+   * address for this access only that must not enter the TLB (only calls with a size can get
+   * one). Identity for now; paging overrides this.
    */
   translate(lo: number, hi: number, _access: Access, _size = 0): number {
     return (hi >>> 0) * TWO32 + (lo >>> 0);
@@ -162,11 +150,8 @@ export abstract class Mmu extends CpuState {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Read, size);
+    if (phys < 0) return this.redirectedPage(phys, 0);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
-    if (this.noTlbFill) {
-      this.noTlbFill = false;
-      return page;
-    }
     if (page !== null) {
       const i = (lo >>> 12) & TLB_MASK;
       this.tlbRLo[i] = lo & ~0xfff;
@@ -181,15 +166,9 @@ export abstract class Mmu extends CpuState {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
     const phys = this.translate(lo, hi, Access.Write, size);
+    if (phys < 0) return this.redirectedPage(phys, size);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
-    if (this.noTlbFill) {
-      // Redirected for this access only; the caller writes now (a write to code takes writeSlow).
-      this.noTlbFill = false;
-      if (page === null || this.isCodePage(ppn)) return null;
-      this.redirectedWrite(size);
-      return page;
-    }
     if (page !== null && !this.isCodePage(ppn)) {
       const i = (lo >>> 12) & TLB_MASK;
       this.tlbWLo[i] = lo & ~0xfff;
@@ -202,20 +181,27 @@ export abstract class Mmu extends CpuState {
   }
 
   /**
-   * A write the translation redirected (`noTlbFill`) is being made: in VMX non-root operation a
-   * write to the APIC-access page virtualized to the virtual-APIC page (SDM vol. 3C §29.4.3.1),
-   * which APIC-write emulation follows after the instruction (§29.4.3.2): recorded here, done
-   * at the instruction boundary (src/vmx/eventExitBoundary.ts); the block ends after this
-   * instruction.
+   * The page of a translation redirected for one access (`phys` = -1 - address; see translate),
+   * used without entering the TLB. `writeSize` > 0: a write the caller makes now into the page
+   * returned (null for a device or code page: the caller's slow path writes it).
+   * (Out of line: the fills stay as small as they were, for V8's inlining into every access.)
    */
-  private redirectedWrite(size: number): void {
-    this.apicWritten = size;
-    this.eventPending = true;
-    this.endBlockAfterInsn();
+  private redirectedPage(phys: number, writeSize: number): Uint8Array | null {
+    const ppn = Math.floor((-1 - phys) / PAGE_SIZE);
+    const page = this.mem.page(ppn);
+    if (writeSize === 0) return page;
+    if (page === null || this.isCodePage(ppn)) return null;
+    this.redirectedWrite(writeSize);
+    return page;
   }
 
-  /** End the block running after the instruction executing (the processor's run loop, cpu.ts). */
-  protected endBlockAfterInsn(): void {}
+  /**
+   * A write of `size` bytes that the translation redirected is being made (VMX non-root
+   * operation: a write to the APIC-access page virtualized to the virtual-APIC page, SDM vol. 3C
+   * §29.4.3.1, which APIC-write emulation follows after the instruction, §29.4.3.2). The
+   * processor tells the engine and ends the block after the instruction (cpu.ts).
+   */
+  protected redirectedWrite(_size: number): void {}
 
   /** Linear address + n, as (lo, this.vHi-free) halves: returns lo, carries into `nextHi`. */
   private nextHi = 0;
@@ -246,8 +232,8 @@ export abstract class Mmu extends CpuState {
     if ((lo & 0xfff) <= 0x1000 - n) {
       // Within one page: one translation of the whole access. A page that is not RAM gets one
       // sized device access (an APIC register is read as a dword, not as four bytes).
-      const phys = this.translate(lo, hi, Access.Read, n);
-      this.noTlbFill = false;
+      let phys = this.translate(lo, hi, Access.Read, n);
+      if (phys < 0) phys = -1 - phys;
       const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
       if (page === null) {
         const v = this.mem.readIo(phys, n);
@@ -275,7 +261,6 @@ export abstract class Mmu extends CpuState {
   checkWrite(lo: number, hi: number, n: number): void {
     // The size matters to the translation only for an access within one page.
     this.translate(lo, hi, Access.Write, (lo & 0xfff) <= 0x1000 - n ? n : 0);
-    this.noTlbFill = false;
     const l = this.addLin(lo, hi, n - 1);
     // A fault on the second page reports that page's first byte (CR2), as the processor does.
     if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l & ~0xfff, this.nextHi, Access.Write);
@@ -293,9 +278,9 @@ export abstract class Mmu extends CpuState {
     if (report) this.watchAccess(lo, hi, n, true);
     if ((lo & 0xfff) <= 0x1000 - n) {
       // Within one page: one translation of the whole access; a device page gets one sized write.
-      const phys = this.translate(lo, hi, Access.Write, n);
-      if (this.noTlbFill) {
-        this.noTlbFill = false;
+      let phys = this.translate(lo, hi, Access.Write, n);
+      if (phys < 0) {
+        phys = -1 - phys;
         this.redirectedWrite(n);
       }
       if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) this.mem.writeIo(phys, n, n === 1 ? v & 0xff : v);
@@ -362,13 +347,18 @@ export abstract class Mmu extends CpuState {
         return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
       }
     }
+    return this.read64Slow(lo, hi);
+  }
+
+  /** read64 past the TLB (out of line, so read64 itself stays small enough to inline). */
+  private read64Slow(lo: number, hi: number): number {
     // Check the whole range before reading so a fault on the second page happens first-to-last.
     // The data breakpoints see one access of 8 bytes, as the processor makes (not two of 4).
     this.watchAccess(lo, hi, 8, false);
-    if (o <= 0xff8) {
+    if ((lo & 0xfff) <= 0xff8) {
       // Within one page (a watched page or a device): one translation of the 8-byte access.
-      const phys = this.translate(lo, hi, Access.Read, 8);
-      this.noTlbFill = false;
+      let phys = this.translate(lo, hi, Access.Read, 8);
+      if (phys < 0) phys = -1 - phys;
       const p = this.mem.page(Math.floor(phys / PAGE_SIZE));
       if (p === null) {
         const l = this.mem.readIo(phys, 4) | 0;
