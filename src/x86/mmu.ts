@@ -149,8 +149,9 @@ export abstract class Mmu extends CpuState {
   private fillRead(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
+    // A translation redirected for this access only (negative, see translate) has no page here:
+    // nothing is cached and the slow path (readSlow) makes the access.
     const phys = this.translate(lo, hi, Access.Read, size);
-    if (phys < 0) return this.redirectedPage(phys, 0);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
     if (page !== null) {
       const i = (lo >>> 12) & TLB_MASK;
@@ -165,8 +166,8 @@ export abstract class Mmu extends CpuState {
   private fillWrite(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
+    // Redirected for this access only (negative): no page, not cached; writeSlow writes it.
     const phys = this.translate(lo, hi, Access.Write, size);
-    if (phys < 0) return this.redirectedPage(phys, size);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
     if (page !== null && !this.isCodePage(ppn)) {
@@ -178,21 +179,6 @@ export abstract class Mmu extends CpuState {
       return page;
     }
     return null;
-  }
-
-  /**
-   * The page of a translation redirected for one access (`phys` = -1 - address; see translate),
-   * used without entering the TLB. `writeSize` > 0: a write the caller makes now into the page
-   * returned (null for a device or code page: the caller's slow path writes it).
-   * (Out of line: the fills stay as small as they were, for V8's inlining into every access.)
-   */
-  private redirectedPage(phys: number, writeSize: number): Uint8Array | null {
-    const ppn = Math.floor((-1 - phys) / PAGE_SIZE);
-    const page = this.mem.page(ppn);
-    if (writeSize === 0) return page;
-    if (page === null || this.isCodePage(ppn)) return null;
-    this.redirectedWrite(writeSize);
-    return page;
   }
 
   /**
