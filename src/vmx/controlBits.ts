@@ -52,7 +52,7 @@ export const PROC_BASED: readonly ControlBit[] = [
   b(17, 'ACTIVATE_TERTIARY_CONTROLS', 'the tertiary processor-based controls are used', false),
   b(19, 'CR8_LOAD_EXITING', 'MOV to CR8 causes a VM exit'),
   b(20, 'CR8_STORE_EXITING', 'MOV from CR8 causes a VM exit'),
-  b(21, 'USE_TPR_SHADOW', 'TPR virtualization through the virtual-APIC page'),
+  b(21, 'USE_TPR_SHADOW', 'TPR virtualization through the virtual-APIC page (MOV CR8, the x2APIC TPR MSR, offset 080H of the APIC-access page)'),
   b(22, 'NMI_WINDOW_EXITING', 'VM exit at the start of any instruction when there is no virtual-NMI blocking'),
   b(23, 'MOV_DR_EXITING', 'MOV to/from DR0-DR7 causes a VM exit'),
   b(24, 'UNCONDITIONAL_IO_EXITING', 'every I/O instruction causes a VM exit (ignored when the I/O bitmaps are used)'),
@@ -67,7 +67,7 @@ export const PROC_BASED: readonly ControlBit[] = [
 
 /** Secondary processor-based VM-execution controls (§24.6.2, field 0x401E). */
 export const PROC_BASED2: readonly ControlBit[] = [
-  b(0, 'VIRTUALIZE_APIC_ACCESSES', 'accesses to the APIC-access page cause APIC-access VM exits'),
+  b(0, 'VIRTUALIZE_APIC_ACCESSES', 'accesses to the APIC-access page cause APIC-access VM exits, except the TPR accesses virtualized with "use TPR shadow" (§29.4)'),
   b(1, 'ENABLE_EPT', 'extended page tables translate guest-physical addresses'),
   b(2, 'DESCRIPTOR_TABLE_EXITING', 'LGDT/LIDT/LLDT/LTR/SGDT/SIDT/SLDT/STR cause VM exits'),
   b(3, 'ENABLE_RDTSCP', 'RDTSCP does not cause #UD'),

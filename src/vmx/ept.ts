@@ -27,8 +27,11 @@
  *    instruction execution: a guest paging-structure access).
  * Instruction length and information are undefined for these exits and written 0.
  *
- * Not modelled: TPR virtualization through the APIC-access page (§29.4.2-29.4.3): with "use TPR
- * shadow" = 1 an access to offset 080H exits as every other access does.
+ * TPR virtualization through the APIC-access page (§29.4.2-29.4.3): with "use TPR shadow" = 1 a
+ * linear read or write of at most 32 bits at offset 080H is redirected to the virtual-APIC page
+ * instead of exiting (EptUnit.apicAccess says exactly which); a virtualized write is followed,
+ * after the instruction, by APIC-write emulation (eventExitBoundary.ts: bytes 081H-083H of VTPR
+ * cleared, then TPR virtualization, §29.1.2, with its trap-like exit 43).
  */
 import type { Cpu } from '../x86/cpu';
 import { Access } from '../x86/mmu';
@@ -38,7 +41,7 @@ import type { EptHooks } from '../x86/vmxHooks';
 import { DeferredVmExit } from '../x86/vmxEptHooks';
 import type { VmxEngine, VmxStatus } from './engine';
 import { SUCCEED, failValid } from './engine';
-import { PROC_BASED2, bitOf } from './controlBits';
+import { PROC_BASED, PROC_BASED2, bitOf } from './controlBits';
 import { fieldIndex } from './fields';
 import { Exit } from './exitReasons';
 import { eptResult, eptWalk } from './eptWalk';
@@ -61,10 +64,14 @@ const CR0_PG = 0x80000000 | 0;
 export const ENABLE_EPT = bitOf(PROC_BASED2, 'ENABLE_EPT');
 export const ENABLE_VPID = bitOf(PROC_BASED2, 'ENABLE_VPID');
 export const VIRTUALIZE_APIC_ACCESSES = bitOf(PROC_BASED2, 'VIRTUALIZE_APIC_ACCESSES');
+const USE_TPR_SHADOW = bitOf(PROC_BASED, 'USE_TPR_SHADOW');
+/** Page offset of the TPR (VTPR on the virtual-APIC page, §29.1.1). */
+const TPR_OFFSET = 0x80;
 
 const I_EPTP = fieldIndex('EPT_POINTER');
 const I_VPID = fieldIndex('VIRTUAL_PROCESSOR_ID');
 const I_APIC_ACCESS = fieldIndex('APIC_ACCESS_ADDRESS');
+const I_VIRTUAL_APIC = fieldIndex('VIRTUAL_APIC_ADDRESS');
 const I_GPA = fieldIndex('GUEST_PHYSICAL_ADDRESS');
 const I_GLA = fieldIndex('GUEST_LINEAR_ADDRESS');
 
@@ -175,16 +182,50 @@ export class EptUnit {
       `EPT violation at guest-physical 0x${gpa.toString(16)}: ${r.why}`);
   }
 
-  /** §29.4: an access to the APIC-access page with "virtualize APIC accesses" = 1 exits. */
-  apicCheck(hpa: number, access: Access, linear: boolean): void {
+  /**
+   * §29.4 with "virtualize APIC accesses" = 1: `hpa` is the address an access reached (`linear`:
+   * the translation of a linear address; otherwise a guest-physical access of the guest's paging,
+   * §29.4.6.1). Returns the address to use; an access to the APIC-access page is virtualized or
+   * exits.
+   *
+   * Virtualized (§29.4.2 reads, §29.4.3.1 writes; "APIC-register virtualization" and
+   * "virtual-interrupt delivery" are always 0 here, their allowed-1 settings being 0): a linear
+   * data access, not made while an event is delivered (see below), with "use TPR shadow" = 1, of at
+   * most 32 bits, at page offset 080H (so within the low 4 bytes of its 16-byte region, 080H-083H);
+   * not a read after the operation virtualized a write, nor a write after it virtualized one of
+   * another size (the offset is always 080H). It is redirected to the same offset of the
+   * virtual-APIC page for this access only (returned as `-1 - address`: the processor's TLB must
+   * not keep it); a write is then followed by APIC-write emulation (`written` records it,
+   * eventExitBoundary.ts performs it).
+   *
+   * Everything else exits (reason 44): "use TPR shadow" 0, another offset, a larger access (a
+   * quadword, an access crossing 083H), instruction fetches, guest-physical accesses (never
+   * virtualized, §29.4.6.1), and the bytes of an access the processor splits (a page-crossing
+   * access, implicit system accesses to descriptor tables, `size` 0). Not modelled: accesses made
+   * while an event is delivered through the IDT also exit (type 3) — the SDM counts the delivery
+   * as an operation whose accesses may be virtualized (§29.4), its APIC-write emulation then
+   * following the delivery; and a REP string instruction is one operation here (APIC-write
+   * emulation after its last iteration, not after each), so when a later iteration's access to
+   * the page exits, the emulation of an earlier iteration's virtualized write (and its possible
+   * "TPR below threshold" exit) does not happen first.
+   */
+  apicAccess(hpa: number, access: Access, linear: boolean, size: number): number {
     const v = this.engine.current!;
     const page = (v.hi[I_APIC_ACCESS] >>> 0) * 0x100000 + (v.lo[I_APIC_ACCESS] >>> 12);
-    if (Math.floor(hpa / 4096) !== page) return;
+    if (Math.floor(hpa / 4096) !== page) return hpa;
     const kind = access & 3;
-    // During event delivery (an IDT or stack access; eventExits*.ts tracks the event): types 3/10.
-    const delivering = eventState(this.engine).vecInfo !== 0;
-    const type = delivering ? (linear ? 3 : 10) : !linear ? 15 : kind === ACCESS_WRITE ? 1 : kind === ACCESS_EXECUTE ? 2 : 0;
     const offset = hpa % 4096;
+    // During event delivery (an IDT or stack access; eventExits*.ts tracks the event): types 3/10.
+    const st = eventState(this.engine);
+    const delivering = st.vecInfo !== 0;
+    if (linear && !delivering && offset === TPR_OFFSET && size !== 0 && size <= 4 && kind !== ACCESS_EXECUTE &&
+      (this.engine.proc & USE_TPR_SHADOW) !== 0) {
+      const written = st.apicWritten;
+      if (written === 0 || (kind === ACCESS_WRITE && written === size)) {
+        return -1 - ((v.hi[I_VIRTUAL_APIC] >>> 0) * TWO32 + (v.lo[I_VIRTUAL_APIC] >>> 0) + offset);
+      }
+    }
+    const type = delivering ? (linear ? 3 : 10) : !linear ? 15 : kind === ACCESS_WRITE ? 1 : kind === ACCESS_EXECUTE ? 2 : 0;
     throw new AccessExit(this.engine, Exit.ApicAccess, offset | (type << 12), 0, 0, 0, Extra.None,
       `APIC access at offset 0x${offset.toString(16)}`);
   }
@@ -207,21 +248,24 @@ export function createEptHooks(engine: VmxEngine): EptHooks {
   const hooks = {
     /** Data property (read on every guest paging-structure access), refreshed by `linear` and VM entry. */
     active: false,
-    linear(c: Cpu, lo: number, hi: number, access: Access): number {
+    linear(c: Cpu, lo: number, hi: number, access: Access, size: number): number {
       const p2 = engine.proc2;
       hooks.active = (p2 & ENABLE_EPT) !== 0;
       // §28.2.1: with CR0.PG = 0 the linear address is the guest-physical address.
       const gpa = (c.cr0 & CR0_PG) !== 0 ? pagingTranslate(c, lo, hi, access) : (hi >>> 0) * TWO32 + (lo >>> 0);
       if ((p2 & (ENABLE_EPT | VIRTUALIZE_APIC_ACCESSES)) === 0) return gpa;
       const hpa = (p2 & ENABLE_EPT) !== 0 ? u.gpaToHpa(c, gpa, access, lo, hi, true, false) : gpa;
-      if ((p2 & VIRTUALIZE_APIC_ACCESSES) !== 0) u.apicCheck(hpa, access, true);
-      return hpa;
+      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(hpa, access, true, size) : hpa;
     },
     translate(c: Cpu, gpa: number, access: Access, linLo: number, linHi: number, hasLinear: boolean, walk: boolean): number {
       const p2 = engine.proc2;
       const hpa = (p2 & ENABLE_EPT) !== 0 ? u.gpaToHpa(c, gpa, access, linLo, linHi, hasLinear, walk) : gpa;
-      if ((p2 & VIRTUALIZE_APIC_ACCESSES) !== 0) u.apicCheck(hpa, access, false);
-      return hpa;
+      return (p2 & VIRTUALIZE_APIC_ACCESSES) !== 0 ? u.apicAccess(hpa, access, false, 0) : hpa;
+    },
+    /** A redirected write is being made: APIC-write emulation follows the instruction (§29.4.3.2). */
+    written(c: Cpu, size: number): void {
+      eventState(engine).apicWritten = size;
+      c.eventPending = true;
     },
   };
   u.hooks = hooks;

@@ -2,6 +2,10 @@
  * Instruction boundaries in VMX non-root operation (EventExitHooks.betweenInstructions; the
  * processor's serviceEvents for the guest). Priority on one boundary (SDM vol. 3A §6.9 table
  * 6-2 with the VMX events of vol. 3C §25.2 and §25.5.2):
+ *   0. APIC-write emulation of the instruction that completed, when it virtualized a write to the
+ *      APIC-access page (`apicWritten`, ept.ts; §29.4.3.2: before SMIs, INIT and lower events):
+ *      VTPR bytes 3:1 cleared and TPR virtualization, whose "TPR below threshold" exit (43) is
+ *      trap-like (RIP of the next instruction; instruction length undefined, written 0);
  *   1. INIT (exit 3; blocked in wait-for-SIPI) and SIPI in wait-for-SIPI (exit 4, qualification
  *      = vector; discarded in other states, §26.7.2);
  *   2. a pending MTF VM exit (37; not in shutdown or wait-for-SIPI, §25.5.2);
@@ -38,6 +42,8 @@ import {
 import type { EventState } from './eventExitCore';
 import { deliverVmx, exceptionExits } from './eventExitDelivery';
 import { timerExpired, updateDeadline } from './preemptionTimer';
+import { Exit } from './exitReasons';
+import { apicWriteEmulation } from './insnExitCr';
 
 /** Qualification bits of a #DB exit (§27.2.1 table 27-1): B3-B0, BD, BS (BT is not reported). */
 const DB_QUAL_MASK = 0x600f;
@@ -60,6 +66,13 @@ export function betweenInstructionsVmx(engine: VmxEngine, c: Cpu): boolean {
   boundaryShadow = shadow;
   let one = false;
   if (c.rfPending && retireRf(c)) one = true;
+  if (st.apicWritten !== 0) {
+    st.apicWritten = 0;
+    if (apicWriteEmulation(engine)) {
+      exitHere(engine, c, Exit.TprBelowThreshold, 0, 0);
+      return false;
+    }
+  }
   const pin = engine.pin, proc = engine.proc;
   for (let n = 0; n < 6; n++) {
     const act = st.activity >= Activity.Shutdown ? st.activity : c.halted ? Activity.Hlt : Activity.Active;

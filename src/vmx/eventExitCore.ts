@@ -89,6 +89,12 @@ export class EventState {
   iretUnblocked = false;
   /** Exception-exit qualification for the next #DB (DR6-format bits, §27.2.1 table 27-1); -1 none. */
   dbQual = -1;
+  /**
+   * Size in bytes of the write to the APIC-access page that the instruction executing had
+   * virtualized (0: none; §29.4.3.1, ept.ts): APIC-write emulation follows at the instruction
+   * boundary (eventExitBoundary.ts); a VM exit before it cancels it (§29.4.3.2).
+   */
+  apicWritten = 0;
   // ---- a deferred exit (VM_EXIT_DEFERRED) ----
   defKind: Deferred = Deferred.None;
   defReason = 0;

@@ -66,6 +66,7 @@ export function eventsOnVmEntry(engine: VmxEngine, vectoring = false, mtfInjecte
   st.swFault = null;
   st.iretUnblocked = false;
   st.dbQual = -1;
+  st.apicWritten = 0;
   const act = engine.current !== null ? engine.current.lo[I_ACTIVITY] & 3 : 0;
   st.activity = act >= Activity.Shutdown ? act : Activity.Active;
   c.halted = act !== Activity.Active;
@@ -95,6 +96,9 @@ export function eventsOnVmExit(engine: VmxEngine): void {
   st.swFault = null;
   st.iretUnblocked = false;
   st.dbQual = -1;
+  // A write to the APIC-access page virtualized by the operation that exited gets no APIC-write
+  // emulation (§29.4.3.2).
+  st.apicWritten = 0;
   // The host starts active (§27.5: the return to the active state follows the exit).
   c.halted = false;
 }

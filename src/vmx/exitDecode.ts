@@ -32,7 +32,9 @@ const GPR = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9',
 const INTR_TYPES = ['external interrupt', 'reserved', 'NMI', 'hardware exception', 'software interrupt', 'privileged software exception', 'software exception', 'other event'];
 const APIC_ACCESS_TYPES: Record<number, string> = {
   0: 'linear read', 1: 'linear write', 2: 'linear fetch', 3: 'linear event delivery',
-  10: 'guest-physical event delivery', 15: 'guest-physical fetch',
+  // §27.2.1 table 27-6: 15 is a guest-physical access for a fetch or during instruction execution
+  // (here: the guest page walk of an instruction's access or fetch).
+  10: 'guest-physical event delivery', 15: 'guest-physical instruction execution',
 };
 const TASK_SOURCES = ['CALL', 'IRET', 'JMP', 'task gate in IDT'];
 
@@ -138,7 +140,9 @@ export function decodeExit(read: (field: string) => bigint, reg: (name: string) 
       if (reason === 34) f.entry = q;
       summary = reason === 33 ? 'VM entry failed: invalid guest state' : `VM entry failed: MSR-load entry ${q}`;
       break;
-    case 43: summary = 'TPR below threshold'; break;
+    // Trap-like (§29.1.2): after MOV to CR8, WRMSR of the x2APIC TPR or a write of VTPR through
+    // the APIC-access page (APIC-write emulation, §29.4.3.2); the guest RIP is past the instruction.
+    case 43: summary = 'TPR below threshold (VTPR[7:4] < TPR threshold; RIP is past the instruction)'; break;
     case 44: {
       f.offset = bits(q, 0, 11);
       const t = Number(bits(q, 12, 15));

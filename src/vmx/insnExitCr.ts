@@ -180,10 +180,32 @@ export function writeVtpr(engine: VmxEngine, value: number): void {
 }
 
 /**
- * TPR virtualization (§29.1.2) after a write of VTPR, without virtual-interrupt delivery (not
- * modelled): a trap-like VM exit "TPR below threshold" when VTPR[7:4] < TPR threshold[3:0].
+ * TPR virtualization (§29.1.2) without virtual-interrupt delivery (its allowed-1 setting is 0):
+ * true when the VM exit "TPR below threshold" is due, VTPR[7:4] < TPR threshold[3:0].
+ */
+export function tprBelowThreshold(engine: VmxEngine): boolean {
+  const threshold = vmcsOf(engine).lo[F.tprThreshold] & 0xf;
+  return ((readVtpr(engine) >>> 4) & 0xf) < threshold;
+}
+
+/**
+ * TPR virtualization after an instruction's write of VTPR (MOV to CR8, WRMSR of the x2APIC TPR):
+ * the trap-like exit after instruction `d` when the TPR is below the threshold. (A write through
+ * the APIC-access page is followed by APIC-write emulation at the instruction boundary instead:
+ * apicWriteEmulation.)
  */
 export function tprVirtualization(engine: VmxEngine, c: Cpu, d: DecodedInsn): boolean {
-  const threshold = vmcsOf(engine).lo[F.tprThreshold] & 0xf;
-  return ((readVtpr(engine) >>> 4) & 0xf) < threshold && trapExit(engine, c, d, Exit.TprBelowThreshold);
+  return tprBelowThreshold(engine) && trapExit(engine, c, d, Exit.TprBelowThreshold);
+}
+
+/**
+ * APIC-write emulation (§29.4.3.2) after an instruction whose write to the APIC-access page was
+ * virtualized — always at offset 080H here ("APIC-register virtualization" and "virtual-interrupt
+ * delivery" are 0, ept.ts): bytes 3:1 of VTPR are cleared, then TPR virtualization (§29.1.2).
+ * Returns true when the trap-like exit "TPR below threshold" is due (the boundary takes it with
+ * RIP of the next instruction).
+ */
+export function apicWriteEmulation(engine: VmxEngine): boolean {
+  writeVtpr(engine, readVtpr(engine) & 0xff);
+  return tprBelowThreshold(engine);
 }

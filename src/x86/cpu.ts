@@ -39,6 +39,21 @@ import { VM_EXIT_DEFERRED } from './vmxEventHooks';
 
 const TWO32 = 4294967296;
 
+/**
+ * The block Cpu.redirectedWrite stopped: invalid from a virtualized APIC write until the next
+ * instruction boundary of its processor (releaseBlock). Module state, not a field: the processor
+ * object's layout, which the hot paths depend on, stays as it was. One at a time is enough: the
+ * block has stopped its run already, so holding another processor's block releases the previous
+ * one.
+ */
+let heldBlock: Block | null = null;
+
+/** The block redirectedWrite stopped is valid again (unless a code write dropped it meanwhile). */
+function releaseBlock(): void {
+  heldBlock!.valid = true;
+  heldBlock = null;
+}
+
 /** 'vmexit': a VM exit returned control to a host written in TypeScript (vmxHooks.ts). */
 /** 'break': a debugger breakpoint (hostDebug.ts) — before a code breakpoint, after a watched access. */
 export type StopReason = 'hlt' | 'exception' | 'limit' | 'shutdown' | 'vmexit' | 'break';
@@ -162,13 +177,14 @@ export class Cpu extends Mmu {
     if (cp === undefined || cp.granules[off >> GRANULE_SHIFT] === 0) return;
     const keep: Block[] = [];
     for (const b of cp.blocks) {
-      if (!b.valid) continue;
+      if (!b.valid && b !== heldBlock) continue;
       let hit = false;
       for (let k = 0; k < b.ranges.length; k += 3) {
         if (b.ranges[k] === ppn && off >= b.ranges[k + 1] && off < b.ranges[k + 2]) hit = true;
       }
       if (hit) {
         b.valid = false;
+        if (b === heldBlock) heldBlock = null;
         if (this.blocks.get(b.key) === b) this.blocks.delete(b.key);
       } else {
         keep.push(b);
@@ -191,8 +207,28 @@ export class Cpu extends Mmu {
     }
   }
 
+  /**
+   * Mmu: a write the non-root translation redirected (a write to the APIC-access page virtualized
+   * to the virtual-APIC page, SDM vol. 3C §29.4.3) is being made. The engine records it (its
+   * APIC-write emulation follows the instruction at the boundary, `eventPending`), and the block
+   * running (`prevBlock` while `exec` runs it) ends after this instruction: it is marked invalid
+   * until that boundary (releaseBlock), so the exec loop's own `b.valid` test stops it and no
+   * other instruction or block pays for this.
+   */
+  protected override redirectedWrite(size: number): void {
+    this.vmxEpt!.written(this, size);
+    const b = this.prevBlock;
+    if (b !== null && b.valid) {
+      // Another processor's block still held has ended its run already: valid again.
+      if (heldBlock !== null) releaseBlock();
+      b.valid = false;
+      heldBlock = b;
+    }
+  }
+
   /** Drop every translated block (mode changes that affect decoding, tests). */
   flushCode(): void {
+    if (heldBlock !== null && this.blocks.get(heldBlock.key) === heldBlock) heldBlock = null;
     for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
     this.codePages.clear();
@@ -411,10 +447,11 @@ export class Cpu extends Mmu {
 
   /**
    * Linear → physical: paging when CR0.PG is set (paging.ts), else identity. In VMX non-root
-   * operation the engine translates (guest paging, EPT, APIC-access page: vmxEptHooks.ts).
+   * operation the engine translates (guest paging, EPT, APIC-access page: vmxEptHooks.ts);
+   * `size` is the data access's (Mmu.translate).
    */
-  override translate(lo: number, hi: number, access: Access): number {
-    if (this.nonRoot) return this.vmxEpt!.linear(this, lo, hi, access);
+  override translate(lo: number, hi: number, access: Access, size = 0): number {
+    if (this.nonRoot) return this.vmxEpt!.linear(this, lo, hi, access, size);
     if (this.cr0 & 0x80000000) return pagingTranslate(this, lo, hi, access);
     return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
@@ -498,6 +535,7 @@ export class Cpu extends Mmu {
         else if (d < left) left = d;
       }
       if (this.eventPending && left > 0) {
+        if (heldBlock !== null) releaseBlock();
         // Events between instructions; `true` asks for exactly one instruction before the next
         // look (single-step, interrupt shadow).
         if (serviceEvents(this) && left > 1) left = 1;
@@ -518,8 +556,9 @@ export class Cpu extends Mmu {
           left = hd.allow(this, b, left);
           if (left === 0) return { reason: 'break' };
         }
-        exc = this.exec(b, left);
+        // Set before running it: redirectedWrite finds the running block here.
         this.prevBlock = b;
+        exc = this.exec(b, left);
       } catch (e) {
         if (e === VM_EXIT) {
           // An exit while fetching (EPT violation on the code page).
@@ -573,6 +612,7 @@ export class Cpu extends Mmu {
    * when `run` must return 'vmexit' to the TypeScript host.
    */
   private afterVmExit(): boolean {
+    if (heldBlock !== null) releaseBlock();
     this.exitTaken = false;
     this.prevBlock = null;
     this.icount++;

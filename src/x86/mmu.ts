@@ -78,9 +78,14 @@ export abstract class Mmu extends CpuState {
 
   /**
    * Translate a linear address to a physical one for `access`, raising the architectural fault
-   * when the access is not allowed. Identity for now; paging overrides this.
+   * when the access is not allowed. `size`: the bytes of a data access that lies within one page
+   * (1-8), 0 when unknown or not one access (instruction fetches, byte-wise slow paths, implicit
+   * system accesses). VMX non-root operation needs it for the APIC-access page (SDM vol. 3C
+   * §29.4.2-29.4.3): an access of known size may come back redirected as `-1 - address`, an
+   * address for this access only that must not enter the TLB (only calls with a size can get
+   * one). Identity for now; paging overrides this.
    */
-  translate(lo: number, hi: number, _access: Access): number {
+  translate(lo: number, hi: number, _access: Access, _size = 0): number {
     return (hi >>> 0) * TWO32 + (lo >>> 0);
   }
 
@@ -140,10 +145,13 @@ export abstract class Mmu extends CpuState {
     }
   }
 
-  private fillRead(lo: number, hi: number): Uint8Array | null {
+  /** TLB miss of a read of `size` bytes within one page. */
+  private fillRead(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
-    const phys = this.translate(lo, hi, Access.Read);
+    // A translation redirected for this access only (negative, see translate) has no page here:
+    // nothing is cached and the slow path (readSlow) makes the access.
+    const phys = this.translate(lo, hi, Access.Read, size);
     const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
     if (page !== null) {
       const i = (lo >>> 12) & TLB_MASK;
@@ -154,10 +162,12 @@ export abstract class Mmu extends CpuState {
     return page;
   }
 
-  private fillWrite(lo: number, hi: number): Uint8Array | null {
+  /** TLB miss of a write of `size` bytes within one page. */
+  private fillWrite(lo: number, hi: number, size: number): Uint8Array | null {
     if (this.dbgWatch !== 0 && this.watchedPage(lo, hi)) return null;
     if (this.hostWatching && this.hostDebug!.watchedPage(this, lo, hi)) return null;
-    const phys = this.translate(lo, hi, Access.Write);
+    // Redirected for this access only (negative): no page, not cached; writeSlow writes it.
+    const phys = this.translate(lo, hi, Access.Write, size);
     const ppn = Math.floor(phys / PAGE_SIZE);
     const page = this.mem.page(ppn);
     if (page !== null && !this.isCodePage(ppn)) {
@@ -170,6 +180,14 @@ export abstract class Mmu extends CpuState {
     }
     return null;
   }
+
+  /**
+   * A write of `size` bytes that the translation redirected is being made (VMX non-root
+   * operation: a write to the APIC-access page virtualized to the virtual-APIC page, SDM vol. 3C
+   * §29.4.3.1, which APIC-write emulation follows after the instruction, §29.4.3.2). The
+   * processor tells the engine and ends the block after the instruction (cpu.ts).
+   */
+  protected redirectedWrite(_size: number): void {}
 
   /** Linear address + n, as (lo, this.vHi-free) halves: returns lo, carries into `nextHi`. */
   private nextHi = 0;
@@ -197,21 +215,27 @@ export abstract class Mmu extends CpuState {
   /** `report` false: a part of a larger access already checked against the data breakpoints (read64). */
   private readSlow(lo: number, hi: number, n: number, report = true): number {
     if (report) this.watchAccess(lo, hi, n, false);
-    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
-      // Within one page that is not RAM: one sized device access (an APIC register is read
-      // as a dword, not as four bytes).
-      const phys = this.translate(lo, hi, Access.Read);
-      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
+    if ((lo & 0xfff) <= 0x1000 - n) {
+      // Within one page: one translation of the whole access. A page that is not RAM gets one
+      // sized device access (an APIC register is read as a dword, not as four bytes).
+      let phys = this.translate(lo, hi, Access.Read, n);
+      if (phys < 0) phys = -1 - phys;
+      const page = this.mem.page(Math.floor(phys / PAGE_SIZE));
+      if (page === null) {
         const v = this.mem.readIo(phys, n);
         return n === 4 ? v | 0 : v & (n === 2 ? 0xffff : 0xff);
       }
+      const o = phys % PAGE_SIZE;
+      let w = 0;
+      for (let k = 0; k < n; k++) w |= page[o + k] << (8 * k);
+      return n === 4 ? w | 0 : w >>> 0;
     }
-    // Translate every page touched first, so a fault leaves nothing half-done.
+    // Crossing a page: translate every page touched first, so a fault leaves nothing half-done.
     let v = 0;
     for (let k = 0; k < n; k++) {
       const l = this.addLin(lo, hi, k);
       const h = this.nextHi;
-      const page = this.fillRead(l, h);
+      const page = this.fillRead(l, h, 0);
       const b = page !== null ? page[l & 0xfff] : this.mem.read8(this.translate(l, h, Access.Read));
       v |= b << (8 * k);
     }
@@ -221,7 +245,8 @@ export abstract class Mmu extends CpuState {
   /** Translate all pages a write of n bytes touches; returns nothing, faults before any byte is written. */
   /** Check a write of `n` bytes (every page it touches) without writing: a later write cannot fault. */
   checkWrite(lo: number, hi: number, n: number): void {
-    this.translate(lo, hi, Access.Write);
+    // The size matters to the translation only for an access within one page.
+    this.translate(lo, hi, Access.Write, (lo & 0xfff) <= 0x1000 - n ? n : 0);
     const l = this.addLin(lo, hi, n - 1);
     // A fault on the second page reports that page's first byte (CR2), as the processor does.
     if ((l & ~0xfff) !== (lo & ~0xfff) || this.nextHi !== hi) this.translate(l & ~0xfff, this.nextHi, Access.Write);
@@ -237,12 +262,16 @@ export abstract class Mmu extends CpuState {
   /** `report` false: a part of a larger access already checked against the data breakpoints (write64). */
   private writeSlow(lo: number, hi: number, n: number, v: number, report = true): void {
     if (report) this.watchAccess(lo, hi, n, true);
-    if (n > 1 && (lo & 0xfff) <= 0x1000 - n) {
-      const phys = this.translate(lo, hi, Access.Write);
-      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) {
-        this.mem.writeIo(phys, n, v);
-        return;
+    if ((lo & 0xfff) <= 0x1000 - n) {
+      // Within one page: one translation of the whole access; a device page gets one sized write.
+      let phys = this.translate(lo, hi, Access.Write, n);
+      if (phys < 0) {
+        phys = -1 - phys;
+        this.redirectedWrite(n);
       }
+      if (this.mem.page(Math.floor(phys / PAGE_SIZE)) === null) this.mem.writeIo(phys, n, n === 1 ? v & 0xff : v);
+      else for (let k = 0; k < n; k++) this.writePhys8(phys + k, v >>> (8 * k));
+      return;
     }
     this.checkWrite(lo, hi, n);
     for (let k = 0; k < n; k++) {
@@ -255,7 +284,7 @@ export abstract class Mmu extends CpuState {
   read8(lo: number, hi: number): number {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbRLo[i] === (lo & ~0xfff) && this.tlbRHi[i] === hi) return this.tlbRPage[i]![lo & 0xfff];
-    const p = this.fillRead(lo, hi);
+    const p = this.fillRead(lo, hi, 1);
     if (p !== null) return p[lo & 0xfff];
     return this.readSlow(lo, hi, 1);
   }
@@ -268,7 +297,7 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8);
     }
     if (o < 0xfff) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 2);
       if (p !== null) return p[o] | (p[o + 1] << 8);
     }
     return this.readSlow(lo, hi, 2);
@@ -282,7 +311,7 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     if (o <= 0xffc) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 4);
       if (p !== null) return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     return this.readSlow(lo, hi, 4);
@@ -298,15 +327,34 @@ export abstract class Mmu extends CpuState {
       return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
     }
     if (o <= 0xff8) {
-      const p = this.fillRead(lo, hi);
+      const p = this.fillRead(lo, hi, 8);
       if (p !== null) {
         this.vHi = p[o + 4] | (p[o + 5] << 8) | (p[o + 6] << 16) | (p[o + 7] << 24);
         return p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24);
       }
     }
+    return this.read64Slow(lo, hi);
+  }
+
+  /** read64 past the TLB (out of line, so read64 itself stays small enough to inline). */
+  private read64Slow(lo: number, hi: number): number {
     // Check the whole range before reading so a fault on the second page happens first-to-last.
     // The data breakpoints see one access of 8 bytes, as the processor makes (not two of 4).
     this.watchAccess(lo, hi, 8, false);
+    if ((lo & 0xfff) <= 0xff8) {
+      // Within one page (a watched page or a device): one translation of the 8-byte access.
+      let phys = this.translate(lo, hi, Access.Read, 8);
+      if (phys < 0) phys = -1 - phys;
+      const p = this.mem.page(Math.floor(phys / PAGE_SIZE));
+      if (p === null) {
+        const l = this.mem.readIo(phys, 4) | 0;
+        this.vHi = this.mem.readIo(phys + 4, 4) | 0;
+        return l;
+      }
+      const q = phys % PAGE_SIZE;
+      this.vHi = p[q + 4] | (p[q + 5] << 8) | (p[q + 6] << 16) | (p[q + 7] << 24);
+      return p[q] | (p[q + 1] << 8) | (p[q + 2] << 16) | (p[q + 3] << 24);
+    }
     const l = this.readSlow(lo, hi, 4, false);
     const lo2 = this.addLin(lo, hi, 4);
     this.vHi = this.readSlow(lo2, this.nextHi, 4, false);
@@ -320,7 +368,7 @@ export abstract class Mmu extends CpuState {
       this.tlbWPage[i]![lo & 0xfff] = v;
       return;
     }
-    const page = this.fillWrite(lo, hi);
+    const page = this.fillWrite(lo, hi, 1);
     if (page !== null) page[lo & 0xfff] = v;
     else this.writeSlow(lo, hi, 1, v);
   }
@@ -335,7 +383,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o < 0xfff) {
-      const page = this.fillWrite(lo, hi);
+      const page = this.fillWrite(lo, hi, 2);
       if (page !== null) {
         page[o] = v;
         page[o + 1] = v >>> 8;
@@ -357,7 +405,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o <= 0xffc) {
-      const page = this.fillWrite(lo, hi);
+      const page = this.fillWrite(lo, hi, 4);
       if (page !== null) {
         page[o] = v;
         page[o + 1] = v >>> 8;
@@ -385,7 +433,7 @@ export abstract class Mmu extends CpuState {
       return;
     }
     if (o <= 0xff8) {
-      const p = this.fillWrite(lo, hi);
+      const p = this.fillWrite(lo, hi, 8);
       if (p !== null) {
         p[o] = vlo;
         p[o + 1] = vlo >>> 8;
@@ -432,7 +480,7 @@ export abstract class Mmu extends CpuState {
       const i = (lo >>> 12) & TLB_MASK;
       let p: Uint8Array | null = null;
       if (this.tlbWLo[i] === (lo & ~0xfff) && this.tlbWHi[i] === hi) p = this.tlbWPage[i];
-      else p = this.fillWrite(lo, hi);
+      else p = this.fillWrite(lo, hi, size);
       if (p !== null) {
         this.rmwPage = p;
         this.rmwOff = o;

@@ -35,9 +35,18 @@ export interface EptHooks {
    * Linear → host-physical in non-root operation (Cpu.translate calls it when `c.nonRoot`):
    * guest paging when CR0.PG = 1 (paging.ts, whose structure accesses come back through
    * `translate`), then EPT when "enable EPT" is 1, then the APIC-access page. Throws the
-   * guest's #PF, or a DeferredVmExit.
+   * guest's #PF, or a DeferredVmExit. `size`: bytes of a data access within one page, 0 when
+   * unknown (Mmu.translate). An access the APIC-access page virtualizes (§29.4.2-29.4.3; only
+   * with a size) comes back redirected to the virtual-APIC page as `-1 - address`: an address
+   * for this access only, which must not be cached.
    */
-  linear(c: Cpu, lo: number, hi: number, access: Access): number;
+  linear(c: Cpu, lo: number, hi: number, access: Access, size: number): number;
+  /**
+   * The processor is making a write of `size` bytes that `linear` redirected (a virtualized write
+   * to the APIC-access page, §29.4.3.1): APIC-write emulation follows the instruction (§29.4.3.2;
+   * the engine sets `c.eventPending`, the processor ends its block after the instruction).
+   */
+  written(c: Cpu, size: number): void;
   /**
    * Guest-physical → host-physical for an access of paging.ts (`walk` true: a guest
    * paging-structure entry read or its accessed/dirty update; false with `hasLinear` false: a

@@ -120,6 +120,36 @@ test('APIC access through a VM entry: exit 44 with offset and type', { skip }, (
   assert.equal(r.exit?.guestRip, BigInt(GC));
 });
 
+test('TPR shadow through a VM entry: a read of offset 080H returns VTPR without an exit', { skip }, () => {
+  const h = vmx({
+    mode: 'long', ept: true, controls: { proc: ['USE_TPR_SHADOW', 'HLT_EXITING'], proc2: ['VIRTUALIZE_APIC_ACCESSES'] },
+    code: [...load(LAYOUT.APIC_ACCESS + 0x80), 0xf4],
+  });
+  h.load(LAYOUT.VIRTUAL_APIC + 0x80, [0x60, 0, 0, 0]);
+  const r = h.launch();
+  assert.equal(r.exit?.basic, 12, 'HLT, not an APIC access');
+  assert.equal(h.reg('rax') & 0xffffffffn, 0x60n);
+});
+
+test('TPR shadow through a VM entry: a write of offset 080H below the threshold -> exit 43, trap-like, by VMREAD', { skip }, () => {
+  const h = vmx({
+    mode: 'long', ept: true, controls: { proc: ['USE_TPR_SHADOW', 'HLT_EXITING'], proc2: ['VIRTUALIZE_APIC_ACCESSES'] },
+    fields: { TPR_THRESHOLD: 5 }, regs: { rax: 0x0201_0040 },
+    code: [0x90, ...store(LAYOUT.APIC_ACCESS + 0x80), 0xf4],
+  });
+  const r = h.launch();
+  const e = r.exit!;
+  assert.equal(e.basic, 43);
+  assert.equal(e.qualification, 0n);
+  assert.equal(e.guestRip, BigInt(GC + 1 + 7), 'RIP of the instruction after the write');
+  assert.equal(e.insnLength, 0, 'not defined for this exit: written 0');
+  assert.equal(h.mem.read8(LAYOUT.VIRTUAL_APIC + 0x80), 0x40);
+  assert.equal(h.mem.read8(LAYOUT.VIRTUAL_APIC + 0x81), 0, 'bytes 081H-083H cleared by APIC-write emulation');
+  assert.equal(h.mem.read8(LAYOUT.VIRTUAL_APIC + 0x82), 0);
+  // VMRESUME continues at the saved RIP: HLT.
+  assert.equal(h.resume().exit?.basic, 12);
+});
+
 test('VPID on: VM exit and VMRESUME keep the guest TLB set (no flush)', { skip }, () => {
   const h = vmx({ mode: 'long', ept: true, vpid: 3, controls: { proc: ['HLT_EXITING'] }, code: [...load(0x300010), 0xf4, 0xf4] });
   const r = h.launch();

@@ -10,6 +10,15 @@ function exit(fields: Record<string, bigint>, regs: Record<string, bigint> = {})
 }
 
 describe('decoded VM exits (SDM vol. 3C §27.2.1)', () => {
+  it('APIC access: offset and access type (§27.2.1 table 27-6), TPR below threshold: trap-like', () => {
+    const w = exit({ EXIT_REASON: 44n, EXIT_QUALIFICATION: (1n << 12n) | 0x300n });
+    assert.deepEqual([w.fields.offset, w.fields.access, w.fields.write], [0x300n, 'linear write', true]);
+    assert.equal(w.summary, 'APIC access at offset 0x300 (linear write)');
+    assert.equal(exit({ EXIT_REASON: 44n, EXIT_QUALIFICATION: (15n << 12n) | 8n }).fields.access, 'guest-physical instruction execution');
+    const t = exit({ EXIT_REASON: 43n, GUEST_RIP: 0x1013n });
+    assert.match(t.summary, /^TPR below threshold/);
+    assert.match(t.summary, /past the instruction/);
+  });
   it('CPUID: leaf and subleaf from the guest registers', () => {
     const d = exit({ EXIT_REASON: 10n, GUEST_RIP: 0x7c10n, VM_EXIT_INSTRUCTION_LENGTH: 2n }, { rax: 0xffffffff00000001n, rcx: 0n });
     assert.equal(d.id, 'cpuid');

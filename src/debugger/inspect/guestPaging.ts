@@ -108,6 +108,7 @@ export function translateLinear(g: GuestState, linear: bigint, access: EptNeed =
   const hooks: EptHooks = {
     active: ept,
     linear: () => { throw new Error('internal: linear() in a paging probe'); },
+    written: () => { throw new Error('internal: written() in a paging probe'); },
     translate: (_c, gpa) => {
       const t = eptOfCodeInView(vmm, gpa, 'read');
       if (t.status !== 'ok') throw new EptProbeFault(t, gpa);
