@@ -9,17 +9,15 @@
  * Faults are thrown by ops as CpuException and caught once per block: RIP goes back to the
  * faulting instruction and the instruction count stays exact.
  */
-import { CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { Decoder, DecoderOptions, Instruction } from 'iced-x86';
 import type { Block } from './block';
 import { MAX_BLOCK_INSNS } from './block';
 import type { DecodedInsn } from './decoded';
 import { describe, disassemble } from './decoded';
-import { CpuException, gp0, ud } from './exceptions';
-import { HANDLERS } from './insn';
-import { lockAllowed } from './insn/lock';
+import { CpuException, gp0 } from './exceptions';
+import { translateInsn } from './insnOp';
 import { Access, Mmu } from './mmu';
 import type { Op } from './operands';
-import { untranslated } from './translator';
 import { PhysicalMemory, PAGE_SIZE } from './physicalMemory';
 import { Seg } from './registers';
 import type { Bitness } from './state';
@@ -364,7 +362,7 @@ export class Cpu extends Mmu {
           d.endsBlock = true;
           d.setsRip = false;
         } else {
-          ops.push(this.translateInsn(d));
+          ops.push(translateInsn(d));
         }
         insns.push(d);
         pos += len;
@@ -401,39 +399,6 @@ export class Cpu extends Mmu {
     }
     this.blocksTranslated++;
     return b;
-  }
-
-  /** Turn one decoded instruction into its op (a #UD-raising op for what is not an instruction). */
-  translateInsn(d: DecodedInsn): Op {
-    if (d.invalid) {
-      d.endsBlock = true;
-      d.setsRip = false;
-      return () => { throw ud('undefined opcode'); };
-    }
-    if (d.lock && !lockAllowed(d)) {
-      d.endsBlock = true;
-      d.setsRip = false;
-      return () => { throw ud('LOCK prefix not allowed on this instruction'); };
-    }
-    const t = HANDLERS[d.mnemonic];
-    untranslated.why = '';
-    const op = t === undefined ? null : t(d);
-    if (op === null) {
-      d.endsBlock = true;
-      d.setsRip = false;
-      const what = t === undefined ? notImplemented(d)
-        : untranslated.why !== '' ? untranslated.why : 'invalid in this mode';
-      return () => { throw ud(what); };
-    }
-    if (d.encoding !== EncodingKind.Legacy && d.encoding !== EncodingKind.D3NOW && d.bitness !== 64) {
-      // VEX/EVEX/XOP encodings are #UD in real and virtual-8086 mode (SDM vol. 2A §2.3.12); the
-      // same bytes can run in 16-bit protected mode, so the check is made when the op runs.
-      return (c) => {
-        if (!c.protectedMode || (c.flagsRest & 0x20000) !== 0) throw ud('VEX encoding in real or virtual-8086 mode');
-        op(c);
-      };
-    }
-    return op;
   }
 
   // ---- running -----------------------------------------------------------------------------
@@ -623,21 +588,4 @@ export class Cpu extends Mmu {
   step(): RunResult {
     return this.run(this.icount + 1);
   }
-}
-
-/**
- * The #UD message for an instruction no translator exists for: its name, its encoding when not
- * legacy, and the CPUID features it needs (none of which this model reports).
- */
-function notImplemented(d: DecodedInsn): string {
-  const ins = Instruction.create(d.code);
-  let needs = '';
-  try {
-    needs = Array.from(ins.cpuidFeatures(), (f) => CpuidFeature[f]).join(', ');
-  } finally {
-    ins.free();
-  }
-  const enc = d.encoding === EncodingKind.Legacy ? '' : ` (${EncodingKind[d.encoding]}-encoded)`;
-  return `${Mnemonic[d.mnemonic].toUpperCase()}${enc}: instruction not implemented by the processor model` +
-    (needs !== '' ? ` (needs ${needs}, not reported by CPUID)` : '');
 }

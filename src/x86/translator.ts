@@ -14,7 +14,7 @@ export type TranslatorTable = Partial<Record<Mnemonic, Translator>>;
 /**
  * Why the last translator that returned null did so, when the reason is not "this form is
  * invalid in this mode": set through `unsupported()` and read (then cleared) by the CPU's
- * translateInsn for the #UD's message.
+ * translateInsn (insnOp.ts) for the #UD's message.
  */
 export const untranslated = { why: '' };
 /** Returns null (#UD) with a precise reason for the #UD's message. */

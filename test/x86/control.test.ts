@@ -10,6 +10,7 @@ import { Cpu } from '../../src/x86/cpu';
 import { PhysicalMemory } from '../../src/x86/physicalMemory';
 import { enterMode, StartMode } from '../../src/x86/modes';
 import { decodeOne } from '../../src/x86/decoded';
+import { translateInsn } from '../../src/x86/insnOp';
 import { CpuException } from '../../src/x86/exceptions';
 
 const GP = 13;
@@ -41,7 +42,7 @@ function execAt(bytes: number[], ip: bigint, init?: (c: Cpu) => void): { cpu: Cp
   const cpu = prepare([0xf4], 'long');
   init?.(cpu);
   const d = decodeOne(Uint8Array.from(bytes), 64, ip);
-  const op = cpu.translateInsn(d);
+  const op = translateInsn(d);
   cpu.setRip(ip);
   try {
     op(cpu);
