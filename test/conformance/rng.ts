@@ -104,3 +104,14 @@ export class Rng {
     return BigInt.asUintN(64, (upper << BigInt(w)) | low);
   }
 }
+
+/** xorshift32 (Marsaglia): a reproducible stream of 32-bit values for corruption and case tests. */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x;
+  };
+}

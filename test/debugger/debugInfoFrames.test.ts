@@ -20,6 +20,7 @@ import type { DebugInfo } from '../../src/debugger/model';
 import { readElfSections } from '../../src/vmm/loaders/elf';
 import { hasTool } from './dwarfOracle';
 import { readelfFrames, ruleText } from './frameOracle';
+import { xorshift32 as rng } from '../conformance/rng';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const C_KERNEL = join(ROOT, 'examples', 'c-kernel', 'kernel.elf');
@@ -119,17 +120,6 @@ test('the programs compared cover the instructions gcc emits: def_cfa*, offset, 
     assert.ok(used.has(op), `${op} among ${[...used].join(' ')}`);
   }
 });
-
-/** xorshift32: reproducible corruption. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
 
 test('corrupted and truncated frame sections: no exception at load or when unwinding any address', { skip: !TOOLS && 'needs gcc' }, () => {
   const inputs: Array<[string, string]> = [[C_KERNEL, '.debug_frame']];

@@ -17,6 +17,7 @@ import { readElfSections } from '../../src/vmm/loaders/elf';
 import { W, elfWithSections, lineUnit, textSection } from './dwarfBuilder';
 import { programA, programB, programC } from './dwarfPrograms';
 import { hasTool } from './dwarfOracle';
+import { xorshift32 as rng } from '../conformance/rng';
 
 function load(bytes: Uint8Array, format: 'elf' | 'multiboot' = 'elf'): DebugInfo {
   let info: DebugInfo | undefined;
@@ -53,17 +54,6 @@ function withSectionSize(bytes: Uint8Array, name: string, size: number): Uint8Ar
 function sectionRange(bytes: Uint8Array, name: string): [number, number] {
   const s = readElfSections(bytes).sections.find((x) => x.name === name)!;
   return [s.offset, s.offset + s.size];
-}
-
-/** xorshift32: reproducible corruption. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
 }
 
 const PROGRAMS = { A: programA(), B: programB(), C: programC() };

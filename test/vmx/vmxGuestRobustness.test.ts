@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { assemble } from '../../src/language/asm/assembler';
 import { prepareGuest } from '../../src/cli/runGuest';
 import { VMCS_FIELDS } from '../../src/vmx/fields';
+import { xorshift32 as rng } from '../conformance/rng';
 
 const SOURCE = join(new URL('..', import.meta.url).pathname, 'guests', 'byoh.asm');
 const IMAGE = (() => {
@@ -20,15 +21,6 @@ const IMAGE = (() => {
   assert.ok(r.ok, JSON.stringify(r.diagnostics));
   return r.bytes;
 })();
-
-/** xorshift32: deterministic cases. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 const WRITABLE = VMCS_FIELDS.filter((f) => f.supported && !f.readOnly);
 const EDGES = [0, 1, 2, 0xffffffff, 0x80000000, 0x7fffffff, 0x1000, 0x10000, 0x14000, 0x18000, 0xffff, 0x8b, 0xa09b, 0xc093];
