@@ -4,7 +4,7 @@
  * and the VS Code output channel). Register values are hex strings ("0x1f") so 64-bit values
  * survive JSON exactly; BigInt is fine here, at the edge.
  */
-import { decodeOne, disassemble } from '../x86/decoded';
+import { bytesHex, decodeOne, disassemble } from '../x86/decoded';
 import { Access } from '../x86/mmu';
 import { formatFlags, GPR_NAMES, SEG_NAMES } from '../x86/registers';
 import type { Cpu, RunResult } from '../x86/cpu';
@@ -89,10 +89,6 @@ function hex(v: number | bigint): string {
   return `0x${(typeof v === 'number' ? v >>> 0 : v).toString(16)}`;
 }
 
-function byteString(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-}
-
 /** Up to 15 bytes at the current RIP (CS base added outside 64-bit mode) and their decoding. */
 function instructionAtRip(cpu: Cpu): { address: string; bytes: string; disassembly: string } {
   const rip = cpu.getRip();
@@ -115,7 +111,7 @@ function instructionAtRip(cpu: Cpu): { address: string; bytes: string; disassemb
   if (n === 0) return { address: hex(rip), bytes: '', disassembly: '(not in guest RAM)' };
   const bytes = raw.subarray(0, n);
   const len = Math.max(1, Math.min(n, decodeOne(bytes, cpu.bitness, rip).length));
-  return { address: hex(rip), bytes: byteString(bytes.subarray(0, len)), disassembly: disassemble(bytes, cpu.bitness, rip) };
+  return { address: hex(rip), bytes: bytesHex(bytes.subarray(0, len)), disassembly: disassemble(bytes, cpu.bitness, rip) };
 }
 
 export function registersOf(cpu: Cpu): Record<string, string> {
@@ -166,7 +162,7 @@ export function summarize(run: SummaryInput): RunSummary {
     registers: regs,
     flags: formatFlags(guest !== null ? Number(guest.regs.rflags) : cpu.getRflags()),
     next: guest !== null
-      ? { address: hex(guest.next.address), bytes: byteString(guest.next.bytes), disassembly: guest.next.text || '(not in guest RAM)' }
+      ? { address: hex(guest.next.address), bytes: bytesHex(guest.next.bytes), disassembly: guest.next.text || '(not in guest RAM)' }
       : instructionAtRip(cpu),
     loadAddress: hex(options.loadAddress),
     entry: hex(options.entry),
@@ -185,7 +181,7 @@ export function summarize(run: SummaryInput): RunSummary {
       name: e.name,
       errorCode: e.errorCode === undefined ? null : hex(e.errorCode),
       rip: hex(e.rip),
-      bytes: byteString(e.bytes),
+      bytes: bytesHex(e.bytes),
       disassembly: e.text,
       detail: e.detail,
     };

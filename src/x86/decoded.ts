@@ -284,6 +284,11 @@ export function decodeOne(bytes: Uint8Array, bitness: Bitness, ip: bigint = 0n):
   }
 }
 
+/** Instruction (or any) bytes as the reports show them: two hex digits each, space-separated ("0f a2"). */
+export function bytesHex(bytes: ArrayLike<number>): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
 let formatter: Formatter | null = null;
 /** NASM-syntax text of the instruction in `bytes` (reports, the debugger later). */
 export function disassemble(bytes: Uint8Array, bitness: Bitness, ip: bigint = 0n): string {

@@ -13,6 +13,7 @@ import { EvaluateError, type VarNode } from '../model';
 import { addAddress, addressBig, formatAddress, parseAddress as parseAddressNumber } from '../address';
 import { capabilities, filtersForLaunch } from './capabilities';
 import { entryExceptionInfo, exceptionInfo } from './exceptionInfo';
+import { bytesHex } from '../../x86/decoded';
 
 const THREAD = 1;
 /** Guest addresses to DAP: unsigned 64-bit hex of the debugger's address numbers (src/debugger/address.ts). */
@@ -405,7 +406,7 @@ export class VtxDebugSession extends DebugSession {
         instructions: list.map((i) => {
           const pos = e.info.lines?.lineAt(i.address);
           return {
-            address: hex(i.address), instructionBytes: [...i.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+            address: hex(i.address), instructionBytes: bytesHex(i.bytes),
             instruction: i.text, symbol: i.symbol,
             location: pos !== undefined ? new Source(basename(pos.file), pos.file) : undefined, line: pos?.line,
             presentationHint: i.invalid ? 'invalid' as const : undefined,

@@ -1,5 +1,6 @@
 /** How the guest ended, in words for the debug console (and the exit code DAP reports). */
 import type { VmmRunResult } from '../../vmm/vmm';
+import { bytesHex } from '../../x86/decoded';
 
 export interface EndInfo {
   /** The Vmm's stop reason, 'limit', 'terminated' or 'error'. */
@@ -26,7 +27,7 @@ export function describeEnd(r: VmmRunResult | { reason: 'limit' }, maxInstructio
       const e = x.exception;
       if (e === undefined) return { reason: 'exception', description: 'the guest raised an exception it could not handle' };
       // Bytes that do not decode have no text: show them instead.
-      const what = e.text !== '' ? e.text : e.bytes.length > 0 ? `(bytes ${[...e.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')})` : '(code not readable)';
+      const what = e.text !== '' ? e.text : e.bytes.length > 0 ? `(bytes ${bytesHex(e.bytes)})` : '(code not readable)';
       return { reason: 'exception', description: `${e.name}${e.errorCode !== undefined ? ` (error code 0x${e.errorCode.toString(16)})` : ''} at 0x${e.rip.toString(16)} ${what}: ${e.detail}` };
     }
     case 'FailEntry':
