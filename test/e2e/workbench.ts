@@ -35,15 +35,8 @@ export function plain(text: string): string {
 /** Runs a command from the palette by its full title ("category: title"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
-  for (let attempt = 0; ; attempt++) {
-    await page.keyboard.press('F1');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 3000 });
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e; // a key pressed while the workbench is still starting can be ignored
-    }
-  }
+  // A key pressed while the workbench is still starting can be ignored.
+  await pressUntilVisible(page, 'F1', input, 3000, 3);
   await input.fill(`>${title}`);
   // Enter runs the focused (first) row: wait until that is the command asked for.
   const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
@@ -131,14 +124,18 @@ export async function pickLaunchConfiguration(page: Page, name: string): Promise
  * the workbench is busy can be ignored (the recipe): pressed once more only when no session
  * started at all in 10 s, so a slow start never becomes two sessions. */
 export async function startDebugging(page: Page): Promise<void> {
-  const toolbar = page.locator('.debug-toolbar');
+  await pressUntilVisible(page, 'F5', page.locator('.debug-toolbar'), 10_000, 1);
+}
+
+/** Press `key` until `target` is visible (each press waited on for `timeoutMs`), at most 1 + `retries` presses. */
+async function pressUntilVisible(page: Page, key: string, target: Locator, timeoutMs: number, retries: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await page.keyboard.press('F5');
+    await page.keyboard.press(key);
     try {
-      await toolbar.waitFor({ state: 'visible', timeout: 10_000 });
+      await target.waitFor({ state: 'visible', timeout: timeoutMs });
       return;
     } catch (e) {
-      if (attempt >= 1) throw e;
+      if (attempt >= retries) throw e;
     }
   }
 }
