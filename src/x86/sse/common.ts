@@ -30,6 +30,11 @@ export const R = new Vec();
 /** Extra scratch (third operand: XMM0 of PBLENDVB/BLENDVPS). */
 export const X = new Vec();
 
+/** R = A (the destination's value, for kernels that write only some lanes). */
+export function copyAR(): void {
+  R.i32[0] = A.i32[0]; R.i32[1] = A.i32[1]; R.i32[2] = A.i32[2]; R.i32[3] = A.i32[3];
+}
+
 export const CR0_EM = 1 << 2;
 export const CR0_TS = 1 << 3;
 export const CR4_OSFXSR = 1 << 9;

@@ -20,7 +20,7 @@ import { operandReader, operandReader64, operandWriter, operandWriter64, type Op
 import { type Translator, type TranslatorTable, unsupported } from '../translator';
 import { mmxOnly, mmxShared } from './mmx';
 import {
-  A, B, R, X, type Vec, fxCommit, fxCtx, isMmx, isReg, loadXmm, loader, memAddr,
+  A, B, R, X, type Vec, copyAR, fxCommit, fxCtx, isMmx, isReg, loadXmm, loader, memAddr,
   sseCheck, storeXmm, write128, xmmOf,
 } from './common';
 import { Op2, bits32, f32, fpBegin, fm, hi64 } from './fp';
@@ -40,9 +40,6 @@ const NO_ALIGN = new Set<Mnemonic>([
   Mnemonic.Pcmpistri, Mnemonic.Pcmpistrm,
 ]);
 
-function copyAR(): void {
-  R.i32[0] = A.i32[0]; R.i32[1] = A.i32[1]; R.i32[2] = A.i32[2]; R.i32[3] = A.i32[3];
-}
 
 /** `xmm1, xmm2/m (, imm8)`: R = kernel(A = xmm1, B = source), stored to xmm1. */
 function binary(kernel: Kernel, fp: boolean, xmm0 = false): Translator {

@@ -8,9 +8,9 @@ import type { Vec } from './common';
 
 export type Kernel = (a: Vec, b: Vec, r: Vec, imm: number) => void;
 
-const ss8 = (v: number): number => (v > 127 ? 127 : v < -128 ? -128 : v);
-const us8 = (v: number): number => (v > 255 ? 255 : v < 0 ? 0 : v);
-const ss16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+export const ss8 = (v: number): number => (v > 127 ? 127 : v < -128 ? -128 : v);
+export const us8 = (v: number): number => (v > 255 ? 255 : v < 0 ? 0 : v);
+export const ss16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
 const us16 = (v: number): number => (v > 65535 ? 65535 : v < 0 ? 0 : v);
 
 function lanes8(f: (x: number, y: number) => number, signed: boolean): Kernel {

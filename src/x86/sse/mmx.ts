@@ -35,11 +35,11 @@ import type { FpuState } from '../fpu/state';
 import { linearAddress, operandReader, operandReader64, operandWriter, operandWriter64, type Op } from '../operands';
 import type { Translator, TranslatorTable } from '../translator';
 import {
-  A, B, CR0_EM, CR0_TS, R, type Vec, fxCommit, fxCtx, loadXmm, loader, memAddr, sseCheck, storeXmm, xmmOf,
+  A, B, CR0_EM, CR0_TS, R, type Vec, copyAR, fxCommit, fxCtx, loadXmm, loader, memAddr, sseCheck, storeXmm, xmmOf,
 } from './common';
 import { CVT } from './cvtKernels';
 import { fpBegin } from './fp';
-import { INT_KERNELS, type Kernel, shiftByImm, shiftByVec } from './intKernels';
+import { INT_KERNELS, type Kernel, shiftByImm, shiftByVec, ss16, ss8, us8 } from './intKernels';
 
 const CR0_NE = 1 << 5;
 
@@ -94,9 +94,6 @@ function mmLoader(d: DecodedInsn, i: number, size: 4 | 8): Loader {
   return (c, v) => { const lo = a(c); v.i32[0] = c.read32(lo, c.linHi); v.i32[1] = 0; v.i32[2] = 0; v.i32[3] = 0; };
 }
 
-function copyAR(): void {
-  R.i32[0] = A.i32[0]; R.i32[1] = A.i32[1]; R.i32[2] = A.i32[2]; R.i32[3] = A.i32[3];
-}
 
 /** `mm1, mm2/m64 (, imm8)`: MMn = kernel(A = mm1, B = source) (low 8 bytes of R). */
 function binary(kernel: Kernel): Translator {
@@ -131,9 +128,6 @@ function shift(width: 16 | 32 | 64, kind: 'l' | 'r' | 'a'): Translator {
 }
 
 // ---- 64-bit kernels (lanes crossing) -------------------------------------------------------------
-const ss8 = (v: number): number => (v > 127 ? 127 : v < -128 ? -128 : v);
-const us8 = (v: number): number => (v > 255 ? 255 : v < 0 ? 0 : v);
-const ss16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
 const T = new Float64Array(16);
 
 function pack(f: (v: number) => number, from: 2 | 4): Kernel {
